@@ -1,0 +1,106 @@
+//! Command-line arguments (clap).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Sample Sets: explore how neural networks train through the sample sets of their ReLU nodes.
+///
+/// With no command, opens the desktop app (with FILE, opens that session in it).
+#[derive(Debug, Parser)]
+#[command(name = "sample-sets", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Session files to open in the desktop app.
+    pub files: Vec<PathBuf>,
+    /// Command to run headless.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Headless commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the presets (the paper's grid and user presets).
+    Presets {
+        /// Also read presets from this folder.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Train a preset, measuring every hidden node's sample set after every epoch.
+    Train(TrainArgs),
+    /// Summarise a session file.
+    Inspect {
+        /// Session file.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a session's numbers (CSV) or figures (PNG/SVG).
+    Export(ExportArgs),
+}
+
+/// Options of `train`.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Preset name (see `sample-sets presets`).
+    #[arg(long, required_unless_present_any = ["preset_file", "resume"])]
+    pub preset: Option<String>,
+    /// Preset from a RON file instead of by name.
+    #[arg(long, conflicts_with = "preset")]
+    pub preset_file: Option<PathBuf>,
+    /// Continue an interrupted or cancelled session from its last completed epoch.
+    #[arg(long, conflicts_with_all = ["preset", "preset_file", "seed", "probe"])]
+    pub resume: Option<PathBuf>,
+    /// Number of epochs (overrides the preset).
+    #[arg(long)]
+    pub epochs: Option<u32>,
+    /// Seed (overrides the preset).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Probe samples kept per node and epoch (overrides the preset; up to 60000).
+    #[arg(long)]
+    pub probe: Option<usize>,
+    /// Folder holding the data set's four IDX files.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Session file to write (default: `<preset>-seed<seed>.ron` here).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Matrix-multiplication threads (1..=4; default: cores, at most 4).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Folder of user presets.
+    #[arg(long)]
+    pub preset_dir: Option<PathBuf>,
+    /// No progress bar, one line per epoch.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Options of `export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Session file.
+    pub file: PathBuf,
+    /// Write one CSV row per (epoch, layer, node): per-class on-counts, activation fraction,
+    /// predictability, informativeness, churn.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Figure to render (loss, accuracy, activation-fraction, predictability,
+    /// informativeness, churn, node-map, node-raster, node-composition, node-metrics).
+    #[arg(long)]
+    pub plot: Option<String>,
+    /// Node for node figures, as LAYER:NODE (1-based layer, 0-based node).
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Epoch for the node map and node thumbnails (default: last).
+    #[arg(long)]
+    pub epoch: Option<u32>,
+    /// Write the standard figure set into the folder given by --out.
+    #[arg(long)]
+    pub all: bool,
+    /// Output file (.png or .svg) or, with --all, folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}

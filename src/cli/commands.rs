@@ -1,0 +1,399 @@
+//! What each command does.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::args::{ExportArgs, TrainArgs};
+use super::error::CliError;
+use crate::data::{Dataset, locate};
+use crate::preset::{self, Preset};
+use crate::session::{self, RunStatus, Session};
+use crate::train::{Control, Run, RunEvent};
+
+/// `sample-sets presets`: one line per preset.
+pub fn presets(dir: Option<&Path>) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "{:<20} {:>6} {:>6} {:>5} {:>6} {:>7}",
+        "name", "layers", "width", "loss", "batch", "epochs"
+    );
+    for p in preset::builtin()? {
+        print_preset(&mut out, &p);
+    }
+    let dirs: Vec<PathBuf> = dir
+        .map(Path::to_path_buf)
+        .into_iter()
+        .chain(preset::user_dir())
+        .collect();
+    for d in dirs {
+        for p in preset::load_dir(&d) {
+            match p {
+                Ok(p) => print_preset(&mut out, &p),
+                Err(e) => eprintln!("warning: {e}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_preset(out: &mut impl Write, p: &Preset) {
+    let _ = writeln!(
+        out,
+        "{:<20} {:>6} {:>6} {:>5} {:>6} {:>7}",
+        p.name,
+        p.hidden_layers,
+        p.width,
+        p.loss.short_name(),
+        p.batch_size,
+        p.epochs
+    );
+}
+
+/// Loads the data set named by a preset, honouring `--data`.
+pub fn load_data(explicit: Option<&Path>, name: &str) -> Result<Dataset, CliError> {
+    let (dir, _) = locate(explicit, name)?;
+    Ok(Dataset::load(&dir)?)
+}
+
+/// `sample-sets train`.
+pub fn train(args: &TrainArgs) -> Result<(), CliError> {
+    let user_dirs: Vec<PathBuf> = args
+        .preset_dir
+        .iter()
+        .cloned()
+        .chain(preset::user_dir())
+        .collect();
+    let (mut run, data, out) = if let Some(file) = &args.resume {
+        let session = session::load(file)?;
+        let data = load_data(args.data.as_deref(), &session.preset.dataset)?;
+        let mut run = Run::resume(session, &data, &file.display().to_string())
+            .map_err(|e| CliError::Run(e.to_string()))?;
+        if let Some(e) = args.epochs {
+            run.session.preset.epochs = e.max(run.session.epochs_done());
+        }
+        (run, data, args.out.clone().unwrap_or_else(|| file.clone()))
+    } else {
+        let mut p = match (&args.preset, &args.preset_file) {
+            (_, Some(f)) => Preset::load(f)?,
+            (Some(name), None) => preset::find(name, &user_dirs)?,
+            (None, None) => {
+                return Err(CliError::Usage(
+                    "give --preset NAME or --preset-file FILE".into(),
+                ));
+            }
+        };
+        if let Some(e) = args.epochs {
+            p.epochs = e;
+        }
+        if let Some(s) = args.seed {
+            p.seed = s;
+        }
+        if let Some(k) = args.probe {
+            p.probe_size = k;
+        }
+        p.validate("command line")?;
+        let data = load_data(args.data.as_deref(), &p.dataset)?;
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("{}-seed{}.ron", p.name, p.seed)));
+        let run = Run::new(p, &data, crate::train::threads::current())
+            .map_err(|e| CliError::Run(e.to_string()))?;
+        (run, data, out)
+    };
+    check_writable(&out)?;
+    let preset = run.session.preset.clone();
+    let epochs = u64::from(preset.epochs);
+    let per_epoch = data.train.len() as u64;
+    let tty = std::io::stderr().is_terminal() && !args.quiet;
+    let bar = if tty {
+        let b = ProgressBar::new(epochs * per_epoch);
+        b.set_style(
+            ProgressStyle::with_template("{bar:30} epoch {msg} ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    eprintln!(
+        "training {} on {} ({} train / {} test samples), {} thread(s), writing {}",
+        preset.name,
+        data.identity.name,
+        data.train.len(),
+        data.test.len(),
+        run.session.threads,
+        out.display()
+    );
+    let control = Control::default();
+    let mut last_acc = (f64::NAN, f64::NAN);
+    let mut save_error = None;
+    let status = run.execute(&data, Some(&out), &control, &mut |ev| match ev {
+        RunEvent::Progress { epoch, samples_done, running_loss, samples_per_s, .. } => {
+            bar.set_position(u64::from(epoch - 1) * per_epoch + samples_done as u64);
+            bar.set_message(format!(
+                "{epoch}/{epochs}  {samples_per_s:.0} samples/s  loss {running_loss:.4}  acc {:.2}%",
+                last_acc.1 * 100.0
+            ));
+        }
+        RunEvent::Epoch(rec) => {
+            last_acc = (rec.train_accuracy, rec.test_accuracy);
+            bar.set_position(u64::from(rec.epoch) * per_epoch);
+            let line = format!(
+                "epoch {:>4}/{epochs}  train loss {:.4} acc {:.2}%  test loss {:.4} acc {:.2}%  train {:.2}s measure {:.2}s ({:.0} samples/s)",
+                rec.epoch,
+                rec.train_loss,
+                rec.train_accuracy * 100.0,
+                rec.test_loss,
+                rec.test_accuracy * 100.0,
+                rec.timing.train_s,
+                rec.timing.measure_s,
+                if rec.timing.train_s > 0.0 { per_epoch as f64 / rec.timing.train_s } else { 0.0 },
+            );
+            if tty {
+                bar.println(line);
+            } else {
+                eprintln!("{line}");
+            }
+        }
+        RunEvent::SaveFailed(e) => {
+            bar.println(format!("warning: {e}"));
+            save_error = Some(e);
+        }
+        RunEvent::Finished(_) => bar.finish_and_clear(),
+    });
+    if let Some(e) = save_error {
+        return Err(CliError::Write {
+            path: out,
+            message: e,
+        });
+    }
+    match status {
+        RunStatus::Completed => {
+            eprintln!("done: {}", out.display());
+            Ok(())
+        }
+        RunStatus::Diverged { epoch } => Err(CliError::Run(format!(
+            "{}: training diverged in epoch {epoch} (loss is NaN or infinite); the completed epochs are saved",
+            out.display()
+        ))),
+        other => Err(CliError::Run(format!(
+            "{}: run ended: {}",
+            out.display(),
+            other.label()
+        ))),
+    }
+}
+
+/// Fails early when `out`'s folder cannot take a file, before any training time is spent.
+fn check_writable(out: &Path) -> Result<(), CliError> {
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".sample-sets-check")
+        .tempfile_in(&dir)
+        .map(drop)
+        .map_err(|e| CliError::Write {
+            path: out.to_path_buf(),
+            message: e.to_string(),
+        })
+}
+
+/// Per-layer activation fraction at the first, peak and last epoch.
+#[derive(Debug, Serialize)]
+pub struct LayerInspect {
+    /// Layer (1-based).
+    pub layer: usize,
+    /// Nodes.
+    pub width: usize,
+    /// Mean activation fraction at epoch 0.
+    pub first: f32,
+    /// Epoch of the peak mean activation fraction.
+    pub peak_epoch: u32,
+    /// Peak mean activation fraction.
+    pub peak: f32,
+    /// Mean activation fraction at the last epoch.
+    pub last: f32,
+    /// Dead nodes at the last epoch.
+    pub dead_last: u32,
+}
+
+/// What `inspect` prints.
+#[derive(Debug, Serialize)]
+pub struct Inspect {
+    /// File.
+    pub file: String,
+    /// Preset name.
+    pub preset: String,
+    /// Data set name.
+    pub dataset: String,
+    /// Seed.
+    pub seed: u64,
+    /// Epochs done.
+    pub epochs_done: u32,
+    /// Epochs planned.
+    pub epochs_planned: u32,
+    /// Run status.
+    pub status: String,
+    /// Final train accuracy.
+    pub train_accuracy: f64,
+    /// Final test accuracy.
+    pub test_accuracy: f64,
+    /// Best test accuracy.
+    pub best_test_accuracy: f64,
+    /// Per layer.
+    pub layers: Vec<LayerInspect>,
+}
+
+/// Builds the `inspect` summary of a session.
+pub fn summarize(s: &Session, file: &Path) -> Inspect {
+    let last = s.epochs.last();
+    let layers = (0..s.widths.len())
+        .map(|l| {
+            let frac =
+                |e: &crate::session::EpochRecord| e.layers[l].summary.activation_fraction.mean;
+            let (peak_epoch, peak) = s
+                .epochs
+                .iter()
+                .map(|e| (e.epoch, frac(e)))
+                .fold((0, f32::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
+            LayerInspect {
+                layer: l + 1,
+                width: s.widths[l],
+                first: s.epochs.first().map_or(f32::NAN, frac),
+                peak_epoch,
+                peak,
+                last: last.map_or(f32::NAN, frac),
+                dead_last: last.map_or(0, |e| e.layers[l].summary.dead),
+            }
+        })
+        .collect();
+    Inspect {
+        file: file.display().to_string(),
+        preset: s.preset.name.clone(),
+        dataset: s.dataset.name.clone(),
+        seed: s.preset.seed,
+        epochs_done: s.epochs_done(),
+        epochs_planned: s.preset.epochs,
+        status: s.status.label().to_string(),
+        train_accuracy: last.map_or(f64::NAN, |e| e.train_accuracy),
+        test_accuracy: last.map_or(f64::NAN, |e| e.test_accuracy),
+        best_test_accuracy: s
+            .epochs
+            .iter()
+            .map(|e| e.test_accuracy)
+            .fold(f64::NAN, f64::max),
+        layers,
+    }
+}
+
+/// `sample-sets inspect`.
+pub fn inspect(file: &Path, json: bool) -> Result<(), CliError> {
+    let s = session::load(file)?;
+    let i = summarize(&s, file);
+    let mut out = std::io::stdout().lock();
+    if json {
+        let text = serde_json::to_string_pretty(&i).map_err(|e| CliError::Run(e.to_string()))?;
+        let _ = writeln!(out, "{text}");
+        return Ok(());
+    }
+    let _ = writeln!(out, "{}", i.file);
+    let _ = writeln!(
+        out,
+        "preset      {} (seed {}) on {}",
+        i.preset, i.seed, i.dataset
+    );
+    let _ = writeln!(
+        out,
+        "epochs      {} of {} ({})",
+        i.epochs_done, i.epochs_planned, i.status
+    );
+    let _ = writeln!(
+        out,
+        "accuracy    train {:.2}%  test {:.2}%  (best test {:.2}%)",
+        i.train_accuracy * 100.0,
+        i.test_accuracy * 100.0,
+        i.best_test_accuracy * 100.0
+    );
+    let _ = writeln!(out, "mean activation fraction per layer:");
+    let _ = writeln!(
+        out,
+        "  layer width  epoch 0   peak (epoch)      last   dead"
+    );
+    for l in &i.layers {
+        let _ = writeln!(
+            out,
+            "  {:>5} {:>5}  {:>7.4}  {:>7.4} ({:>5})  {:>7.4}  {:>5}",
+            l.layer, l.width, l.first, l.peak, l.peak_epoch, l.last, l.dead_last
+        );
+    }
+    Ok(())
+}
+
+/// `sample-sets export`.
+pub fn export(args: &ExportArgs) -> Result<(), CliError> {
+    let s = session::load(&args.file)?;
+    let mut did = false;
+    if let Some(csv) = &args.csv {
+        let text = crate::export::csv::nodes_csv(&s);
+        session::io::write_atomic(csv, text.as_bytes())?;
+        eprintln!("wrote {}", csv.display());
+        did = true;
+    }
+    if args.all || args.plot.is_some() {
+        let Some(out) = &args.out else {
+            return Err(CliError::Usage("--plot and --all need --out".into()));
+        };
+        let written = if args.all {
+            crate::export::figures::write_all(&s, out)
+        } else {
+            let node = match &args.node {
+                Some(n) => Some(parse_node(n)?),
+                None => None,
+            };
+            let name = args.plot.as_deref().unwrap_or_default();
+            let kind = crate::export::figures::FigureKind::parse(name).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "unknown plot '{name}'; try: {}",
+                    crate::export::figures::FigureKind::NAMES.join(", ")
+                ))
+            })?;
+            crate::export::figures::write_one(&s, kind, node, args.epoch, out)
+                .map(|()| vec![out.clone()])
+        }
+        .map_err(|e| match e {
+            crate::export::ExportError::Write { path, message } => {
+                CliError::Write { path, message }
+            }
+            other => CliError::Usage(other.to_string()),
+        })?;
+        for p in written {
+            eprintln!("wrote {}", p.display());
+        }
+        did = true;
+    }
+    if !did {
+        return Err(CliError::Usage(
+            "nothing to export: give --csv FILE, --plot NAME --out FILE or --all --out DIR".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Parses `LAYER:NODE` (1-based layer, 0-based node).
+pub fn parse_node(s: &str) -> Result<(usize, usize), CliError> {
+    let bad = || CliError::Usage(format!("--node '{s}' is not LAYER:NODE (e.g. 2:17)"));
+    let (l, n) = s.split_once(':').ok_or_else(bad)?;
+    let l: usize = l.trim().parse().map_err(|_| bad())?;
+    let n: usize = n.trim().parse().map_err(|_| bad())?;
+    if l == 0 {
+        return Err(bad());
+    }
+    Ok((l - 1, n))
+}

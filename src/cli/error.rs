@@ -1,0 +1,52 @@
+//! Command-line failures and their exit codes.
+
+/// A failure the CLI reports as one line and an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The data set was not found or did not load (exit 3).
+    #[error("{0}")]
+    Data(#[from] crate::data::DataError),
+    /// Unknown or malformed preset (exit 4).
+    #[error("{0}")]
+    Preset(#[from] crate::preset::PresetError),
+    /// A session file could not be read or is not valid (exit 5).
+    #[error("{0}")]
+    Session(#[from] crate::session::SessionError),
+    /// An output file could not be written (exit 6).
+    #[error("{path}: cannot write: {message}")]
+    Write {
+        /// Output path.
+        path: std::path::PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The run could not start or did not finish well (exit 7).
+    #[error("{0}")]
+    Run(String),
+    /// Bad option values (exit 2).
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl CliError {
+    /// Process exit code: 2 usage, 3 missing or bad data, 4 preset, 5 unreadable or invalid
+    /// session, 6 unwritable output, 7 run failed or diverged.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Data(_) => 3,
+            CliError::Preset(_) => 4,
+            CliError::Session(crate::session::SessionError::Io { action, .. })
+                if action.starts_with("cannot write")
+                    || action.starts_with("cannot create")
+                    || action.starts_with("cannot replace")
+                    || action.starts_with("cannot flush") =>
+            {
+                6
+            }
+            CliError::Session(_) => 5,
+            CliError::Write { .. } => 6,
+            CliError::Run(_) => 7,
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! A labelled image set with MNIST's layout: 28 x 28 grey images, labels 0..=9.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use super::DataError;
+use super::idx::read_idx;
+
+/// Pixels per image (28 x 28).
+pub const PIXELS: usize = 784;
+/// Number of classes.
+pub const CLASSES: usize = 10;
+
+/// The four files of an MNIST-layout set, as (role, base name).
+pub const FILES: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
+
+/// One split (train or test).
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// Pixel intensities scaled to [0, 1], shape `[samples, 784]`.
+    pub images: Array2<f32>,
+    /// Class of each sample, 0..=9, length `samples`.
+    pub labels: Vec<u8>,
+}
+
+impl Split {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when the split holds no samples.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Samples per class, length [`CLASSES`].
+    pub fn class_counts(&self) -> Vec<u32> {
+        let mut counts = vec![0u32; CLASSES];
+        for &l in &self.labels {
+            counts[usize::from(l)] += 1;
+        }
+        counts
+    }
+}
+
+/// What identifies a data set inside a session: enough to tell whether two runs saw the same data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetIdentity {
+    /// Name, from the folder it was loaded from (e.g. `mnist`, `fashion-mnist`).
+    pub name: String,
+    /// SHA-256 (hex) of each decompressed file, in the order of [`FILES`].
+    pub sha256: Vec<String>,
+    /// Training samples.
+    pub train_samples: usize,
+    /// Test samples.
+    pub test_samples: usize,
+    /// Training samples per class, length [`CLASSES`].
+    pub train_class_counts: Vec<u32>,
+}
+
+/// A loaded data set.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Training split (60,000 samples for MNIST).
+    pub train: Split,
+    /// Test split (10,000 samples for MNIST).
+    pub test: Split,
+    /// Identity recorded in sessions.
+    pub identity: DatasetIdentity,
+    /// Folder the files came from.
+    pub dir: PathBuf,
+}
+
+/// Path of `base` in `dir`, preferring the gzipped file.
+pub fn file_in(dir: &Path, base: &str) -> Option<PathBuf> {
+    let gz = dir.join(format!("{base}.gz"));
+    if gz.is_file() {
+        return Some(gz);
+    }
+    let raw = dir.join(base);
+    raw.is_file().then_some(raw)
+}
+
+/// True when `dir` holds all four files (gzipped or raw).
+pub fn has_files(dir: &Path) -> bool {
+    FILES.iter().all(|f| file_in(dir, f).is_some())
+}
+
+impl Dataset {
+    /// Loads the four IDX files from `dir`; the set is named after the folder.
+    ///
+    /// # Errors
+    /// [`DataError::MissingFile`] when a file is absent, else any error of
+    /// [`read_idx`], an image size other than 28 x 28, a label outside 0..=9, an empty split,
+    /// or image and label counts that disagree.
+    pub fn load(dir: &Path) -> Result<Self, DataError> {
+        let path = |base: &str| {
+            file_in(dir, base).ok_or_else(|| DataError::MissingFile {
+                dir: dir.to_path_buf(),
+                file: base.to_string(),
+            })
+        };
+        let paths: Vec<PathBuf> = FILES.iter().map(|f| path(f)).collect::<Result<_, _>>()?;
+        let (train, h0, h1) = load_split(&paths[0], &paths[1])?;
+        let (test, h2, h3) = load_split(&paths[2], &paths[3])?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "data".to_string());
+        let identity = DatasetIdentity {
+            name,
+            sha256: vec![h0, h1, h2, h3],
+            train_samples: train.len(),
+            test_samples: test.len(),
+            train_class_counts: train.class_counts(),
+        };
+        Ok(Self {
+            train,
+            test,
+            identity,
+            dir: dir.to_path_buf(),
+        })
+    }
+}
+
+fn load_split(images: &Path, labels: &Path) -> Result<(Split, String, String), DataError> {
+    let img = read_idx(images, 3)?;
+    let (n, rows, cols) = (img.dims[0], img.dims[1], img.dims[2]);
+    if rows != 28 || cols != 28 {
+        return Err(DataError::WrongImageSize {
+            path: images.to_path_buf(),
+            rows,
+            cols,
+        });
+    }
+    if n == 0 {
+        return Err(DataError::Empty {
+            path: images.to_path_buf(),
+        });
+    }
+    let lab = read_idx(labels, 1)?;
+    if lab.dims[0] != n {
+        return Err(DataError::CountMismatch {
+            images: images.to_path_buf(),
+            labels: labels.to_path_buf(),
+            n_images: n,
+            n_labels: lab.dims[0],
+        });
+    }
+    if let Some((index, &label)) = lab
+        .data
+        .iter()
+        .enumerate()
+        .find(|&(_, &l)| usize::from(l) >= CLASSES)
+    {
+        return Err(DataError::BadLabel {
+            path: labels.to_path_buf(),
+            index,
+            label,
+        });
+    }
+    let pixels: Vec<f32> = img.data.iter().map(|&p| f32::from(p) / 255.0).collect();
+    let images_arr =
+        Array2::from_shape_vec((n, PIXELS), pixels).map_err(|_| DataError::Truncated {
+            path: images.to_path_buf(),
+            expected: (n * PIXELS) as u64,
+            actual: img.data.len() as u64,
+        })?;
+    Ok((
+        Split {
+            images: images_arr,
+            labels: lab.data,
+        },
+        img.sha256,
+        lab.sha256,
+    ))
+}

@@ -1,0 +1,13 @@
+//! Loading labelled image sets in the IDX format (MNIST and sets with its layout).
+//!
+//! The flow is one way: [`idx`] reads a single file, [`dataset`] pairs the four files of a set
+//! into train and test splits, [`locate`] finds the folder that holds them.
+
+pub mod dataset;
+pub mod error;
+pub mod idx;
+pub mod locate;
+
+pub use dataset::{Dataset, DatasetIdentity, Split};
+pub use error::DataError;
+pub use locate::{DataSource, locate};

@@ -1,0 +1,23 @@
+//! File exports shared by the desktop app and the CLI: CSV of the numbers and figures
+//! (PNG/SVG) from one renderer, so the same figure comes out of both.
+
+pub mod csv;
+pub mod figures;
+
+use std::path::PathBuf;
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The output could not be written.
+    #[error("{path}: cannot write: {message}")]
+    Write {
+        /// Output path.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The request does not fit the session (no such node, epoch, figure or format).
+    #[error("{0}")]
+    Request(String),
+}

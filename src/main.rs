@@ -1,0 +1,36 @@
+//! `sample-sets`: the desktop app with no command, headless commands otherwise.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use sample_sets::cli::{Cli, Command, commands};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let threads = match &cli.command {
+        Some(Command::Train(t)) => t
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+        // The app runs several runs side by side: one matrix thread each is fastest.
+        _ => 1,
+    };
+    // Before any other thread exists (see `configure`).
+    sample_sets::train::threads::configure(threads);
+    let result = match &cli.command {
+        None => {
+            eprintln!("the desktop app is not built yet; try `sample-sets --help`");
+            Ok(())
+        }
+        Some(Command::Presets { dir }) => commands::presets(dir.as_deref()),
+        Some(Command::Train(args)) => commands::train(args),
+        Some(Command::Inspect { file, json }) => commands::inspect(file, *json),
+        Some(Command::Export(args)) => commands::export(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Minibatch training of an [`Mlp`] with [`Adam`], on preallocated buffers so an epoch makes
+//! no allocation per minibatch.
+
+use std::time::Instant;
+
+use ndarray::{Array1, Array2, Axis, linalg::general_mat_mul, s};
+use rand::seq::SliceRandom;
+
+use super::adam::Adam;
+use super::loss::{Loss, backprop_logits};
+use super::mlp::Mlp;
+use super::rng::{Stream, rng_for};
+use crate::data::Split;
+
+/// Figures from one training epoch, averaged over its minibatches as they went by.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochStats {
+    /// Mean minibatch loss.
+    pub loss: f64,
+    /// Fraction of samples classified correctly before their update.
+    pub accuracy: f64,
+    /// Samples seen.
+    pub samples: usize,
+    /// Wall time, seconds.
+    pub seconds: f64,
+}
+
+/// Why an epoch stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupted {
+    /// The caller asked to stop (cancel or pause).
+    Stopped,
+    /// A minibatch loss was not finite.
+    Diverged,
+}
+
+/// Network, optimiser, loss and the buffers for one minibatch.
+#[derive(Debug, Clone)]
+pub struct Trainer {
+    /// The network being trained.
+    pub mlp: Mlp,
+    /// Optimiser state.
+    pub adam: Adam,
+    /// Loss.
+    pub loss: Loss,
+    /// Minibatch size.
+    pub batch: usize,
+    x: Array2<f32>,
+    z: Vec<Array2<f32>>,
+    a: Vec<Array2<f32>>,
+    grads: Vec<(Array2<f32>, Array1<f32>)>,
+    labels: Vec<u8>,
+}
+
+impl Trainer {
+    /// A trainer for `mlp` with minibatches of `batch` samples (at least 1).
+    pub fn new(mlp: Mlp, adam: Adam, loss: Loss, batch: usize) -> Self {
+        let batch = batch.max(1);
+        let inputs = mlp.layers.first().map_or(0, |l| l.inputs());
+        let z = mlp
+            .layers
+            .iter()
+            .map(|l| Array2::zeros((batch, l.outputs())))
+            .collect();
+        let a = mlp.layers[..mlp.hidden_layers()]
+            .iter()
+            .map(|l| Array2::zeros((batch, l.outputs())))
+            .collect();
+        let grads = mlp
+            .layers
+            .iter()
+            .map(|l| (Array2::zeros(l.w.dim()), Array1::zeros(l.b.dim())))
+            .collect();
+        Self {
+            mlp,
+            adam,
+            loss,
+            batch,
+            x: Array2::zeros((batch, inputs)),
+            z,
+            a,
+            grads,
+            labels: Vec::with_capacity(batch),
+        }
+    }
+
+    /// Trains one epoch (1-based `epoch`) over `data` in an order shuffled from `seed`.
+    ///
+    /// `keep_going(samples_done, running_loss)` is called after every minibatch; returning
+    /// false stops the epoch (the weights then hold a partial epoch; callers discard them).
+    ///
+    /// # Errors
+    /// [`Interrupted::Diverged`] when a minibatch loss is NaN or infinite,
+    /// [`Interrupted::Stopped`] when `keep_going` returned false.
+    pub fn train_epoch(
+        &mut self,
+        data: &Split,
+        epoch: u32,
+        seed: u64,
+        mut keep_going: impl FnMut(usize, f64) -> bool,
+    ) -> Result<EpochStats, Interrupted> {
+        let start = Instant::now();
+        let n = data.len();
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.shuffle(&mut rng_for(seed, Stream::Shuffle(epoch)));
+        let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
+        for chunk in order.chunks(self.batch) {
+            let (l, c) = self.step(data, chunk);
+            if !l.is_finite() {
+                return Err(Interrupted::Diverged);
+            }
+            loss_sum += l * chunk.len() as f64;
+            correct += c;
+            seen += chunk.len();
+            if !keep_going(seen, loss_sum / seen as f64) {
+                return Err(Interrupted::Stopped);
+            }
+        }
+        Ok(EpochStats {
+            loss: loss_sum / seen.max(1) as f64,
+            accuracy: correct as f64 / seen.max(1) as f64,
+            samples: seen,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// One minibatch: forward, backward, Adam update. Returns (mean loss, correct count).
+    fn step(&mut self, data: &Split, idx: &[u32]) -> (f64, usize) {
+        let b = idx.len();
+        self.labels.clear();
+        for (r, &i) in idx.iter().enumerate() {
+            let i = i as usize;
+            self.x.row_mut(r).assign(&data.images.row(i));
+            self.labels.push(data.labels[i]);
+        }
+        let hidden = self.mlp.hidden_layers();
+        // Forward: z[l] = a[l-1] W + b ; a[l] = relu(z[l]).
+        for l in 0..self.mlp.layers.len() {
+            let input = if l == 0 {
+                self.x.slice(s![..b, ..])
+            } else {
+                self.a[l - 1].slice(s![..b, ..])
+            };
+            let mut z = self.z[l].slice_mut(s![..b, ..]);
+            self.mlp.layers[l].forward_into(input, &mut z);
+            if l < hidden {
+                let mut a = self.a[l].slice_mut(s![..b, ..]);
+                ndarray::Zip::from(&mut a)
+                    .and(&z)
+                    .for_each(|a, &z| *a = z.max(0.0));
+            }
+        }
+        // The logits buffer becomes dLoss/dlogits.
+        let (loss, correct) = backprop_logits(
+            self.loss,
+            self.z[hidden].slice_mut(s![..b, ..]),
+            &self.labels,
+        );
+        // Backward: z[l] now holds dLoss/dz[l].
+        for l in (0..self.mlp.layers.len()).rev() {
+            let (gw, gb) = &mut self.grads[l];
+            let dz = self.z[l].slice(s![..b, ..]);
+            let input = if l == 0 {
+                self.x.slice(s![..b, ..])
+            } else {
+                self.a[l - 1].slice(s![..b, ..])
+            };
+            general_mat_mul(1.0, &input.t(), &dz, 0.0, gw);
+            gb.fill(0.0);
+            for row in dz.axis_iter(Axis(0)) {
+                *gb += &row;
+            }
+            if l > 0 {
+                let (lower, upper) = self.z.split_at_mut(l);
+                let dz = upper[0].slice(s![..b, ..]);
+                let mut dprev = lower[l - 1].slice_mut(s![..b, ..]);
+                general_mat_mul(1.0, &dz, &self.mlp.layers[l].w.t(), 0.0, &mut dprev);
+                // ReLU gate: the gradient passes where the node was on (pre-activation > 0).
+                ndarray::Zip::from(&mut dprev)
+                    .and(&self.a[l - 1].slice(s![..b, ..]))
+                    .for_each(|d, &a| {
+                        if a <= 0.0 {
+                            *d = 0.0;
+                        }
+                    });
+            }
+        }
+        self.adam.step(&mut self.mlp, &self.grads);
+        (loss, correct)
+    }
+}

@@ -1,0 +1,188 @@
+//! Saving (atomic: temporary file, then rename) and loading session files.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::file::{SessionFile, decode, encode_checkpoint, encode_epoch, encode_probe};
+use super::model::{Checkpoint, EpochRecord, RunStatus, Session};
+use super::{FORMAT, SCHEMA, SessionError};
+
+/// Largest session file accepted (4 GiB); the largest preset writes well under 100 MB.
+pub const MAX_SESSION_BYTES: u64 = 4 << 30;
+
+/// Keeps a session's encoded form so that saving after each epoch encodes only that epoch.
+#[derive(Debug, Clone)]
+pub struct SessionWriter {
+    path: PathBuf,
+    file: SessionFile,
+    prev_probe: Vec<Vec<u64>>,
+}
+
+impl SessionWriter {
+    /// A writer for `session` at `path` (encodes all its epochs once).
+    pub fn new(path: &Path, session: &Session) -> Self {
+        let mut prev_probe = Vec::new();
+        let epochs = session
+            .epochs
+            .iter()
+            .map(|e| encode_epoch(e, &mut prev_probe))
+            .collect();
+        let file = SessionFile {
+            format: FORMAT.to_string(),
+            schema: SCHEMA,
+            app_version: session.app_version.clone(),
+            status: session.status.clone(),
+            preset: session.preset.clone(),
+            dataset: session.dataset.clone(),
+            threads: session.threads,
+            widths: session.widths.clone(),
+            probe: encode_probe(&session.probe),
+            epochs,
+            checkpoint: session.checkpoint.as_ref().map(encode_checkpoint),
+        };
+        Self {
+            path: path.to_path_buf(),
+            file,
+            prev_probe,
+        }
+    }
+
+    /// Where it saves.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends an epoch record.
+    pub fn push_epoch(&mut self, rec: &EpochRecord) {
+        let e = encode_epoch(rec, &mut self.prev_probe);
+        self.file.epochs.push(e);
+    }
+
+    /// Sets the run status.
+    pub fn set_status(&mut self, status: RunStatus) {
+        self.file.status = status;
+    }
+
+    /// Replaces the checkpoint.
+    pub fn set_checkpoint(&mut self, c: &Checkpoint) {
+        self.file.checkpoint = Some(encode_checkpoint(c));
+    }
+
+    /// The file's text.
+    pub fn to_ron(&self) -> String {
+        let cfg = ron::ser::PrettyConfig::new()
+            .depth_limit(4)
+            .compact_arrays(true);
+        // Serialising plain structs and strings into a String cannot fail.
+        ron::ser::to_string_pretty(&self.file, cfg).unwrap_or_default()
+    }
+
+    /// Writes the file atomically: a temporary file in the same folder, flushed to disk, then
+    /// renamed over the target, so a crash leaves either the old or the new file whole.
+    ///
+    /// # Errors
+    /// [`SessionError::Io`] naming the target when the folder is not writable or the disk is full.
+    pub fn save(&self) -> Result<(), SessionError> {
+        write_atomic(&self.path, self.to_ron().as_bytes())
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
+///
+/// # Errors
+/// [`SessionError::Io`] naming `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SessionError> {
+    let io = |action| {
+        move |source| SessionError::Io {
+            path: path.to_path_buf(),
+            action,
+            source,
+        }
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".sample-sets-").suffix(".tmp");
+    // Sessions are documents, not secrets: readable like any file the user saves.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .map_err(io("cannot create a file in its folder"))?;
+    tmp.write_all(bytes).map_err(io("cannot write"))?;
+    tmp.as_file().sync_all().map_err(io("cannot flush"))?;
+    tmp.persist(path)
+        .map_err(|e| io("cannot replace")(e.error))?;
+    Ok(())
+}
+
+/// Saves `session` to `path` atomically.
+///
+/// # Errors
+/// As [`SessionWriter::save`].
+pub fn save(session: &Session, path: &Path) -> Result<(), SessionError> {
+    SessionWriter::new(path, session).save()
+}
+
+/// The schema number near the top of a file, if it has one where we write it.
+fn head_schema(text: &str) -> Option<u32> {
+    let head = &text[..text.len().min(4096)];
+    let at = head.find("schema:")? + "schema:".len();
+    let digits: String = head[at..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// Loads a session file, checking its format, schema and every array's shape.
+///
+/// # Errors
+/// [`SessionError`] naming `path`: unreadable, too large, not a session, newer schema,
+/// corrupt or truncated RON, bad blobs or inconsistent shapes. Never panics on any input.
+pub fn load(path: &Path) -> Result<Session, SessionError> {
+    let io = |source| SessionError::Io {
+        path: path.to_path_buf(),
+        action: "cannot read",
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > MAX_SESSION_BYTES {
+        return Err(SessionError::TooLarge {
+            path: path.to_path_buf(),
+            bytes: len,
+            limit: MAX_SESSION_BYTES,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    let text = String::from_utf8(bytes).map_err(|_| SessionError::NotASession {
+        path: path.to_path_buf(),
+        reason: "not UTF-8 text".into(),
+    })?;
+    if !text[..text.len().min(4096)].contains(FORMAT) {
+        return Err(SessionError::NotASession {
+            path: path.to_path_buf(),
+            reason: format!("no '{FORMAT}' header"),
+        });
+    }
+    // Refuse newer files before parsing: their layout may differ in ways that would only
+    // produce a confusing parse error.
+    if let Some(found) = head_schema(&text)
+        && found > SCHEMA
+    {
+        return Err(SessionError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA,
+        });
+    }
+    let file: SessionFile = ron::from_str(&text).map_err(|e| SessionError::Corrupt {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    drop(text);
+    decode(file, path)
+}

@@ -1,0 +1,182 @@
+//! Series over epochs drawn from a session: what plots, node maps and exports show.
+
+use crate::measure::{NodeMetrics, Quartiles, node_metrics};
+
+use super::Session;
+
+/// A per-node quantity that can colour a node map or draw a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Metric {
+    /// |sample set| / N.
+    ActivationFraction,
+    /// 1 - H(Z|Y)/ln 2.
+    Predictability,
+    /// 1 - H(Y|Z)/ln |C|.
+    Informativeness,
+    /// Jaccard similarity of the sample set with the previous epoch's.
+    Churn,
+}
+
+impl Metric {
+    /// All metrics, in display order.
+    pub const ALL: [Metric; 4] = [
+        Metric::ActivationFraction,
+        Metric::Predictability,
+        Metric::Informativeness,
+        Metric::Churn,
+    ];
+
+    /// Display name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::ActivationFraction => "activation fraction",
+            Metric::Predictability => "predictability",
+            Metric::Informativeness => "informativeness",
+            Metric::Churn => "churn (Jaccard with previous epoch)",
+        }
+    }
+
+    /// File-name friendly name.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Metric::ActivationFraction => "activation-fraction",
+            Metric::Predictability => "predictability",
+            Metric::Informativeness => "informativeness",
+            Metric::Churn => "churn",
+        }
+    }
+
+    /// The layer summary's quartiles for this metric (`None` for churn at epoch 0).
+    pub fn of_summary(self, s: &crate::measure::LayerSummary) -> Option<Quartiles> {
+        match self {
+            Metric::ActivationFraction => Some(s.activation_fraction),
+            Metric::Predictability => Some(s.predictability),
+            Metric::Informativeness => Some(s.informativeness),
+            Metric::Churn => s.churn,
+        }
+    }
+
+    /// The value from a node's metrics and churn.
+    pub fn pick(self, m: &NodeMetrics, churn: Option<f32>) -> Option<f32> {
+        match self {
+            Metric::ActivationFraction => Some(m.activation_fraction as f32),
+            Metric::Predictability => Some(m.predictability as f32),
+            Metric::Informativeness => Some(m.informativeness as f32),
+            Metric::Churn => churn,
+        }
+    }
+}
+
+/// One point of a layer band: epoch, mean, first and third quartile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BandPoint {
+    /// Epoch number.
+    pub epoch: u32,
+    /// Layer mean.
+    pub mean: f32,
+    /// First quartile.
+    pub q1: f32,
+    /// Third quartile.
+    pub q3: f32,
+}
+
+impl Session {
+    /// Layer `layer`'s band of `metric` over epochs (epochs without a value are skipped).
+    pub fn layer_band(&self, layer: usize, metric: Metric) -> Vec<BandPoint> {
+        self.epochs
+            .iter()
+            .filter_map(|e| {
+                let q = metric.of_summary(&e.layers.get(layer)?.summary)?;
+                Some(BandPoint {
+                    epoch: e.epoch,
+                    mean: q.mean,
+                    q1: q.q1,
+                    q3: q.q3,
+                })
+            })
+            .collect()
+    }
+
+    /// A node's `metric` over epochs as (epoch, value).
+    pub fn node_series(&self, layer: usize, node: usize, metric: Metric) -> Vec<(u32, f32)> {
+        (0..self.epochs.len())
+            .filter_map(|i| {
+                Some((
+                    self.epochs[i].epoch,
+                    self.node_value(i, layer, node, metric)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// A node's `metric` at epoch record `epoch_index`.
+    pub fn node_value(
+        &self,
+        epoch_index: usize,
+        layer: usize,
+        node: usize,
+        metric: Metric,
+    ) -> Option<f32> {
+        let e = self.epochs.get(epoch_index)?;
+        let churn = e.layers.get(layer)?.churn.get(node).copied();
+        if metric == Metric::Churn {
+            return churn;
+        }
+        let m = self.node_metrics(epoch_index, layer, node)?;
+        metric.pick(&m, churn)
+    }
+
+    /// Every node's `metric` at epoch record `epoch_index`, per layer (`NaN` where undefined).
+    pub fn layer_values(&self, epoch_index: usize, metric: Metric) -> Vec<Vec<f32>> {
+        let Some(e) = self.epochs.get(epoch_index) else {
+            return Vec::new();
+        };
+        let classes = self.classes();
+        e.layers
+            .iter()
+            .map(|layer| {
+                layer
+                    .counts
+                    .chunks_exact(classes)
+                    .enumerate()
+                    .map(|(j, on)| {
+                        let m = node_metrics(on, &self.dataset.train_class_counts);
+                        metric
+                            .pick(&m, layer.churn.get(j).copied())
+                            .unwrap_or(f32::NAN)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Index of the record for `epoch` (or the last record before it).
+    pub fn epoch_index(&self, epoch: u32) -> Option<usize> {
+        match self.epochs.binary_search_by_key(&epoch, |e| e.epoch) {
+            Ok(i) => Some(i),
+            Err(0) => None,
+            Err(i) => Some(i - 1),
+        }
+    }
+
+    /// Whether probe sample `k` is in node (`layer`, `node`)'s sample set at record `epoch_index`.
+    pub fn probe_member(&self, epoch_index: usize, layer: usize, node: usize, k: usize) -> bool {
+        let words = self.probe.words();
+        self.epochs
+            .get(epoch_index)
+            .and_then(|e| e.layers.get(layer))
+            .and_then(|l| l.probe_bits.get(node * words + k / 64))
+            .is_some_and(|w| w >> (k % 64) & 1 == 1)
+    }
+
+    /// Index of the record with the largest layer-mean activation fraction for `layer`.
+    pub fn peak_fraction_epoch(&self, layer: usize) -> Option<(u32, f32)> {
+        self.layer_band(layer, Metric::ActivationFraction)
+            .into_iter()
+            .map(|b| (b.epoch, b.mean))
+            .fold(None, |best: Option<(u32, f32)>, p| match best {
+                Some(b) if b.1 >= p.1 => Some(b),
+                _ => Some(p),
+            })
+    }
+}

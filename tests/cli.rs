@@ -1,0 +1,164 @@
+//! The `sample-sets` binary, run as a user would from a shell.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(common::bin())
+        .args(args)
+        .env_remove("SAMPLE_SETS_DATA")
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn presets_lists_the_eighteen_grid_presets() {
+    let o = run(&["presets"]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    for h in [2, 5, 9] {
+        for w in [20, 80, 320] {
+            for l in ["ce", "mse"] {
+                assert!(text.contains(&format!("mnist-{h}x{w}-{l}")), "{text}");
+            }
+        }
+    }
+}
+
+#[test]
+fn train_inspect_and_export_csv_on_real_mnist() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run.ron");
+    let data = common::mnist_dir();
+    let o = run(&[
+        "train",
+        "--preset",
+        "mnist-2x20-ce",
+        "--epochs",
+        "1",
+        "--probe",
+        "200",
+        "--threads",
+        "1",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("epoch    1/1"), "{}", stderr(&o));
+
+    let o = run(&["inspect", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("mnist-2x20-ce") && text.contains("1 of 1"),
+        "{text}"
+    );
+
+    let o = run(&["inspect", out.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["epochs_done"], 1);
+    assert_eq!(v["layers"].as_array().unwrap().len(), 2);
+    assert!(v["test_accuracy"].as_f64().unwrap() > 0.85);
+
+    let csv = dir.path().join("nodes.csv");
+    let o = run(&[
+        "export",
+        out.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("epoch,layer,node,on_class_0"));
+    assert!(header.ends_with("activation_fraction,predictability,informativeness,churn"));
+    // 2 epochs (0 and 1) x 2 layers x 20 nodes.
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 2 * 2 * 20);
+    let cols: Vec<&str> = rows[45].split(',').collect();
+    assert_eq!(cols.len(), 3 + 10 + 4);
+    let frac: f64 = cols[13].parse().unwrap();
+    let on: u32 = cols[3..13].iter().map(|c| c.parse::<u32>().unwrap()).sum();
+    assert!((frac - f64::from(on) / 60_000.0).abs() < 1e-5);
+}
+
+#[test]
+fn failures_give_one_line_and_distinct_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().to_str().unwrap();
+    let data = common::mnist_dir();
+    // Missing data: 3.
+    let o = run(&[
+        "train",
+        "--preset",
+        "mnist-2x20-ce",
+        "--data",
+        empty,
+        "--out",
+        "/tmp/x.ron",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not found"), "{}", stderr(&o));
+    // Unknown preset: 4.
+    let o = run(&[
+        "train",
+        "--preset",
+        "mnist-4x4-ce",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unknown preset"));
+    // Malformed preset file: 4.
+    let bad = dir.path().join("bad-preset.ron");
+    std::fs::write(&bad, "(name: \"x\", hidden_layers: ").unwrap();
+    let o = run(&[
+        "train",
+        "--preset-file",
+        bad.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bad-preset.ron"));
+    // Unreadable session: 5.
+    let o = run(&["inspect", dir.path().join("nope.ron").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nope.ron"));
+    let garbage = dir.path().join("garbage.ron");
+    std::fs::write(&garbage, [0xffu8, 0, 1, 2]).unwrap();
+    let o = run(&["inspect", garbage.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(5));
+    // Unwritable output: 6 (a folder that does not exist).
+    let o = run(&[
+        "train",
+        "--preset",
+        "mnist-2x20-ce",
+        "--epochs",
+        "1",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        "/nonexistent-folder/run.ron",
+    ]);
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    for o in [&o] {
+        assert_eq!(
+            stderr(o)
+                .trim()
+                .lines()
+                .filter(|l| l.starts_with("error"))
+                .count(),
+            1
+        );
+        assert!(!stderr(o).contains("panicked"));
+    }
+}

@@ -1,0 +1,130 @@
+//! Session files: round trip, atomic saves and bad files.
+
+mod common;
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use sample_sets::preset;
+use sample_sets::session::{self, Session, SessionError};
+use sample_sets::train::{Control, Run};
+
+fn small_session() -> &'static Session {
+    static S: OnceLock<Session> = OnceLock::new();
+    S.get_or_init(|| {
+        let mut p = preset::find("mnist-2x20-ce", &[]).unwrap();
+        p.epochs = 2;
+        p.probe_size = 500;
+        let mut run = Run::new(p, common::mnist(), 1).unwrap();
+        run.execute(common::mnist(), None, &Control::default(), &mut |_| {});
+        run.session
+    })
+}
+
+#[test]
+fn load_of_save_is_the_same_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.ron");
+    let s = small_session();
+    session::save(s, &path).unwrap();
+    let back = session::load(&path).unwrap();
+    assert!(&back == s, "round trip changed the session");
+    // Scalars read as plain text.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("name: \"mnist-2x20-ce\""));
+    assert!(text.contains("test_accuracy:"));
+    assert!(text.contains("format: \"sample-sets session\""));
+}
+
+#[test]
+fn a_run_saves_after_every_epoch_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.ron");
+    let mut p = preset::find("mnist-2x20-ce", &[]).unwrap();
+    p.epochs = 2;
+    p.probe_size = 100;
+    let mut run = Run::new(p, common::mnist(), 1).unwrap();
+    let mut seen = Vec::new();
+    run.execute(
+        common::mnist(),
+        Some(&path),
+        &Control::default(),
+        &mut |ev| {
+            if let sample_sets::train::RunEvent::Epoch(rec) = ev {
+                // The file on disk already holds this epoch when the event arrives.
+                let on_disk = session::load(&path).unwrap();
+                seen.push((rec.epoch, on_disk.epochs_done()));
+            }
+        },
+    );
+    assert_eq!(seen, vec![(0, 0), (1, 1), (2, 2)]);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "no temporary files left: {names:?}");
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn truncated_garbage_and_foreign_files_give_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.ron");
+    session::save(small_session(), &good).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let mut cases = Vec::new();
+    for frac in [0.001, 0.1, 0.5, 0.9, 0.999] {
+        let cut = (bytes.len() as f64 * frac) as usize;
+        cases.push((format!("cut-{frac}.ron"), bytes[..cut].to_vec()));
+    }
+    cases.push(("empty.ron".into(), Vec::new()));
+    cases.push((
+        "garbage.ron".into(),
+        (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect(),
+    ));
+    cases.push((
+        "preset.ron".into(),
+        preset::EMBEDDED[0].1.as_bytes().to_vec(),
+    ));
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    cases.push((
+        "newer.ron".into(),
+        text.replacen("schema: 1", "schema: 99", 1).into_bytes(),
+    ));
+    // A counts blob replaced by one from a larger layer: lengths disagree with widths.
+    let start = text.find("counts: \"").unwrap() + 9;
+    let end = start + text[start..].find('"').unwrap();
+    let big = sample_sets::session::blob::encode_u32(&vec![7u32; 1_000_000]);
+    cases.push((
+        "long-blob.ron".into(),
+        format!("{}{}{}", &text[..start], big, &text[end..]).into_bytes(),
+    ));
+    cases.push((
+        "bad-base64.ron".into(),
+        format!("{}!!!{}", &text[..start], &text[end..]).into_bytes(),
+    ));
+    cases.push((
+        "widths.ron".into(),
+        text.replacen("widths: [20, 20]", "widths: [4000000000, 20]", 1)
+            .into_bytes(),
+    ));
+    for (name, data) in cases {
+        let p = write(dir.path(), &name, &data);
+        let err = session::load(&p).expect_err(&name);
+        let msg = err.to_string();
+        assert!(msg.contains(&name), "{name}: {msg}");
+        if name == "newer.ron" {
+            assert!(
+                matches!(err, SessionError::NewerSchema { found: 99, .. }),
+                "{msg}"
+            );
+        }
+    }
+    // Nothing already saved changed.
+    assert_eq!(std::fs::read(&good).unwrap(), bytes);
+}
