@@ -1,16 +1,17 @@
 //! The measurement pass: all training samples forward (no update), every hidden node's
-//! sample set as a bitset, its per-class on-counts, its churn against the previous pass and
-//! the membership of the probe samples.
+//! sample set as a bitset over sample indices, its per-class on-counts, its churn against the
+//! previous pass and the membership of the probe samples.
 //!
-//! Samples are visited in class order (a stable sort of the training set by label), so a
-//! node's on-count for class `c` is the popcount of one contiguous bit range. That order is
-//! internal: everything stored refers to sample indices or probe positions.
+//! The samples are split into contiguous ranges handled by scoped worker threads (each range
+//! starts on a 64-sample boundary so workers own whole bitset words). Counts are integers and
+//! the loss is summed per range in range order, so the result does not depend on the number
+//! of workers.
 
 use std::time::Instant;
 
-use ndarray::{Array2, linalg::general_mat_mul, s};
+use ndarray::{Array2, ArrayView2, linalg::general_mat_mul, s};
 
-use super::bits::{count_range, jaccard, words_for};
+use super::bits::{jaccard, words_for};
 use crate::data::Split;
 use crate::nn::Mlp;
 use crate::nn::loss::{Loss, loss_and_correct};
@@ -44,53 +45,42 @@ pub struct Measurement {
     pub seconds: f64,
 }
 
-/// State kept between passes: the class order, the probe positions and the previous sample
-/// sets (for churn).
+/// State kept between passes: the probe, the worker count and the previous sample sets.
 #[derive(Debug, Clone)]
 pub struct Measurer {
-    order: Vec<u32>,
-    class_ranges: Vec<(usize, usize)>,
-    probe_positions: Vec<usize>,
-    words: usize,
-    current: Vec<Vec<u64>>,
+    classes: usize,
+    probe: Vec<usize>,
+    workers: usize,
     previous: Option<Vec<Vec<u64>>>,
-    labels_in_order: Vec<u8>,
+}
+
+/// What one worker produces for its range of samples.
+struct RangeResult {
+    /// Per layer, node-major bitsets over the range's words: `[nodes, range_words]`.
+    bits: Vec<Vec<u64>>,
+    /// Per layer, on-counts `[classes, nodes]`.
+    counts: Vec<Vec<u32>>,
+    loss_sum: f64,
+    correct: usize,
 }
 
 impl Measurer {
     /// Prepares passes over `train` with `classes` classes, keeping membership of the samples
-    /// `probe` (indices into `train`).
+    /// `probe` (indices into `train`; out-of-range indices are ignored).
+    ///
+    /// Workers: the cores left over by the matrix-multiplication threads (at least one).
     pub fn new(train: &Split, classes: usize, probe: &[u32]) -> Self {
-        let mut order: Vec<u32> = (0..train.len() as u32).collect();
-        order.sort_by_key(|&i| train.labels[i as usize]);
-        let mut class_ranges = vec![(0, 0); classes];
-        let mut start = 0;
-        for (c, range) in class_ranges.iter_mut().enumerate() {
-            let len = train
-                .labels
-                .iter()
-                .filter(|&&l| usize::from(l) == c)
-                .count();
-            *range = (start, start + len);
-            start += len;
-        }
-        let mut position = vec![0usize; train.len()];
-        for (pos, &i) in order.iter().enumerate() {
-            position[i as usize] = pos;
-        }
-        let probe_positions = probe
-            .iter()
-            .filter_map(|&i| position.get(i as usize).copied())
-            .collect();
-        let labels_in_order = order.iter().map(|&i| train.labels[i as usize]).collect();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let workers = (cores / crate::train::threads::current()).max(1);
         Self {
-            order,
-            class_ranges,
-            probe_positions,
-            words: words_for(train.len()),
-            current: Vec::new(),
+            classes,
+            probe: probe
+                .iter()
+                .map(|&i| i as usize)
+                .filter(|&i| i < train.len())
+                .collect(),
+            workers,
             previous: None,
-            labels_in_order,
         }
     }
 
@@ -102,107 +92,80 @@ impl Measurer {
     /// Runs the pass for `mlp` over `train` (the split given to [`Measurer::new`]).
     pub fn measure(&mut self, mlp: &Mlp, train: &Split, loss: Loss) -> Measurement {
         let start = Instant::now();
-        let hidden = mlp.hidden_layers();
+        let n = train.len();
+        let words = words_for(n);
         let widths = mlp.hidden_widths();
-        let classes = self.class_ranges.len();
-        // Reuse the bitsets of two passes ago as this pass's buffers.
-        let mut current = std::mem::take(&mut self.current);
-        current.resize_with(hidden, Vec::new);
-        for (bits, &w) in current.iter_mut().zip(&widths) {
-            bits.clear();
-            bits.resize(w * self.words, 0);
-        }
-        let inputs = mlp.layers.first().map_or(0, |l| l.inputs());
-        let mut x = Array2::<f32>::zeros((CHUNK, inputs));
-        let mut z: Vec<Array2<f32>> = mlp
-            .layers
-            .iter()
-            .map(|l| Array2::zeros((CHUNK, l.outputs())))
+        let classes = self.classes;
+        // Contiguous ranges of whole chunks, one per worker.
+        let chunks = n.div_ceil(CHUNK);
+        let per_worker = chunks.div_ceil(self.workers.max(1)).max(1);
+        let ranges: Vec<(usize, usize)> = (0..chunks)
+            .step_by(per_worker)
+            .map(|c| (c * CHUNK, ((c + per_worker) * CHUNK).min(n)))
             .collect();
-        let max_w = widths.iter().copied().max().unwrap_or(0);
-        let mut word_buf = vec![0u64; max_w];
+        let results: Vec<RangeResult> = std::thread::scope(|scope| {
+            let handles: Vec<_> = ranges
+                .iter()
+                .map(|&(a, b)| {
+                    scope.spawn(move || {
+                        crate::nn::ftz::flush_subnormals_on_this_thread();
+                        measure_range(mlp, train, loss, classes, a, b)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| match h.join() {
+                    Ok(r) => r,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect()
+        });
+        // Assemble node-major bitsets over all samples, and total counts.
+        let mut current: Vec<Vec<u64>> = widths.iter().map(|&w| vec![0u64; w * words]).collect();
+        let mut totals: Vec<Vec<u32>> = widths.iter().map(|&w| vec![0u32; w * classes]).collect();
         let (mut loss_sum, mut correct) = (0f64, 0usize);
-        let n = self.order.len();
-        for chunk_start in (0..n).step_by(CHUNK) {
-            let rows = CHUNK.min(n - chunk_start);
-            for r in 0..rows {
-                let i = self.order[chunk_start + r] as usize;
-                x.row_mut(r).assign(&train.images.row(i));
-            }
-            for (l, layer) in mlp.layers.iter().enumerate() {
-                let (before, after) = z.split_at_mut(l);
-                let input = if l == 0 {
-                    x.slice(s![..rows, ..])
-                } else {
-                    before[l - 1].slice(s![..rows, ..])
-                };
-                let mut out = after[0].slice_mut(s![..rows, ..]);
-                out.assign(&layer.b.view().insert_axis(ndarray::Axis(0)));
-                general_mat_mul(1.0, &input, &layer.w, 1.0, &mut out);
-                if l < hidden {
-                    let w = layer.outputs();
-                    let bits = &mut current[l];
-                    // Pack 64 samples at a time: bit r of node j's word is "sample r on".
-                    for block in 0..rows.div_ceil(64) {
-                        let words = &mut word_buf[..w];
-                        words.fill(0);
-                        for r in block * 64..((block + 1) * 64).min(rows) {
-                            let row = out.row(r);
-                            let shift = r % 64;
-                            for (word, &v) in words.iter_mut().zip(row.iter()) {
-                                *word |= u64::from(v > 0.0) << shift;
-                            }
-                        }
-                        let word_index = chunk_start / 64 + block;
-                        for (j, &word) in words.iter().enumerate() {
-                            bits[j * self.words + word_index] = word;
-                        }
+        for (&(a, b), r) in ranges.iter().zip(&results) {
+            let (w0, wn) = (a / 64, words_for(b - a));
+            for (l, &w) in widths.iter().enumerate() {
+                for j in 0..w {
+                    current[l][j * words + w0..j * words + w0 + wn]
+                        .copy_from_slice(&r.bits[l][j * wn..(j + 1) * wn]);
+                    for c in 0..classes {
+                        totals[l][j * classes + c] += r.counts[l][c * w + j];
                     }
-                    out.mapv_inplace(|v| v.max(0.0));
                 }
             }
-            let (l, c) = loss_and_correct(
-                loss,
-                z[hidden].slice(s![..rows, ..]),
-                &self.labels_in_order[chunk_start..chunk_start + rows],
-            );
-            loss_sum += l;
-            correct += c;
+            loss_sum += r.loss_sum;
+            correct += r.correct;
         }
-        let probe_words = words_for(self.probe_positions.len());
+        let probe_words = words_for(self.probe.len());
         let layers = current
             .iter()
             .enumerate()
             .map(|(l, bits)| {
                 let w = widths[l];
-                let mut counts = vec![0u32; w * classes];
                 let mut probe_bits = vec![0u64; w * probe_words];
                 let mut churn = Vec::new();
                 for j in 0..w {
-                    let node = &bits[j * self.words..(j + 1) * self.words];
-                    for (c, &(a, b)) in self.class_ranges.iter().enumerate() {
-                        counts[j * classes + c] = count_range(node, a, b);
-                    }
+                    let node = &bits[j * words..(j + 1) * words];
                     let probe = &mut probe_bits[j * probe_words..(j + 1) * probe_words];
-                    for (k, &pos) in self.probe_positions.iter().enumerate() {
-                        if node[pos / 64] >> (pos % 64) & 1 == 1 {
+                    for (k, &i) in self.probe.iter().enumerate() {
+                        if node[i / 64] >> (i % 64) & 1 == 1 {
                             probe[k / 64] |= 1 << (k % 64);
                         }
                     }
                     if let Some(prev) = &self.previous {
-                        let before = &prev[l][j * self.words..(j + 1) * self.words];
-                        churn.push(jaccard(node, before));
+                        churn.push(jaccard(node, &prev[l][j * words..(j + 1) * words]));
                     }
                 }
                 LayerMeasurement {
-                    counts,
+                    counts: std::mem::take(&mut totals[l]),
                     churn,
                     probe_bits,
                 }
             })
             .collect();
-        // This pass becomes the previous one; the old previous buffers are reused next time.
-        self.current = self.previous.take().unwrap_or_default();
         self.previous = Some(current);
         Measurement {
             layers,
@@ -210,6 +173,72 @@ impl Measurer {
             train_accuracy: correct as f64 / n.max(1) as f64,
             seconds: start.elapsed().as_secs_f64(),
         }
+    }
+}
+
+/// Forward pass over samples `a..b` (`a` a multiple of 64): bitsets, counts, loss.
+fn measure_range(mlp: &Mlp, train: &Split, loss: Loss, classes: usize, a: usize, b: usize) -> RangeResult {
+    let hidden = mlp.hidden_layers();
+    let widths = mlp.hidden_widths();
+    let range_words = words_for(b - a);
+    let mut bits: Vec<Vec<u64>> = widths.iter().map(|&w| vec![0u64; w * range_words]).collect();
+    let mut counts: Vec<Vec<u32>> = widths.iter().map(|&w| vec![0u32; classes * w]).collect();
+    let mut z: Vec<Array2<f32>> = mlp
+        .layers
+        .iter()
+        .map(|l| Array2::zeros((CHUNK, l.outputs())))
+        .collect();
+    let max_w = widths.iter().copied().max().unwrap_or(0);
+    let mut word_buf = vec![0u64; max_w];
+    let (mut loss_sum, mut correct) = (0f64, 0usize);
+    for chunk_start in (a..b).step_by(CHUNK) {
+        let rows = CHUNK.min(b - chunk_start);
+        let x: ArrayView2<f32> = train.images.slice(s![chunk_start..chunk_start + rows, ..]);
+        let labels = &train.labels[chunk_start..chunk_start + rows];
+        for (l, layer) in mlp.layers.iter().enumerate() {
+            let (before, after) = z.split_at_mut(l);
+            let input = if l == 0 { x } else { before[l - 1].slice(s![..rows, ..]) };
+            let mut out = after[0].slice_mut(s![..rows, ..]);
+            out.assign(&layer.b.view().insert_axis(ndarray::Axis(0)));
+            general_mat_mul(1.0, &input, &layer.w, 1.0, &mut out);
+            if l < hidden {
+                let w = layer.outputs();
+                let layer_bits = &mut bits[l];
+                let layer_counts = &mut counts[l];
+                // Pack 64 samples at a time: bit r of node j's word is "sample r on"; count
+                // the on-samples per class on the way.
+                for block in 0..rows.div_ceil(64) {
+                    let words = &mut word_buf[..w];
+                    words.fill(0);
+                    for r in block * 64..((block + 1) * 64).min(rows) {
+                        let row = out.row(r);
+                        let Some(row) = row.as_slice() else { continue };
+                        let c = usize::from(labels[r]).min(classes - 1);
+                        let cnt = &mut layer_counts[c * w..(c + 1) * w];
+                        let shift = r % 64;
+                        for ((word, n), &v) in words.iter_mut().zip(cnt.iter_mut()).zip(row) {
+                            let on = v > 0.0;
+                            *word |= u64::from(on) << shift;
+                            *n += u32::from(on);
+                        }
+                    }
+                    let word_index = (chunk_start - a) / 64 + block;
+                    for (j, &word) in words.iter().enumerate() {
+                        layer_bits[j * range_words + word_index] = word;
+                    }
+                }
+                out.mapv_inplace(|v| v.max(0.0));
+            }
+        }
+        let (l, c) = loss_and_correct(loss, z[hidden].slice(s![..rows, ..]), labels);
+        loss_sum += l;
+        correct += c;
+    }
+    RangeResult {
+        bits,
+        counts,
+        loss_sum,
+        correct,
     }
 }
 

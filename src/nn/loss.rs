@@ -46,21 +46,20 @@ pub fn softmax_row(logits: &[f32], out: &mut [f32]) {
 pub fn loss_and_correct(loss: Loss, logits: ArrayView2<f32>, labels: &[u8]) -> (f64, usize) {
     let classes = logits.ncols();
     let mut probs = vec![0f32; classes];
+    let mut z = vec![0f32; classes];
     let mut total = 0f64;
     let mut correct = 0usize;
     for (row, &y) in logits.rows().into_iter().zip(labels) {
-        let y = usize::from(y);
-        let row = row
-            .as_slice()
-            .map(<[f32]>::to_vec)
-            .unwrap_or_else(|| row.to_vec());
-        softmax_row(&row, &mut probs);
-        let pred = argmax(&row);
-        correct += usize::from(pred == y);
+        let y = usize::from(y).min(classes.saturating_sub(1));
+        for (d, &v) in z.iter_mut().zip(row.iter()) {
+            *d = v;
+        }
+        softmax_row(&z, &mut probs);
+        correct += usize::from(argmax(&z) == y);
         total += match loss {
             Loss::CrossEntropy => -(f64::from(probs[y]).max(1e-30)).ln(),
             Loss::Mse { on_softmax } => {
-                let out = if on_softmax { &probs } else { &row };
+                let out = if on_softmax { &probs } else { &z };
                 out.iter()
                     .enumerate()
                     .map(|(k, &o)| {
@@ -96,11 +95,14 @@ pub fn backprop_logits(loss: Loss, mut logits: ArrayViewMut2<f32>, labels: &[u8]
     let inv_b = 1.0 / batch as f32;
     let inv_bc = 1.0 / (batch * classes) as f32;
     let mut s = vec![0f32; classes];
+    let mut z = vec![0f32; classes];
     let mut total = 0f64;
     let mut correct = 0usize;
     for (mut row, &y) in logits.rows_mut().into_iter().zip(labels) {
-        let y = usize::from(y);
-        let z: Vec<f32> = row.iter().copied().collect();
+        let y = usize::from(y).min(classes.saturating_sub(1));
+        for (d, &v) in z.iter_mut().zip(row.iter()) {
+            *d = v;
+        }
         correct += usize::from(argmax(&z) == y);
         softmax_row(&z, &mut s);
         match loss {
