@@ -18,7 +18,9 @@ use sample_sets::nn::{Adam, AdamConfig, Init, Loss, Mlp, Trainer};
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -33,7 +35,9 @@ fn main() {
     let configs = arg("--configs").unwrap_or_else(|| "2x20,5x80,9x320".into());
     let dir = std::env::var_os("SAMPLE_SETS_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/mnist"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/mnist")
+        });
     let data = match Dataset::load(&dir) {
         Ok(d) => d,
         Err(e) => {
@@ -46,12 +50,25 @@ fn main() {
         "threads {threads}  kernel {}  ftz {ftz}  repeats {repeats} (median)",
         sample_sets::train::threads::kernel()
     );
-    println!("{:<7} {:>10} {:>14} {:>12} {:>14} {:>9}", "config", "train s", "train smp/s", "measure s", "measure smp/s", "meas/train");
+    println!(
+        "{:<7} {:>10} {:>14} {:>12} {:>14} {:>9}",
+        "config", "train s", "train smp/s", "measure s", "measure smp/s", "meas/train"
+    );
     for cfg in configs.split(',') {
-        let Some((h, w)) = cfg.split_once('x') else { continue };
-        let (Ok(h), Ok(w)) = (h.parse::<usize>(), w.parse::<usize>()) else { continue };
+        let Some((h, w)) = cfg.split_once('x') else {
+            continue;
+        };
+        let (Ok(h), Ok(w)) = (h.parse::<usize>(), w.parse::<usize>()) else {
+            continue;
+        };
         let widths = vec![w; h];
-        let mlp = Mlp::new(PIXELS, &widths, CLASSES, Init::HeUniform, &mut rng_for(1, Stream::Init));
+        let mlp = Mlp::new(
+            PIXELS,
+            &widths,
+            CLASSES,
+            Init::HeUniform,
+            &mut rng_for(1, Stream::Init),
+        );
         let adam = Adam::new(AdamConfig::default(), &mlp);
         let mut trainer = Trainer::new(mlp, adam, Loss::CrossEntropy, 128);
         let probe = stratified_probe(&data.train.labels, CLASSES, 1000, 1);
@@ -70,6 +87,11 @@ fn main() {
         }
         let (t, m) = (median(train), median(measure));
         let n = data.train.len() as f64;
-        println!("{cfg:<7} {t:>10.3} {:>14.0} {m:>12.3} {:>14.0} {:>8.0}%", n / t, n / m, 100.0 * m / t);
+        println!(
+            "{cfg:<7} {t:>10.3} {:>14.0} {m:>12.3} {:>14.0} {:>8.0}%",
+            n / t,
+            n / m,
+            100.0 * m / t
+        );
     }
 }

@@ -60,7 +60,8 @@ struct RangeResult {
     bits: Vec<Vec<u64>>,
     /// Per layer, on-counts `[classes, nodes]`.
     counts: Vec<Vec<u32>>,
-    loss_sum: f64,
+    /// Loss sum of each chunk, in order (summed later in one fixed order).
+    chunk_losses: Vec<f64>,
     correct: usize,
 }
 
@@ -136,7 +137,9 @@ impl Measurer {
                     }
                 }
             }
-            loss_sum += r.loss_sum;
+            for l in &r.chunk_losses {
+                loss_sum += l;
+            }
             correct += r.correct;
         }
         let probe_words = words_for(self.probe.len());
@@ -177,11 +180,21 @@ impl Measurer {
 }
 
 /// Forward pass over samples `a..b` (`a` a multiple of 64): bitsets, counts, loss.
-fn measure_range(mlp: &Mlp, train: &Split, loss: Loss, classes: usize, a: usize, b: usize) -> RangeResult {
+fn measure_range(
+    mlp: &Mlp,
+    train: &Split,
+    loss: Loss,
+    classes: usize,
+    a: usize,
+    b: usize,
+) -> RangeResult {
     let hidden = mlp.hidden_layers();
     let widths = mlp.hidden_widths();
     let range_words = words_for(b - a);
-    let mut bits: Vec<Vec<u64>> = widths.iter().map(|&w| vec![0u64; w * range_words]).collect();
+    let mut bits: Vec<Vec<u64>> = widths
+        .iter()
+        .map(|&w| vec![0u64; w * range_words])
+        .collect();
     let mut counts: Vec<Vec<u32>> = widths.iter().map(|&w| vec![0u32; classes * w]).collect();
     let mut z: Vec<Array2<f32>> = mlp
         .layers
@@ -190,14 +203,18 @@ fn measure_range(mlp: &Mlp, train: &Split, loss: Loss, classes: usize, a: usize,
         .collect();
     let max_w = widths.iter().copied().max().unwrap_or(0);
     let mut word_buf = vec![0u64; max_w];
-    let (mut loss_sum, mut correct) = (0f64, 0usize);
+    let (mut chunk_losses, mut correct) = (Vec::new(), 0usize);
     for chunk_start in (a..b).step_by(CHUNK) {
         let rows = CHUNK.min(b - chunk_start);
         let x: ArrayView2<f32> = train.images.slice(s![chunk_start..chunk_start + rows, ..]);
         let labels = &train.labels[chunk_start..chunk_start + rows];
         for (l, layer) in mlp.layers.iter().enumerate() {
             let (before, after) = z.split_at_mut(l);
-            let input = if l == 0 { x } else { before[l - 1].slice(s![..rows, ..]) };
+            let input = if l == 0 {
+                x
+            } else {
+                before[l - 1].slice(s![..rows, ..])
+            };
             let mut out = after[0].slice_mut(s![..rows, ..]);
             out.assign(&layer.b.view().insert_axis(ndarray::Axis(0)));
             general_mat_mul(1.0, &input, &layer.w, 1.0, &mut out);
@@ -231,13 +248,13 @@ fn measure_range(mlp: &Mlp, train: &Split, loss: Loss, classes: usize, a: usize,
             }
         }
         let (l, c) = loss_and_correct(loss, z[hidden].slice(s![..rows, ..]), labels);
-        loss_sum += l;
+        chunk_losses.push(l);
         correct += c;
     }
     RangeResult {
         bits,
         counts,
-        loss_sum,
+        chunk_losses,
         correct,
     }
 }
