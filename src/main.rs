@@ -1,3 +1,4 @@
+#![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
 //! `sample-sets`: the desktop app with no command, headless commands otherwise.
 
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         Some(Command::Train(args)) => commands::train(args),
         Some(Command::Inspect { file, json }) => commands::inspect(file, *json),
         Some(Command::Export(args)) => commands::export(args),
+        Some(Command::DownloadMnist { dest }) => commands::download_mnist(dest.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

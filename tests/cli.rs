@@ -150,15 +150,14 @@ fn failures_give_one_line_and_distinct_exit_codes() {
         "/nonexistent-folder/run.ron",
     ]);
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
-    for o in [&o] {
-        assert_eq!(
-            stderr(o)
-                .trim()
-                .lines()
-                .filter(|l| l.starts_with("error"))
-                .count(),
-            1
-        );
-        assert!(!stderr(o).contains("panicked"));
-    }
+    let err = stderr(&o);
+    assert_eq!(
+        err.trim()
+            .lines()
+            .filter(|l| l.starts_with("error"))
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
 }

@@ -38,6 +38,13 @@ pub enum Command {
     },
     /// Export a session's numbers (CSV) or figures (PNG/SVG).
     Export(ExportArgs),
+    /// Download MNIST from public mirrors into the platform data folder (or --dest),
+    /// checking every file's SHA-256.
+    DownloadMnist {
+        /// Destination folder (default: the platform data folder's datasets/mnist).
+        #[arg(long)]
+        dest: Option<PathBuf>,
+    },
 }
 
 /// Options of `train`.

@@ -397,3 +397,43 @@ pub fn parse_node(s: &str) -> Result<(usize, usize), CliError> {
     }
     Ok((l - 1, n))
 }
+
+/// `sample-sets download-mnist`.
+pub fn download_mnist(dest: Option<&Path>) -> Result<(), CliError> {
+    use crate::data::download::{self, DownloadError};
+    let dest = match dest {
+        Some(d) => d.to_path_buf(),
+        None => crate::data::locate::platform_datasets_dir()
+            .map(|d| d.join("mnist"))
+            .ok_or_else(|| {
+                CliError::Usage("no platform data folder here; give --dest DIR".into())
+            })?,
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mirrors: Vec<String> = download::MNIST_MIRRORS
+        .iter()
+        .map(|m| (*m).to_string())
+        .collect();
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    download::download_mnist(
+        &dest,
+        &mirrors,
+        &mut |p| {
+            bar.set_message(p.file.clone());
+            bar.set_length(p.total.unwrap_or(p.bytes));
+            bar.set_position(p.bytes);
+        },
+        &cancel,
+    )
+    .map_err(|e| match e {
+        DownloadError::Write { path, message } => CliError::Write { path, message },
+        other => CliError::Run(other.to_string()),
+    })?;
+    bar.finish_and_clear();
+    eprintln!("MNIST is in {}", dest.display());
+    Ok(())
+}

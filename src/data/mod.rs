@@ -4,6 +4,7 @@
 //! into train and test splits, [`locate`] finds the folder that holds them.
 
 pub mod dataset;
+pub mod download;
 pub mod error;
 pub mod idx;
 pub mod locate;

@@ -227,10 +227,11 @@ fn measure_range(
                 for block in 0..rows.div_ceil(64) {
                     let words = &mut word_buf[..w];
                     words.fill(0);
-                    for r in block * 64..((block + 1) * 64).min(rows) {
+                    let (r0, r1) = (block * 64, ((block + 1) * 64).min(rows));
+                    for (r, &label) in labels.iter().enumerate().take(r1).skip(r0) {
                         let row = out.row(r);
                         let Some(row) = row.as_slice() else { continue };
-                        let c = usize::from(labels[r]).min(classes - 1);
+                        let c = usize::from(label).min(classes - 1);
                         let cnt = &mut layer_counts[c * w..(c + 1) * w];
                         let shift = r % 64;
                         for ((word, n), &v) in words.iter_mut().zip(cnt.iter_mut()).zip(row) {
