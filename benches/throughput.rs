@@ -30,7 +30,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     let threads: usize = arg("--threads").and_then(|t| t.parse().ok()).unwrap_or(1);
-    sample_sets::train::threads::configure(threads);
+    // SAFETY: first statement of main; no other thread exists yet.
+    unsafe { sample_sets::train::threads::configure(threads) };
     let repeats: usize = arg("--repeats").and_then(|t| t.parse().ok()).unwrap_or(3);
     let configs = arg("--configs").unwrap_or_else(|| "2x20,5x80,9x320".into());
     let dir = std::env::var_os("SAMPLE_SETS_DATA")

@@ -161,3 +161,41 @@ fn failures_give_one_line_and_distinct_exit_codes() {
     );
     assert!(!err.contains("panicked"));
 }
+
+#[test]
+fn one_and_two_matrix_threads_give_the_same_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::mnist_dir();
+    let mut sessions = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("t{threads}.ron"));
+        let o = run(&[
+            "train",
+            "--preset",
+            "mnist-2x20-ce",
+            "--epochs",
+            "1",
+            "--probe",
+            "100",
+            "--threads",
+            threads,
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let mut s = sample_sets::session::load(&out).unwrap();
+        assert_eq!(s.threads.to_string(), threads);
+        s.threads = 0;
+        for e in &mut s.epochs {
+            e.timing = Default::default();
+        }
+        sessions.push(s);
+    }
+    assert!(
+        sessions[0] == sessions[1],
+        "thread count changed the results"
+    );
+}

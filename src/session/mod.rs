@@ -4,6 +4,7 @@
 //! [`file`] the on-disk layout and its checks, [`io`] atomic saving and loading.
 
 pub mod blob;
+pub mod compare;
 pub mod error;
 pub mod file;
 pub mod io;

@@ -4,13 +4,17 @@
 /// Environment variable matrixmultiply reads.
 pub const MATMUL_THREADS_ENV: &str = "MATMUL_NUM_THREADS";
 
-/// Sets the process-wide matrix-multiplication thread count (1..=4). Must be called before
-/// the first matrix product and before any other thread is started.
-pub fn configure(threads: usize) {
+/// Sets the process-wide matrix-multiplication thread count (1..=4). Takes effect only
+/// before the first matrix product. Results do not depend on it: matrixmultiply splits the
+/// output among threads, never a sum, so every element is computed in the same order.
+///
+/// # Safety
+/// No other thread may exist (none may read or write the environment concurrently): call it
+/// first thing in `main`.
+pub unsafe fn configure(threads: usize) {
     let n = threads.clamp(1, 4);
-    // SAFETY: `set_var` is unsafe in edition 2024 because another thread could read the
-    // environment at the same time. Callers invoke this at the start of `main`, before any
-    // thread is spawned, so no concurrent access exists.
+    // SAFETY: the caller guarantees this is the only thread, so nothing reads the
+    // environment while it changes.
     unsafe { std::env::set_var(MATMUL_THREADS_ENV, n.to_string()) };
 }
 
