@@ -307,3 +307,51 @@ fn cli_refuses_bad_figure_requests_with_a_clear_message() {
     assert!(stderr(&o).contains("'.gif'"), "{}", stderr(&o));
     assert!(!Path::new(png).exists());
 }
+
+/// Render times on a long run: 201 epoch records built from a real 2-epoch run with a
+/// 1000-sample probe (records repeated, membership inverted every 10 epochs so that rows
+/// break into runs). Run with `cargo test --release --test export_figures -- --ignored
+/// --nocapture` to see the times.
+#[test]
+#[ignore = "timing report, slow in debug builds"]
+fn timing_of_raster_and_node_map_on_201_epochs() {
+    let mut p = preset::find("mnist-2x20-ce", &[]).unwrap();
+    p.epochs = 1;
+    p.probe_size = 1000;
+    let mut run = Run::new(p, common::mnist(), 1).unwrap();
+    run.execute(common::mnist(), None, &Control::default(), &mut |_| {});
+    let mut s = run.session;
+    let base = s.epochs[1].clone();
+    s.epochs.truncate(1);
+    for e in 1..=200u32 {
+        let mut r = base.clone();
+        r.epoch = e;
+        if (e / 10) % 2 == 1 {
+            for l in &mut r.layers {
+                for w in &mut l.probe_bits {
+                    *w = !*w;
+                }
+            }
+        }
+        s.epochs.push(r);
+    }
+    for (kind, node) in [
+        (FigureKind::NodeRaster, Some((0, 0))),
+        (FigureKind::NodeMap(Metric::ActivationFraction), None),
+        (FigureKind::Metric(Metric::ActivationFraction), None),
+    ] {
+        let t = std::time::Instant::now();
+        let png = figures::render_png_bytes(&s, kind, node, None).unwrap();
+        let png_s = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        let svg = figures::render_svg(&s, kind, node, None).unwrap();
+        let svg_s = t.elapsed().as_secs_f64();
+        println!(
+            "{}: PNG {png_s:.3} s ({} kB), SVG {svg_s:.3} s ({} kB, {} rects)",
+            kind.name(),
+            png.len() / 1024,
+            svg.len() / 1024,
+            svg.matches("<rect").count()
+        );
+    }
+}

@@ -29,6 +29,12 @@ pub(super) fn metric_bands<DB: DrawingBackend>(
     )?;
     let dots = style::mark_points(s);
     let mut entries = Vec::new();
+    // Many overlapping bands turn muddy: thinner the more layers there are.
+    let alpha = if s.widths.len() <= 3 {
+        style::BAND_ALPHA
+    } else {
+        style::BAND_ALPHA * 0.6
+    };
     // Bands first, so that no band covers another layer's mean line.
     let bands: Vec<_> = (0..s.widths.len())
         .map(|l| s.layer_band(l, metric))
@@ -37,14 +43,7 @@ pub(super) fn metric_bands<DB: DrawingBackend>(
         let xs: Vec<f64> = b.iter().map(|p| f64::from(p.epoch)).collect();
         let q1: Vec<f64> = b.iter().map(|p| f64::from(p.q1)).collect();
         let q3: Vec<f64> = b.iter().map(|p| f64::from(p.q3)).collect();
-        style::band(
-            &mut chart,
-            &xs,
-            &q1,
-            &q3,
-            style::series_color(l),
-            style::BAND_ALPHA,
-        )?;
+        style::band(&mut chart, &xs, &q1, &q3, style::series_color(l), alpha)?;
     }
     for (l, b) in bands.iter().enumerate() {
         let c = style::series_color(l);

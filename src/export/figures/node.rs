@@ -50,7 +50,9 @@ pub(super) fn raster<DB: DrawingBackend>(
             ),
         ),
     )?;
-    let n = s.probe.len();
+    let labels = &s.probe.labels;
+    // Rows with a label (the two lengths agree in any session that loaded).
+    let n = s.probe.len().min(labels.len());
     let rows = n.max(1) as f64;
     let first = s.epochs.first().map_or(0, |e| e.epoch);
     let last = s.epochs_done();
@@ -80,7 +82,7 @@ pub(super) fn raster<DB: DrawingBackend>(
     let mut marks = 0usize;
     let mut rects = Vec::new();
     for k in 0..n {
-        let class = s.probe.labels.get(k).copied().unwrap_or(0) as usize;
+        let class = labels[k] as usize;
         let color = style::series_color(class).filled();
         let (y0, y1) = ((n - k - 1) as f64, (n - k) as f64);
         for (a, b) in member_runs(s, node, k) {
@@ -98,10 +100,8 @@ pub(super) fn raster<DB: DrawingBackend>(
     let x_range = chart.x_range();
     let mut start = 0;
     while start < n {
-        let class = s.probe.labels[start];
-        let end = (start..n)
-            .find(|&k| s.probe.labels[k] != class)
-            .unwrap_or(n);
+        let class = labels[start];
+        let end = (start..n).find(|&k| labels[k] != class).unwrap_or(n);
         if start > 0 {
             let y = (n - start) as f64;
             chart

@@ -73,7 +73,7 @@ pub(super) fn node_map<DB: DrawingBackend>(
         screen
             .draw(&Text::new(
                 format!("layer {}", l + 1),
-                (x - 14, y),
+                (x - 22, y),
                 label.clone(),
             ))
             .map_err(style::de)?;
