@@ -81,8 +81,8 @@ pub(super) fn raster<DB: DrawingBackend>(
     // Row k covers y from rows - k - 1 to rows - k (sample 0 on top).
     let mut marks = 0usize;
     let mut rects = Vec::new();
-    for k in 0..n {
-        let class = labels[k] as usize;
+    for (k, &class) in labels.iter().enumerate().take(n) {
+        let class = class as usize;
         let color = style::series_color(class).filled();
         let (y0, y1) = ((n - k - 1) as f64, (n - k) as f64);
         for (a, b) in member_runs(s, node, k) {
