@@ -1,0 +1,440 @@
+//! Figures rendered with plotters to PNG or SVG, the same for the desktop app's Export
+//! buttons and for `sample-sets export --plot` / `--all`.
+//!
+//! Every figure is 1800 x 1100 px (about twice on-screen size), has a title naming the run,
+//! axis descriptions, and a legend column on the right. One file per figure family:
+//! [`training`] (loss, accuracy), [`layers`] (per-layer metric bands), [`node_map`], and
+//! [`node`] (raster, composition, metrics of one node).
+
+mod layers;
+mod node;
+mod node_map;
+mod style;
+mod training;
+
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::ExportError;
+use crate::session::{Metric, Session, SessionError};
+
+/// Pixel size of every figure (SVG uses the same numbers as its user units).
+pub const FIGURE_SIZE: (u32, u32) = (1800, 1100);
+
+/// Which figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FigureKind {
+    /// Train and test loss over epochs.
+    Loss,
+    /// Train and test accuracy over epochs.
+    Accuracy,
+    /// Per layer: the metric's interquartile band and mean over epochs.
+    Metric(Metric),
+    /// One cell per node, one row per layer, coloured by the metric at one epoch.
+    NodeMap(Metric),
+    /// One node: probe samples (rows, grouped by class) in its sample set over epochs.
+    NodeRaster,
+    /// One node: its sample set's class make-up over epochs.
+    ///
+    /// `fractions: false` stacks the per-class on-counts (the stack's height is the
+    /// sample-set size). `fractions: true` draws one line per class: the fraction of that
+    /// class in the set (count / class size). Lines are used rather than a stack because a
+    /// stack of fractions sums to a number with no meaning, while ten lines on [0, 1] show
+    /// directly which classes the node switches on for.
+    NodeComposition {
+        /// Per-class fractions (lines) instead of counts (stacked).
+        fractions: bool,
+    },
+    /// One node: activation fraction, predictability and informativeness over epochs,
+    /// each over its layer's interquartile band.
+    NodeMetrics,
+}
+
+impl FigureKind {
+    /// Names accepted on the command line, in the order of [`FigureKind::ALL`].
+    pub const NAMES: &'static [&'static str] = &[
+        "loss",
+        "accuracy",
+        "activation-fraction",
+        "predictability",
+        "informativeness",
+        "churn",
+        "node-map",
+        "node-map-predictability",
+        "node-map-informativeness",
+        "node-map-churn",
+        "node-raster",
+        "node-composition",
+        "node-composition-fractions",
+        "node-metrics",
+    ];
+
+    /// Every figure, in the order of [`FigureKind::NAMES`].
+    pub const ALL: [FigureKind; 14] = [
+        FigureKind::Loss,
+        FigureKind::Accuracy,
+        FigureKind::Metric(Metric::ActivationFraction),
+        FigureKind::Metric(Metric::Predictability),
+        FigureKind::Metric(Metric::Informativeness),
+        FigureKind::Metric(Metric::Churn),
+        FigureKind::NodeMap(Metric::ActivationFraction),
+        FigureKind::NodeMap(Metric::Predictability),
+        FigureKind::NodeMap(Metric::Informativeness),
+        FigureKind::NodeMap(Metric::Churn),
+        FigureKind::NodeRaster,
+        FigureKind::NodeComposition { fractions: false },
+        FigureKind::NodeComposition { fractions: true },
+        FigureKind::NodeMetrics,
+    ];
+
+    /// The command-line name (also used in file names).
+    pub fn name(self) -> &'static str {
+        match self {
+            FigureKind::Loss => "loss",
+            FigureKind::Accuracy => "accuracy",
+            FigureKind::Metric(m) => m.slug(),
+            FigureKind::NodeMap(Metric::ActivationFraction) => "node-map",
+            FigureKind::NodeMap(Metric::Predictability) => "node-map-predictability",
+            FigureKind::NodeMap(Metric::Informativeness) => "node-map-informativeness",
+            FigureKind::NodeMap(Metric::Churn) => "node-map-churn",
+            FigureKind::NodeRaster => "node-raster",
+            FigureKind::NodeComposition { fractions: false } => "node-composition",
+            FigureKind::NodeComposition { fractions: true } => "node-composition-fractions",
+            FigureKind::NodeMetrics => "node-metrics",
+        }
+    }
+
+    /// Parses a command-line name (see [`FigureKind::NAMES`]); also accepts
+    /// `node-map-activation-fraction`.
+    pub fn parse(name: &str) -> Option<Self> {
+        let name = name.trim().to_ascii_lowercase();
+        if name == "node-map-activation-fraction" {
+            return Some(FigureKind::NodeMap(Metric::ActivationFraction));
+        }
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Whether the figure is about one node (needs a node).
+    pub fn needs_node(self) -> bool {
+        matches!(
+            self,
+            FigureKind::NodeRaster | FigureKind::NodeComposition { .. } | FigureKind::NodeMetrics
+        )
+    }
+
+    /// Whether the figure shows one epoch (the node map); the others show all epochs.
+    pub fn uses_epoch(self) -> bool {
+        matches!(self, FigureKind::NodeMap(_))
+    }
+}
+
+/// Output format, from the file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Png,
+    Svg,
+}
+
+fn format_of(path: &Path) -> Result<Format, ExportError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("png") => Ok(Format::Png),
+        Some("svg") => Ok(Format::Svg),
+        Some(other) => Err(ExportError::Request(format!(
+            "{}: unknown extension '.{other}' for a figure; use .png or .svg",
+            path.display()
+        ))),
+        None => Err(ExportError::Request(format!(
+            "{}: no file extension; use .png or .svg",
+            path.display()
+        ))),
+    }
+}
+
+/// A checked request: the node exists, the epoch has a record.
+#[derive(Debug, Clone, Copy)]
+struct Request {
+    kind: FigureKind,
+    node: Option<(usize, usize)>,
+    /// Index into `session.epochs` of the shown epoch (node map).
+    epoch_index: usize,
+}
+
+fn resolve(
+    s: &Session,
+    kind: FigureKind,
+    node: Option<(usize, usize)>,
+    epoch: Option<u32>,
+) -> Result<Request, ExportError> {
+    let bad = |m: String| Err(ExportError::Request(m));
+    let (Some(first), Some(last)) = (s.epochs.first(), s.epochs.last()) else {
+        return bad("the session has no epoch records yet: nothing to draw".into());
+    };
+    if s.widths.is_empty() {
+        return bad("the session has no hidden layers".into());
+    }
+    if let Some((l, j)) = node {
+        if l >= s.widths.len() {
+            return bad(format!(
+                "no such node {}:{j}: the session has {} hidden layers (1..={})",
+                l + 1,
+                s.widths.len(),
+                s.widths.len()
+            ));
+        }
+        if j >= s.widths[l] {
+            return bad(format!(
+                "no such node {}:{j}: layer {} has {} nodes (0..={})",
+                l + 1,
+                l + 1,
+                s.widths[l],
+                s.widths[l].saturating_sub(1)
+            ));
+        }
+    } else if kind.needs_node() {
+        return bad(format!(
+            "figure '{}' is about one node: give a node as LAYER:NODE (e.g. 1:0)",
+            kind.name()
+        ));
+    }
+    let epoch_index = match epoch {
+        None => s.epochs.len() - 1,
+        Some(e) => match s.epochs.binary_search_by_key(&e, |r| r.epoch) {
+            Ok(i) => i,
+            Err(_) => {
+                return bad(format!(
+                    "epoch {e} out of range: the session has epochs {}..={}",
+                    first.epoch, last.epoch
+                ));
+            }
+        },
+    };
+    if kind.needs_node() && kind == FigureKind::NodeRaster && s.probe.is_empty() {
+        return bad("the session has no probe samples: no raster to draw".into());
+    }
+    Ok(Request {
+        kind,
+        node,
+        epoch_index,
+    })
+}
+
+/// The file name the app suggests for a figure, e.g. `mnist-5x80-ce-seed1_activation-fraction.png`,
+/// `mnist-5x80-ce-seed1_node-raster_L2N17.png` or `mnist-5x80-ce-seed1_node-map_e12.png`
+/// (layer 1-based as on the command line; node maps always name their epoch, the last one
+/// when `epoch` is `None`).
+pub fn default_file_name(
+    s: &Session,
+    kind: FigureKind,
+    node: Option<(usize, usize)>,
+    epoch: Option<u32>,
+    ext: &str,
+) -> String {
+    let stem: String = s
+        .preset
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut name = format!("{stem}-seed{}_{}", s.preset.seed, kind.name());
+    if kind.needs_node()
+        && let Some((l, j)) = node
+    {
+        name.push_str(&format!("_L{}N{j}", l + 1));
+    }
+    if kind.uses_epoch() {
+        name.push_str(&format!("_e{}", epoch.unwrap_or_else(|| s.epochs_done())));
+    }
+    let ext = ext.trim_start_matches('.');
+    if !ext.is_empty() {
+        name.push('.');
+        name.push_str(ext);
+    }
+    name
+}
+
+/// Draws the figure on `root` (already sized).
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    s: &Session,
+    r: &Request,
+) -> style::Drawn {
+    root.fill(&WHITE).map_err(style::de)?;
+    match (r.kind, r.node) {
+        (FigureKind::Loss, _) => training::loss(root, s),
+        (FigureKind::Accuracy, _) => training::accuracy(root, s),
+        (FigureKind::Metric(m), _) => layers::metric_bands(root, s, m),
+        (FigureKind::NodeMap(m), _) => node_map::node_map(root, s, m, r.epoch_index),
+        (FigureKind::NodeRaster, Some(n)) => node::raster(root, s, n),
+        (FigureKind::NodeComposition { fractions }, Some(n)) => {
+            node::composition(root, s, n, fractions)
+        }
+        (FigureKind::NodeMetrics, Some(n)) => node::metrics(root, s, n),
+        // `resolve` requires a node for node figures.
+        (_, None) => Err("no node given".into()),
+    }
+}
+
+fn render_failed(kind: FigureKind, message: String) -> ExportError {
+    ExportError::Request(format!("cannot render figure '{}': {message}", kind.name()))
+}
+
+fn check_font() -> Result<(), ExportError> {
+    if style::font_ready() {
+        Ok(())
+    } else {
+        Err(ExportError::Request(
+            "the built-in font could not be loaded".into(),
+        ))
+    }
+}
+
+/// RGB pixels (`FIGURE_SIZE`, row-major, 3 bytes a pixel) of a figure.
+fn render_rgb(s: &Session, r: &Request) -> Result<Vec<u8>, ExportError> {
+    check_font()?;
+    let (w, h) = FIGURE_SIZE;
+    let mut buf = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, FIGURE_SIZE).into_drawing_area();
+        draw(&root, s, r).map_err(|m| render_failed(r.kind, m))?;
+        root.present()
+            .map_err(|e| render_failed(r.kind, e.to_string()))?;
+    }
+    Ok(buf)
+}
+
+fn encode_png(rgb: &[u8]) -> Result<Vec<u8>, ExportError> {
+    use image::ImageEncoder;
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(rgb, FIGURE_SIZE.0, FIGURE_SIZE.1, image::ColorType::Rgb8)
+        .map_err(|e| ExportError::Request(format!("cannot encode PNG: {e}")))?;
+    Ok(out)
+}
+
+/// Renders a figure as PNG file bytes (1800 x 1100 px).
+///
+/// # Errors
+/// [`ExportError::Request`] when the node or epoch is not in the session, or the figure
+/// needs a node and none was given.
+pub fn render_png_bytes(
+    s: &Session,
+    kind: FigureKind,
+    node: Option<(usize, usize)>,
+    epoch: Option<u32>,
+) -> Result<Vec<u8>, ExportError> {
+    let r = resolve(s, kind, node, epoch)?;
+    encode_png(&render_rgb(s, &r)?)
+}
+
+/// Renders a figure as SVG text.
+///
+/// # Errors
+/// As [`render_png_bytes`].
+pub fn render_svg(
+    s: &Session,
+    kind: FigureKind,
+    node: Option<(usize, usize)>,
+    epoch: Option<u32>,
+) -> Result<String, ExportError> {
+    let r = resolve(s, kind, node, epoch)?;
+    check_font()?;
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, FIGURE_SIZE).into_drawing_area();
+        draw(&root, s, &r).map_err(|m| render_failed(kind, m))?;
+        root.present()
+            .map_err(|e| render_failed(kind, e.to_string()))?;
+    }
+    Ok(text)
+}
+
+fn write_error(path: &Path, e: SessionError) -> ExportError {
+    let message = match e {
+        SessionError::Io { action, source, .. } => format!("{action}: {source}"),
+        other => other.to_string(),
+    };
+    ExportError::Write {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+/// Writes one figure to `out`; the format follows the extension (`.png` or `.svg`). The file
+/// is written atomically (rendered in memory, then a temporary file renamed over `out`).
+///
+/// `node` is (0-based layer, node) and is needed by the node figures; `epoch` chooses the
+/// node map's epoch (default: the last).
+///
+/// # Errors
+/// [`ExportError::Request`] for an unknown extension, a missing or non-existent node, or an
+/// epoch without a record; [`ExportError::Write`] when the file cannot be written.
+pub fn write_one(
+    s: &Session,
+    kind: FigureKind,
+    node: Option<(usize, usize)>,
+    epoch: Option<u32>,
+    out: &Path,
+) -> Result<(), ExportError> {
+    let bytes = match format_of(out)? {
+        Format::Png => render_png_bytes(s, kind, node, epoch)?,
+        Format::Svg => render_svg(s, kind, node, epoch)?.into_bytes(),
+    };
+    crate::session::io::write_atomic(out, &bytes).map_err(|e| write_error(out, e))
+}
+
+/// The figures of the standard set: loss, accuracy, the four per-layer metric plots, and the
+/// activation-fraction node map at the first epoch, at the epoch of layer 1's peak mean
+/// activation fraction, and at the last epoch (each epoch once).
+pub fn standard_set(s: &Session) -> Vec<(FigureKind, Option<u32>)> {
+    let mut set = vec![(FigureKind::Loss, None), (FigureKind::Accuracy, None)];
+    set.extend(Metric::ALL.map(|m| (FigureKind::Metric(m), None)));
+    let mut epochs: Vec<u32> = Vec::new();
+    let candidates = [
+        s.epochs.first().map(|e| e.epoch),
+        s.peak_fraction_epoch(0).map(|p| p.0),
+        s.epochs.last().map(|e| e.epoch),
+    ];
+    for e in candidates.into_iter().flatten() {
+        if !epochs.contains(&e) {
+            epochs.push(e);
+        }
+    }
+    set.extend(
+        epochs
+            .into_iter()
+            .map(|e| (FigureKind::NodeMap(Metric::ActivationFraction), Some(e))),
+    );
+    set
+}
+
+/// Writes the standard figure set ([`standard_set`]) as PNG into `dir` (created if needed)
+/// and returns the paths written.
+///
+/// # Errors
+/// [`ExportError::Write`] when the folder or a file cannot be written;
+/// [`ExportError::Request`] when the session has nothing to draw.
+pub fn write_all(s: &Session, dir: &Path) -> Result<Vec<PathBuf>, ExportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ExportError::Write {
+        path: dir.to_path_buf(),
+        message: format!("cannot create folder: {e}"),
+    })?;
+    let mut written = Vec::new();
+    for (kind, epoch) in standard_set(s) {
+        let path = dir.join(default_file_name(s, kind, None, epoch, "png"));
+        write_one(s, kind, None, epoch, &path)?;
+        written.push(path);
+    }
+    Ok(written)
+}

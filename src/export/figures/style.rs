@@ -1,0 +1,348 @@
+//! Shared look of every figure: font, sizes, colours, page layout, legend and axes.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::session::Session;
+
+/// Rendering failure inside plotters, as text.
+pub(super) type Drawn<T = ()> = Result<T, String>;
+
+/// Turns a plotters error into text.
+pub(super) fn de<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// Registers the built-in font with plotters once; false when it could not be read.
+pub(super) fn font_ready() -> bool {
+    static READY: OnceLock<bool> = OnceLock::new();
+    *READY.get_or_init(|| {
+        plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            epaint_default_fonts::UBUNTU_LIGHT,
+        )
+        .is_ok()
+    })
+}
+
+/// Title font size, px.
+pub(super) const TITLE_PX: f64 = 34.0;
+/// Axis description font size, px.
+pub(super) const AXIS_PX: f64 = 26.0;
+/// Tick label font size, px.
+pub(super) const TICK_PX: f64 = 22.0;
+/// Legend font size, px.
+pub(super) const LEGEND_PX: f64 = 24.0;
+/// Width of the legend column on the right, px.
+const LEGEND_W: u32 = 400;
+/// Height of one legend row, px.
+const LEGEND_ROW: i32 = 38;
+
+/// Near-black used for text and axes.
+pub(super) const INK: RGBColor = RGBColor(30, 30, 30);
+/// Grey for cells without a value.
+pub(super) const NO_VALUE: RGBColor = RGBColor(200, 200, 200);
+
+/// The font at `px` pixels, in ink colour.
+pub(super) fn font(px: f64) -> TextStyle<'static> {
+    TextStyle::from(FontDesc::new(FontFamily::SansSerif, px, FontStyle::Normal)).color(&INK)
+}
+
+/// Ten distinct colours (Tableau 10, the matplotlib default cycle), for classes and layers.
+pub(super) const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// Colour number `i` of [`PALETTE`] (cycling).
+pub(super) fn series_color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Viridis, sampled at nine equally spaced points: `viridisLite::viridis(9)` in R, the same
+/// map as matplotlib's `viridis` (van der Walt & Smith, CC0). Linear interpolation between.
+const VIRIDIS: [(u8, u8, u8); 9] = [
+    (0x44, 0x01, 0x54),
+    (0x47, 0x2D, 0x7B),
+    (0x3B, 0x52, 0x8B),
+    (0x2C, 0x72, 0x8E),
+    (0x21, 0x90, 0x8C),
+    (0x27, 0xAD, 0x81),
+    (0x5D, 0xC8, 0x63),
+    (0xAA, 0xDC, 0x32),
+    (0xFD, 0xE7, 0x25),
+];
+
+/// Viridis colour of `v` in [0, 1] (clamped); [`NO_VALUE`] grey for NaN.
+pub(super) fn viridis(v: f32) -> RGBColor {
+    if !v.is_finite() {
+        return NO_VALUE;
+    }
+    let t = f64::from(v.clamp(0.0, 1.0)) * (VIRIDIS.len() - 1) as f64;
+    let i = (t.floor() as usize).min(VIRIDIS.len() - 2);
+    let f = t - i as f64;
+    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
+    let mix = |x: u8, y: u8| (f64::from(x) + (f64::from(y) - f64::from(x)) * f).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// "mnist-5x80-ce (seed 1) · what".
+pub(super) fn title(s: &Session, what: &str) -> String {
+    format!("{} (seed {}) · {}", s.preset.name, s.preset.seed, what)
+}
+
+/// "node 2:17" (1-based layer, 0-based node, as on the command line).
+pub(super) fn node_label((layer, node): (usize, usize)) -> String {
+    format!("node {}:{}", layer + 1, node)
+}
+
+/// Draws the title and splits the rest into the plot area and the legend column.
+pub(super) fn page<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title_text: &str,
+) -> Drawn<(DrawingArea<DB, Shift>, DrawingArea<DB, Shift>)> {
+    let (w, _) = root.dim_in_pixel();
+    root.draw_text(
+        title_text,
+        &font(TITLE_PX).pos(Pos::new(HPos::Center, VPos::Top)),
+        (w as i32 / 2, 24),
+    )
+    .map_err(de)?;
+    let body = root.margin(24 + TITLE_PX as i32 + 28, 20, 20, 20);
+    let (bw, _) = body.dim_in_pixel();
+    let (plot, legend) = body.split_horizontally(bw.saturating_sub(LEGEND_W));
+    Ok((plot, legend.margin(40, 0, 30, 0)))
+}
+
+/// What a legend row shows before its text.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Mark {
+    /// A line in this colour.
+    Line(RGBColor),
+    /// A line over a translucent band, both in this colour.
+    LineOnBand(RGBColor),
+    /// A filled square.
+    Swatch(RGBColor),
+    /// Text only.
+    Note,
+}
+
+/// Alpha of interquartile bands.
+pub(super) const BAND_ALPHA: f64 = 0.18;
+
+/// Wraps `text` into lines of at most `max` characters (at spaces).
+fn wrap(text: &str, max: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= max => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+/// Draws a legend: one row per entry, top to bottom, in the legend column.
+pub(super) fn legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(Mark, String)],
+) -> Drawn {
+    let text = font(LEGEND_PX).pos(Pos::new(HPos::Left, VPos::Center));
+    let mut y = LEGEND_ROW / 2;
+    for (mark, label) in entries {
+        let (x0, x1) = (0, 46);
+        match *mark {
+            Mark::Line(c) => area
+                .draw(&PathElement::new(vec![(x0, y), (x1, y)], c.stroke_width(4)))
+                .map_err(de)?,
+            Mark::LineOnBand(c) => {
+                area.draw(&Rectangle::new(
+                    [(x0, y - 12), (x1, y + 12)],
+                    c.mix(BAND_ALPHA * 1.5).filled(),
+                ))
+                .map_err(de)?;
+                area.draw(&PathElement::new(vec![(x0, y), (x1, y)], c.stroke_width(4)))
+                    .map_err(de)?;
+            }
+            Mark::Swatch(c) => area
+                .draw(&Rectangle::new(
+                    [(x0 + 8, y - 13), (x1 - 8, y + 13)],
+                    c.filled(),
+                ))
+                .map_err(de)?,
+            Mark::Note => {}
+        }
+        let tx = if matches!(mark, Mark::Note) {
+            0
+        } else {
+            x1 + 14
+        };
+        let max = if matches!(mark, Mark::Note) { 30 } else { 26 };
+        for line in wrap(label, max) {
+            area.draw_text(&line, &text, (tx, y)).map_err(de)?;
+            y += LEGEND_ROW - 8;
+        }
+        y += 8;
+    }
+    Ok(())
+}
+
+/// A 2-D chart with f64 axes.
+pub(super) type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Formats an axis value without a trailing ".0" when it is whole.
+pub(super) fn number(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{:.0}", v)
+    } else {
+        let s = format!("{:.3}", v);
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// A chart over epochs `x` with y range `y`, mesh and axis descriptions drawn.
+pub(super) fn epoch_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    x: Range<f64>,
+    y: Range<f64>,
+    y_desc: &str,
+    y_fmt: &dyn Fn(&f64) -> String,
+) -> Drawn<Chart<'a, DB>> {
+    let span = (x.end - x.start).max(1.0);
+    let mut chart = ChartBuilder::on(area)
+        .margin_right(20)
+        .margin_top(10)
+        .x_label_area_size(90)
+        .y_label_area_size(120)
+        .build_cartesian_2d(x, y)
+        .map_err(de)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc(y_desc)
+        .x_labels((span as usize + 1).clamp(2, 12))
+        .y_labels(11)
+        .x_label_formatter(&number)
+        .y_label_formatter(y_fmt)
+        .axis_desc_style(font(AXIS_PX))
+        .label_style(font(TICK_PX))
+        .axis_style(INK.stroke_width(2))
+        .bold_line_style(RGBColor(225, 225, 225))
+        .light_line_style(TRANSPARENT)
+        .draw()
+        .map_err(de)?;
+    Ok(chart)
+}
+
+/// The epochs covered by the session as an x range (widened when there is only one).
+pub(super) fn epoch_range(s: &Session) -> Range<f64> {
+    let first = s.epochs.first().map_or(0, |e| e.epoch) as f64;
+    let last = s.epochs_done() as f64;
+    if last > first {
+        first..last
+    } else {
+        first - 0.5..first + 0.5
+    }
+}
+
+/// Whether to mark each point (few epochs: the lines alone would hide where the data are).
+pub(super) fn mark_points(s: &Session) -> bool {
+    s.epochs.len() <= 30
+}
+
+/// Draws a line through `points` with dots where [`mark_points`] says so.
+pub(super) fn line<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    points: &[(f64, f64)],
+    color: RGBColor,
+    width: u32,
+    dots: bool,
+) -> Drawn {
+    let pts: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
+        .collect();
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            pts.clone(),
+            color.stroke_width(width),
+        )))
+        .map_err(de)?;
+    if dots {
+        chart
+            .draw_series(
+                pts.iter()
+                    .map(|&p| Circle::new(p, width as i32 + 3, color.filled())),
+            )
+            .map_err(de)?;
+    }
+    Ok(())
+}
+
+/// Draws the band between `lower` and `upper` (same x values) as a translucent polygon.
+pub(super) fn band<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    xs: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    color: RGBColor,
+    alpha: f64,
+) -> Drawn {
+    if xs.len() < 2 {
+        return Ok(());
+    }
+    let mut poly: Vec<(f64, f64)> = xs.iter().copied().zip(upper.iter().copied()).collect();
+    poly.extend(xs.iter().copied().zip(lower.iter().copied()).rev());
+    if poly.iter().any(|p| !p.1.is_finite()) {
+        return Ok(());
+    }
+    chart
+        .draw_series(std::iter::once(Polygon::new(
+            poly,
+            color.mix(alpha).filled(),
+        )))
+        .map_err(de)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn viridis_ends_and_nan() {
+        assert_eq!(viridis(0.0), RGBColor(0x44, 0x01, 0x54));
+        assert_eq!(viridis(1.0), RGBColor(0xFD, 0xE7, 0x25));
+        assert_eq!(viridis(2.0), RGBColor(0xFD, 0xE7, 0x25));
+        assert_eq!(viridis(f32::NAN), NO_VALUE);
+    }
+
+    #[test]
+    fn wrap_keeps_words() {
+        assert_eq!(wrap("a bb ccc", 4), vec!["a bb", "ccc"]);
+    }
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(number(&3.0), "3");
+        assert_eq!(number(&0.25), "0.25");
+    }
+}

@@ -1,0 +1,357 @@
+//! Figure export (PNG/SVG) from a small real run on MNIST, through the library and the CLI.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use sample_sets::export::ExportError;
+use sample_sets::export::figures::{self, FIGURE_SIZE, FigureKind};
+use sample_sets::preset;
+use sample_sets::session::{Metric, RunStatus, Session};
+use sample_sets::train::{Control, Run};
+
+/// mnist-2x20-ce, 2 epochs, 200 probe samples: trained once per test binary.
+fn session() -> &'static Session {
+    static S: OnceLock<Session> = OnceLock::new();
+    S.get_or_init(|| {
+        let mut p = preset::find("mnist-2x20-ce", &[]).unwrap();
+        p.epochs = 2;
+        p.seed = 1;
+        p.probe_size = 200;
+        let mut run = Run::new(p, common::mnist(), 1).unwrap();
+        let status = run.execute(common::mnist(), None, &Control::default(), &mut |_| {});
+        assert_eq!(status, RunStatus::Completed);
+        run.session
+    })
+}
+
+fn distinct_colours(png: &[u8]) -> (u32, u32, usize) {
+    let img = image::load_from_memory(png).unwrap().to_rgb8();
+    let colours: HashSet<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+    (img.width(), img.height(), colours.len())
+}
+
+#[test]
+fn every_figure_renders_to_a_full_size_png_with_content() {
+    let s = session();
+    assert_eq!(FigureKind::ALL.len(), FigureKind::NAMES.len());
+    for (kind, name) in FigureKind::ALL.into_iter().zip(FigureKind::NAMES) {
+        assert_eq!(FigureKind::parse(name), Some(kind));
+        assert_eq!(kind.name(), *name);
+        let png = figures::render_png_bytes(s, kind, Some((1, 7)), None)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (w, h, colours) = distinct_colours(&png);
+        assert_eq!((w, h), FIGURE_SIZE, "{name}");
+        assert!(colours >= 8, "{name}: only {colours} colours");
+    }
+}
+
+#[test]
+fn write_one_writes_png_and_svg_files() {
+    let s = session();
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("raster.png");
+    figures::write_one(s, FigureKind::NodeRaster, Some((0, 3)), None, &png).unwrap();
+    let (w, h, colours) = distinct_colours(&std::fs::read(&png).unwrap());
+    assert_eq!((w, h), (1800, 1100));
+    assert!(colours > 10, "{colours}");
+
+    let svg = dir.path().join("map.SVG");
+    figures::write_one(
+        s,
+        FigureKind::NodeMap(Metric::Predictability),
+        None,
+        Some(1),
+        &svg,
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg"), "{}", &text[..80]);
+    assert!(text.trim_end().ends_with("</svg>"));
+    assert!(
+        text.contains("mnist-2x20-ce (seed 1) · node map of predictability at epoch 1"),
+        "title missing"
+    );
+    assert!(has_text_line(&text, "layer 2") && has_text_line(&text, "node"));
+}
+
+/// Whether the SVG has a text element whose content is exactly `t`.
+fn has_text_line(svg: &str, t: &str) -> bool {
+    svg.lines().any(|l| l.trim() == t)
+}
+
+#[test]
+fn svg_of_every_figure_is_well_formed_and_titled() {
+    let s = session();
+    for kind in FigureKind::ALL {
+        let text = figures::render_svg(s, kind, Some((0, 0)), None).unwrap();
+        assert!(text.starts_with("<svg"), "{}", kind.name());
+        assert!(text.trim_end().ends_with("</svg>"), "{}", kind.name());
+        assert!(
+            text.contains("mnist-2x20-ce (seed 1) · "),
+            "{}",
+            kind.name()
+        );
+        assert!(has_text_line(&text, "epoch") || has_text_line(&text, "node"));
+        // Every opened element is closed (a cheap well-formedness check).
+        let opens = text.matches('<').count();
+        let closes = text.matches('>').count();
+        assert_eq!(opens, closes, "{}", kind.name());
+    }
+}
+
+#[test]
+fn the_raster_merges_runs_of_epochs_into_one_rectangle() {
+    let s = session();
+    let text = figures::render_svg(s, FigureKind::NodeRaster, Some((0, 0)), None).unwrap();
+    let rects = text.matches("<rect").count();
+    // At most one rectangle per probe sample and run; 3 records → at most 2 runs a row.
+    assert!(rects <= 2 * s.probe.len() + 40, "{rects} rects");
+}
+
+fn request_error(r: Result<impl std::fmt::Debug, ExportError>) -> String {
+    match r {
+        Err(ExportError::Request(m)) => m,
+        other => panic!("expected a request error, got {other:?}"),
+    }
+}
+
+#[test]
+fn errors_name_the_problem() {
+    let s = session();
+    let m = request_error(figures::render_png_bytes(
+        s,
+        FigureKind::NodeRaster,
+        None,
+        None,
+    ));
+    assert!(m.contains("node-raster") && m.contains("LAYER:NODE"), "{m}");
+    let m = request_error(figures::render_png_bytes(
+        s,
+        FigureKind::NodeMetrics,
+        Some((2, 0)),
+        None,
+    ));
+    assert!(
+        m.contains("no such node 3:0") && m.contains("2 hidden layers"),
+        "{m}"
+    );
+    let m = request_error(figures::render_png_bytes(
+        s,
+        FigureKind::NodeMetrics,
+        Some((0, 20)),
+        None,
+    ));
+    assert!(
+        m.contains("no such node 1:20") && m.contains("20 nodes"),
+        "{m}"
+    );
+    let m = request_error(figures::render_png_bytes(
+        s,
+        FigureKind::NodeMap(Metric::ActivationFraction),
+        None,
+        Some(9),
+    ));
+    assert!(
+        m.contains("epoch 9 out of range") && m.contains("0..=2"),
+        "{m}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let jpg = dir.path().join("fig.jpg");
+    let m = request_error(figures::write_one(s, FigureKind::Loss, None, None, &jpg));
+    assert!(m.contains("fig.jpg") && m.contains("'.jpg'"), "{m}");
+    assert!(!jpg.exists());
+
+    let missing = dir.path().join("no-such-folder").join("fig.png");
+    match figures::write_one(s, FigureKind::Loss, None, None, &missing) {
+        Err(e @ ExportError::Write { .. }) => {
+            assert!(e.to_string().contains("no-such-folder"), "{e}")
+        }
+        other => panic!("expected a write error, got {other:?}"),
+    }
+    assert_eq!(FigureKind::parse("histogram"), None);
+}
+
+#[test]
+fn default_file_names_name_run_figure_node_and_epoch() {
+    let s = session();
+    assert_eq!(
+        figures::default_file_name(
+            s,
+            FigureKind::Metric(Metric::ActivationFraction),
+            None,
+            None,
+            "png"
+        ),
+        "mnist-2x20-ce-seed1_activation-fraction.png"
+    );
+    assert_eq!(
+        figures::default_file_name(s, FigureKind::NodeRaster, Some((1, 17)), None, ".svg"),
+        "mnist-2x20-ce-seed1_node-raster_L2N17.svg"
+    );
+    assert_eq!(
+        figures::default_file_name(s, FigureKind::NodeMap(Metric::Churn), None, None, "png"),
+        "mnist-2x20-ce-seed1_node-map-churn_e2.png"
+    );
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(common::bin()).args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn saved_session(dir: &Path) -> String {
+    let path = dir.join("run.ron");
+    sample_sets::session::save(session(), &path).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn cli_exports_the_standard_set_and_single_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = saved_session(dir.path());
+    let out = dir.path().join("figs");
+    let o = run(&["export", &file, "--all", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for want in [
+        "mnist-2x20-ce-seed1_loss.png",
+        "mnist-2x20-ce-seed1_accuracy.png",
+        "mnist-2x20-ce-seed1_activation-fraction.png",
+        "mnist-2x20-ce-seed1_predictability.png",
+        "mnist-2x20-ce-seed1_informativeness.png",
+        "mnist-2x20-ce-seed1_churn.png",
+        "mnist-2x20-ce-seed1_node-map_e0.png",
+        "mnist-2x20-ce-seed1_node-map_e2.png",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    assert!(names.len() <= 9, "{names:?}");
+    for n in &names {
+        let (w, h, _) = distinct_colours(&std::fs::read(out.join(n)).unwrap());
+        assert_eq!((w, h), (1800, 1100), "{n}");
+    }
+    assert!(stderr(&o).contains("wrote"), "{}", stderr(&o));
+
+    let one = dir.path().join("n.svg");
+    let o = run(&[
+        "export",
+        &file,
+        "--plot",
+        "node-composition-fractions",
+        "--node",
+        "2:5",
+        "--out",
+        one.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&one).unwrap();
+    assert!(text.starts_with("<svg") && text.contains("node 2:5"));
+}
+
+#[test]
+fn cli_refuses_bad_figure_requests_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = saved_session(dir.path());
+    let png = dir.path().join("x.png");
+    let png = png.to_str().unwrap();
+
+    let o = run(&["export", &file, "--plot", "histogram", "--out", png]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("unknown plot 'histogram'") && stderr(&o).contains("node-raster"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run(&[
+        "export",
+        &file,
+        "--plot",
+        "node-raster",
+        "--node",
+        "1:99",
+        "--out",
+        png,
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no such node 1:99"), "{}", stderr(&o));
+
+    let o = run(&["export", &file, "--plot", "loss"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
+
+    let o = run(&[
+        "export", &file, "--plot", "node-map", "--epoch", "50", "--out", png,
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("epoch 50 out of range"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run(&["export", &file, "--plot", "loss", "--out", "/tmp/x.gif"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("'.gif'"), "{}", stderr(&o));
+    assert!(!Path::new(png).exists());
+}
+
+/// Render times on a long run: 201 epoch records built from a real 2-epoch run with a
+/// 1000-sample probe (records repeated, membership inverted every 10 epochs so that rows
+/// break into runs). Run with `cargo test --release --test export_figures -- --ignored
+/// --nocapture` to see the times.
+#[test]
+#[ignore = "timing report, slow in debug builds"]
+fn timing_of_raster_and_node_map_on_201_epochs() {
+    let mut p = preset::find("mnist-2x20-ce", &[]).unwrap();
+    p.epochs = 1;
+    p.probe_size = 1000;
+    let mut run = Run::new(p, common::mnist(), 1).unwrap();
+    run.execute(common::mnist(), None, &Control::default(), &mut |_| {});
+    let mut s = run.session;
+    let base = s.epochs[1].clone();
+    s.epochs.truncate(1);
+    for e in 1..=200u32 {
+        let mut r = base.clone();
+        r.epoch = e;
+        if (e / 10) % 2 == 1 {
+            for l in &mut r.layers {
+                for w in &mut l.probe_bits {
+                    *w = !*w;
+                }
+            }
+        }
+        s.epochs.push(r);
+    }
+    for (kind, node) in [
+        (FigureKind::NodeRaster, Some((0, 0))),
+        (FigureKind::NodeMap(Metric::ActivationFraction), None),
+        (FigureKind::Metric(Metric::ActivationFraction), None),
+    ] {
+        let t = std::time::Instant::now();
+        let png = figures::render_png_bytes(&s, kind, node, None).unwrap();
+        let png_s = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        let svg = figures::render_svg(&s, kind, node, None).unwrap();
+        let svg_s = t.elapsed().as_secs_f64();
+        println!(
+            "{}: PNG {png_s:.3} s ({} kB), SVG {svg_s:.3} s ({} kB, {} rects)",
+            kind.name(),
+            png.len() / 1024,
+            svg.len() / 1024,
+            svg.matches("<rect").count()
+        );
+    }
+}
