@@ -94,8 +94,10 @@ pub struct ExportArgs {
     /// predictability, informativeness, churn.
     #[arg(long)]
     pub csv: Option<PathBuf>,
-    /// Figure to render (loss, accuracy, activation-fraction, predictability,
-    /// informativeness, churn, node-map, node-raster, node-composition, node-metrics).
+    /// Figure to render: loss, accuracy, activation-fraction, predictability,
+    /// informativeness, churn, node-map, node-map-predictability, node-map-informativeness,
+    /// node-map-churn, node-raster, node-composition, node-composition-fractions,
+    /// node-metrics (node figures need --node).
     #[arg(long)]
     pub plot: Option<String>,
     /// Node for node figures, as LAYER:NODE (1-based layer, 0-based node).
