@@ -15,9 +15,7 @@ fn main() -> ExitCode {
         // The app runs several runs side by side: one matrix thread each is fastest.
         _ => 1,
     };
-    // SAFETY: first statement after argument parsing; clap starts no threads, so this is the
-    // only thread of the process, as `configure` requires.
-    unsafe { sample_sets::train::threads::configure(threads) };
+    sample_sets::train::threads::configure(threads);
     let result = match &cli.command {
         None => {
             eprintln!("the desktop app is not built yet; try `sample-sets --help`");

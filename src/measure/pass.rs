@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use ndarray::{Array2, ArrayView2, linalg::general_mat_mul, s};
+use ndarray::{Array2, ArrayView2, s};
 
 use super::bits::{jaccard, words_for};
 use crate::data::Split;
@@ -69,10 +69,10 @@ impl Measurer {
     /// Prepares passes over `train` with `classes` classes, keeping membership of the samples
     /// `probe` (indices into `train`; out-of-range indices are ignored).
     ///
-    /// Workers: the cores left over by the matrix-multiplication threads (at least one).
+    /// Workers: one per core (each handles a contiguous range of samples).
     pub fn new(train: &Split, classes: usize, probe: &[u32]) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let workers = (cores / crate::train::threads::current()).max(1);
+        let workers = cores.max(1);
         Self {
             classes,
             probe: probe
@@ -104,13 +104,15 @@ impl Measurer {
             .step_by(per_worker)
             .map(|c| (c * CHUNK, ((c + per_worker) * CHUNK).min(n)))
             .collect();
+        // Cores not used by parallel ranges go to the products.
+        let threads = (crate::train::threads::current() / ranges.len()).max(1);
         let results: Vec<RangeResult> = std::thread::scope(|scope| {
             let handles: Vec<_> = ranges
                 .iter()
                 .map(|&(a, b)| {
                     scope.spawn(move || {
                         crate::nn::ftz::flush_subnormals_on_this_thread();
-                        measure_range(mlp, train, loss, classes, a, b)
+                        measure_range(mlp, train, loss, classes, (a, b), threads)
                     })
                 })
                 .collect();
@@ -185,8 +187,8 @@ fn measure_range(
     train: &Split,
     loss: Loss,
     classes: usize,
-    a: usize,
-    b: usize,
+    (a, b): (usize, usize),
+    threads: usize,
 ) -> RangeResult {
     let hidden = mlp.hidden_layers();
     let widths = mlp.hidden_widths();
@@ -216,8 +218,7 @@ fn measure_range(
                 before[l - 1].slice(s![..rows, ..])
             };
             let mut out = after[0].slice_mut(s![..rows, ..]);
-            out.assign(&layer.b.view().insert_axis(ndarray::Axis(0)));
-            general_mat_mul(1.0, &input, &layer.w, 1.0, &mut out);
+            layer.forward_into(input, &mut out, threads);
             if l < hidden {
                 let w = layer.outputs();
                 let layer_bits = &mut bits[l];

@@ -1,6 +1,8 @@
 //! The network: hidden ReLU layers of equal width and a linear output layer.
 
-use ndarray::{Array1, Array2, ArrayView2, Axis, linalg::general_mat_mul};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+
+use super::matmul::matmul_into;
 use rand_chacha::ChaCha8Rng;
 
 use super::init::Init;
@@ -23,10 +25,16 @@ impl Dense {
     pub fn outputs(&self) -> usize {
         self.w.ncols()
     }
-    /// Writes the pre-activations `x · W + b` into `z` (`[batch, outputs]`).
-    pub fn forward_into(&self, x: ArrayView2<f32>, z: &mut ndarray::ArrayViewMut2<f32>) {
+    /// Writes the pre-activations `x · W + b` into `z` (`[batch, outputs]`), using `threads`
+    /// threads for the product.
+    pub fn forward_into(
+        &self,
+        x: ArrayView2<f32>,
+        z: &mut ndarray::ArrayViewMut2<f32>,
+        threads: usize,
+    ) {
         z.assign(&self.b.view().insert_axis(Axis(0)));
-        general_mat_mul(1.0, &x, &self.w, 1.0, z);
+        matmul_into(x, self.w.view(), z, true, threads);
     }
 }
 
@@ -88,7 +96,7 @@ impl Mlp {
         let mut a = x.to_owned();
         for (i, layer) in self.layers.iter().enumerate() {
             let mut z = Array2::zeros((a.nrows(), layer.outputs()));
-            layer.forward_into(a.view(), &mut z.view_mut());
+            layer.forward_into(a.view(), &mut z.view_mut(), 1);
             if i + 1 < self.layers.len() {
                 z.mapv_inplace(|v| v.max(0.0));
             }

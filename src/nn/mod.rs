@@ -7,6 +7,7 @@ pub mod adam;
 pub mod ftz;
 pub mod init;
 pub mod loss;
+pub mod matmul;
 pub mod mlp;
 pub mod rng;
 pub mod trainer;

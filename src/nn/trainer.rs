@@ -3,11 +3,12 @@
 
 use std::time::Instant;
 
-use ndarray::{Array1, Array2, Axis, linalg::general_mat_mul, s};
+use ndarray::{Array1, Array2, Axis, s};
 use rand::seq::SliceRandom;
 
 use super::adam::Adam;
 use super::loss::{Loss, backprop_logits};
+use super::matmul::matmul_into;
 use super::mlp::Mlp;
 use super::rng::{Stream, rng_for};
 use crate::data::Split;
@@ -134,6 +135,7 @@ impl Trainer {
             self.labels.push(data.labels[i]);
         }
         let hidden = self.mlp.hidden_layers();
+        let threads = crate::train::threads::current();
         // Forward: z[l] = a[l-1] W + b ; a[l] = relu(z[l]).
         for l in 0..self.mlp.layers.len() {
             let input = if l == 0 {
@@ -142,7 +144,7 @@ impl Trainer {
                 self.a[l - 1].slice(s![..b, ..])
             };
             let mut z = self.z[l].slice_mut(s![..b, ..]);
-            self.mlp.layers[l].forward_into(input, &mut z);
+            self.mlp.layers[l].forward_into(input, &mut z, threads);
             if l < hidden {
                 let mut a = self.a[l].slice_mut(s![..b, ..]);
                 ndarray::Zip::from(&mut a)
@@ -165,7 +167,7 @@ impl Trainer {
             } else {
                 self.a[l - 1].slice(s![..b, ..])
             };
-            general_mat_mul(1.0, &input.t(), &dz, 0.0, gw);
+            matmul_into(input.t(), dz, &mut gw.view_mut(), false, threads);
             gb.fill(0.0);
             for row in dz.axis_iter(Axis(0)) {
                 *gb += &row;
@@ -174,7 +176,7 @@ impl Trainer {
                 let (lower, upper) = self.z.split_at_mut(l);
                 let dz = upper[0].slice(s![..b, ..]);
                 let mut dprev = lower[l - 1].slice_mut(s![..b, ..]);
-                general_mat_mul(1.0, &dz, &self.mlp.layers[l].w.t(), 0.0, &mut dprev);
+                matmul_into(dz, self.mlp.layers[l].w.t(), &mut dprev, false, threads);
                 // ReLU gate: the gradient passes where the node was on (pre-activation > 0).
                 ndarray::Zip::from(&mut dprev)
                     .and(&self.a[l - 1].slice(s![..b, ..]))

@@ -1,39 +1,26 @@
-//! Threads used by matrix multiplication (ndarray's matrixmultiply reads
-//! `MATMUL_NUM_THREADS` once, at its first product, for the whole process).
+//! Threads used by the matrix products of training (process-wide setting, read per call).
 
-/// Environment variable matrixmultiply reads.
-pub const MATMUL_THREADS_ENV: &str = "MATMUL_NUM_THREADS";
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Sets the process-wide matrix-multiplication thread count (1..=4). Takes effect only
-/// before the first matrix product. Results do not depend on it: matrixmultiply splits the
-/// output among threads, never a sum, so every element is computed in the same order.
-///
-/// # Safety
-/// No other thread may exist (none may read or write the environment concurrently): call it
-/// first thing in `main`.
-pub unsafe fn configure(threads: usize) {
-    let n = threads.clamp(1, 4);
-    // SAFETY: the caller guarantees this is the only thread, so nothing reads the
-    // environment while it changes.
-    unsafe { std::env::set_var(MATMUL_THREADS_ENV, n.to_string()) };
+static MATMUL_THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// Sets the matrix-product thread count for training (clamped to 1..=64). Results do not
+/// depend on it: products split their output among threads, never a sum.
+pub fn configure(threads: usize) {
+    MATMUL_THREADS.store(threads.clamp(1, 64), Ordering::Relaxed);
 }
 
-/// The thread count matrix multiplication uses, as matrixmultiply decides it: the
-/// environment variable when set, else the number of cores (at most 4).
+/// The matrix-product thread count for training.
 pub fn current() -> usize {
-    std::env::var(MATMUL_THREADS_ENV)
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-        .clamp(1, 4)
+    MATMUL_THREADS.load(Ordering::Relaxed)
 }
 
-/// Which matrix kernel the CPU allows matrixmultiply to pick (it detects the same features).
+/// Which SIMD level the CPU offers the matrix kernels (gemm picks its kernel at run time).
 pub fn kernel() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
-            "avx512f present (matrixmultiply uses it only with its avx512 feature); fma+avx2"
+            "avx512f (gemm uses it only with its x86-v4 feature; else fma+avx2)"
         } else if std::arch::is_x86_feature_detected!("fma")
             && std::arch::is_x86_feature_detected!("avx2")
         {
