@@ -162,10 +162,6 @@ fn parse(
     hasher.update(magic);
     hasher.update(&dim_bytes);
     hasher.update(&data);
-    let sha256 = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = super::to_hex(&hasher.finalize());
     Ok(IdxArray { dims, data, sha256 })
 }

@@ -12,3 +12,8 @@ pub mod locate;
 pub use dataset::{Dataset, DatasetIdentity, Split};
 pub use error::DataError;
 pub use locate::{DataSource, locate};
+
+/// Lower-case hex of a digest (e.g. a SHA-256), as listed in data set READMEs.
+pub fn to_hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
