@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the .deb with cargo-deb, installs it with dpkg, launches the installed desktop entry
 # under Xvfb until its first frame, saves a screenshot and closes the app.
-# Usage: packaging/deb-smoke.sh [screenshot.png]     (needs root or sudo for dpkg)
+# Usage: [DEB_PROFILE=dev] packaging/deb-smoke.sh [screenshot.png]   (root or sudo for dpkg)
+# DEB_PROFILE=dev packages the test build (CI: one build); the default is a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shot="${1:-target/deb-smoke.png}"
@@ -10,7 +11,7 @@ sudo=""
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     xvfb xauth xdotool imagemagick libglib2.0-bin >/dev/null
 command -v cargo-deb >/dev/null || cargo install --locked cargo-deb --version 3.8.0
-cargo deb --locked
+cargo deb --locked --profile "${DEB_PROFILE:-release}"
 deb=$(ls -t target/debian/sample-sets_*.deb | head -n 1)
 echo "built $deb ($(du -h "$deb" | cut -f1))"
 $sudo dpkg -i "$deb" || { $sudo apt-get install -y -f -qq >/dev/null; $sudo dpkg -i "$deb"; }
