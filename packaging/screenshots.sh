@@ -6,17 +6,23 @@
 #   4-node-detail.png  its session opened from the command line, node "layer 1 · node 3"
 #                      selected (SAMPLE_SETS_SELECT)
 # Usage: packaging/screenshots.sh [OUT_DIR]   (default target/screenshots)
-# Env: SAMPLE_SETS_BIN (default target/debug/sample-sets, built if missing),
+# Env: SAMPLE_SETS_BIN (default: `cargo build`, then a private copy of the binary, since a
+#      shared CARGO_TARGET_DIR may be rebuilt from another branch meanwhile),
 #      SAMPLE_SETS_DATA (default ../shared/datasets/mnist), EPOCHS (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-target/screenshots}
-BIN=${SAMPLE_SETS_BIN:-${CARGO_TARGET_DIR:-target}/debug/sample-sets}
 EPOCHS=${EPOCHS:-3}
-[ -x "$BIN" ] || cargo build
 DATA=${SAMPLE_SETS_DATA:-$(cd .. && pwd)/shared/datasets/mnist}
 mkdir -p "$OUT"
 work=$(mktemp -d)
+if [ -n "${SAMPLE_SETS_BIN:-}" ]; then
+    BIN=$SAMPLE_SETS_BIN
+else
+    cargo build --bin sample-sets
+    cp "${CARGO_TARGET_DIR:-target}/debug/sample-sets" "$work/sample-sets"
+    BIN=$work/sample-sets
+fi
 # A clean profile: no saved settings, no platform data dir, sessions in $work.
 export XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config" SAMPLE_SETS_SESSIONS="$work/sessions"
 disp=":$((90 + RANDOM % 9))"
@@ -26,13 +32,15 @@ app=""
 cleanup() {
     [ -n "$app" ] && kill "$app" 2>/dev/null || true
     kill "$xvfb" 2>/dev/null || true
+    cp "$work"/*.log "$OUT"/ 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 export DISPLAY="$disp"
 sleep 1
 
-shot() { import -window root "$OUT/$1"; echo "wrote $OUT/$1"; }
+# Park the pointer off the plots so no hover cursor shows.
+shot() { xdotool mousemove 1590 990 2>/dev/null || true; sleep 0.5; import -window root "$OUT/$1"; echo "wrote $OUT/$1"; }
 stop_app() { kill "$app" 2>/dev/null || true; wait "$app" 2>/dev/null || true; app=""; }
 
 # 1. First run: no data anywhere.

@@ -11,6 +11,7 @@
 //!   the selected run has an epoch.
 //! - `SAMPLE_SETS_SESSIONS=<dir>` writes new sessions there instead of the platform data dir.
 //! - `SAMPLE_SETS_DATA=<dir>` is where MNIST is looked for first (as on the command line).
+//! - `SAMPLE_SETS_FRAME_LOG=1` prints the UI CPU time of every frame to stderr.
 
 pub mod colormap;
 pub mod compare;
@@ -139,6 +140,8 @@ pub struct SampleSetsApp {
     pub frame_ms: f32,
     /// CPU time of the last frame, milliseconds.
     pub last_frame_ms: f32,
+    /// CPU time of the recent frames (newest last), milliseconds.
+    recent_frames: std::collections::VecDeque<f32>,
     ctx: egui::Context,
 }
 
@@ -182,6 +185,7 @@ impl SampleSetsApp {
             data_path_text: String::new(),
             frame_ms: 0.0,
             last_frame_ms: 0.0,
+            recent_frames: std::collections::VecDeque::new(),
             ctx: ctx.clone(),
         };
         let explicit = config.data_dir.clone();
@@ -510,11 +514,17 @@ impl SampleSetsApp {
             ui.selectable_value(&mut self.tab, Tab::Explore, "Explore");
             ui.selectable_value(&mut self.tab, Tab::Compare, "Compare");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let max = self.recent_frames.iter().copied().fold(0.0, f32::max);
                 ui.label(
-                    RichText::new(format!("frame {:.1} ms", self.frame_ms))
-                        .small()
-                        .weak(),
-                );
+                    RichText::new(format!(
+                        "UI frame {:.1} ms (max {max:.1} ms over the last {} frames)",
+                        self.frame_ms,
+                        self.recent_frames.len()
+                    ))
+                    .small()
+                    .weak(),
+                )
+                .on_hover_text("CPU time of the app's UI code per frame (excludes painting)");
                 match &self.data {
                     DataState::Loading(d) => {
                         ui.spinner();
@@ -853,6 +863,13 @@ impl SampleSetsApp {
         });
         let ms = t0.elapsed().as_secs_f32() * 1000.0;
         self.last_frame_ms = ms;
+        self.recent_frames.push_back(ms);
+        if self.recent_frames.len() > 120 {
+            self.recent_frames.pop_front();
+        }
+        if std::env::var_os("SAMPLE_SETS_FRAME_LOG").is_some() {
+            eprintln!("frame {ms:.2} ms");
+        }
         self.frame_ms = if self.frame_ms == 0.0 {
             ms
         } else {

@@ -33,6 +33,9 @@ struct NodeLines {
     lines: Vec<Vec<Vec<[f64; 2]>>>,
 }
 
+/// Run, version and node of the cached selected-node series.
+type SelectedKey = (RunId, u64, (usize, usize));
+
 /// A titled plot body.
 type Tile<'a> = (&'static str, Box<dyn FnOnce(&mut PlotUi<'_>) + 'a>);
 
@@ -45,6 +48,8 @@ pub struct PlotsView {
     key: Option<(RunId, u64)>,
     series: Option<Series>,
     node_lines: Option<NodeLines>,
+    /// The selected node's series `[metric]`, for (run, version, node).
+    selected: Option<(SelectedKey, Vec<Vec<[f64; 2]>>)>,
     /// Epoch drawn as the selected one in the last frame (for tests and linked views).
     pub rendered_epoch: Option<u32>,
 }
@@ -74,6 +79,17 @@ impl Series {
 
 /// Draws a layer band (q1..q3 filled) and its mean line, both named `name`.
 pub fn band(plot_ui: &mut PlotUi<'_>, name: &str, points: &[BandPoint], color: Color32) {
+    band_with_alpha(plot_ui, name, points, color, 0.22);
+}
+
+/// [`band`] with the fill's opacity (lower when many bands overlap).
+pub fn band_with_alpha(
+    plot_ui: &mut PlotUi<'_>,
+    name: &str,
+    points: &[BandPoint],
+    color: Color32,
+    alpha: f32,
+) {
     if points.is_empty() {
         return;
     }
@@ -83,7 +99,7 @@ pub fn band(plot_ui: &mut PlotUi<'_>, name: &str, points: &[BandPoint], color: C
     // Unnamed: the legend shows the mean line's colour (a named band would show grey).
     plot_ui.add(
         FilledArea::new("", &xs, &q1, &q3)
-            .fill_color(color.gamma_multiply(0.22))
+            .fill_color(color.gamma_multiply(alpha))
             .id(("band", name, color.to_array())),
     );
     let mean: PlotPoints<'_> = points
@@ -207,16 +223,55 @@ impl PlotsView {
         self.refresh(run, version, s);
         let mut action = PlotAction::default();
         let axis = EpochAxis::new(run, s);
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.strong(format!("Plots · epoch {}", sel.epoch));
             ui.checkbox(node_lines, "node lines").on_hover_text(
                 "Draw every node of the selected node's layer (click a line to select its node)",
             );
+            // One colour key for all band plots (per-plot legends would cover nine-layer plots).
+            ui.label(egui::RichText::new("bands = layer mean and q1..q3:").small());
+            for l in 0..s.widths.len() {
+                ui.label(
+                    egui::RichText::new(format!("layer {}", l + 1))
+                        .small()
+                        .color(layer_color(l)),
+                );
+            }
+            if let Some((l, j)) = sel.node {
+                ui.label(
+                    egui::RichText::new(format!("white: {}", super::state::node_label(l, j)))
+                        .small()
+                        .color(Color32::WHITE),
+                );
+            }
         });
         let Some(series) = self.series.take() else {
             return action;
         };
         let line_layer = sel.node.map_or(0, |n| n.0);
+        let selected: Option<Vec<Vec<[f64; 2]>>> = sel.node.map(|node| {
+            let key = (run, version, node);
+            if self.selected.as_ref().is_none_or(|c| c.0 != key) {
+                let series = Metric::ALL
+                    .iter()
+                    .map(|&m| {
+                        s.node_series(node.0, node.1, m)
+                            .into_iter()
+                            .map(|(e, v)| [f64::from(e), f64::from(v)])
+                            .collect()
+                    })
+                    .collect();
+                self.selected = Some((key, series));
+            }
+            self.selected
+                .as_ref()
+                .map(|c| c.1.clone())
+                .unwrap_or_default()
+        });
+        let selected_name = sel
+            .node
+            .map(|(l, j)| super::state::node_label(l, j))
+            .unwrap_or_default();
         let lines = if *node_lines {
             Some(self.node_lines(run, version, s, line_layer).lines.clone())
         } else {
@@ -231,14 +286,22 @@ impl PlotsView {
             "loss",
             Box::new(|p: &mut PlotUi<'_>| {
                 p.line(Line::new("train loss", series.train_loss.clone()).color(layer_color(0)));
-                p.line(Line::new("test loss", series.test_loss.clone()).color(layer_color(1)));
+                p.line(
+                    Line::new("test loss", series.test_loss.clone())
+                        .color(layer_color(1))
+                        .style(egui_plot::LineStyle::dashed_loose()),
+                );
             }),
         ));
         tiles.push((
             "accuracy",
             Box::new(|p: &mut PlotUi<'_>| {
                 p.line(Line::new("train accuracy", series.train_acc.clone()).color(layer_color(0)));
-                p.line(Line::new("test accuracy", series.test_acc.clone()).color(layer_color(1)));
+                p.line(
+                    Line::new("test accuracy", series.test_acc.clone())
+                        .color(layer_color(1))
+                        .style(egui_plot::LineStyle::dashed_loose()),
+                );
             }),
         ));
         let mut clicked_item: Option<(ItemId, Metric)> = None;
@@ -246,6 +309,8 @@ impl PlotsView {
         for (mi, &m) in Metric::ALL.iter().enumerate() {
             let bands = &series.bands[mi];
             let lines = lines.as_ref().and_then(|l| l.get(mi));
+            let own = selected.as_ref().and_then(|l| l.get(mi));
+            let own_name = selected_name.as_str();
             let _ = m;
             tiles.push((
                 match m {
@@ -265,8 +330,17 @@ impl PlotsView {
                             );
                         }
                     }
+                    let alpha = (0.6 / layers.max(1) as f32).clamp(0.07, 0.22);
                     for (l, b) in bands.iter().enumerate().take(layers) {
-                        band(p, &format!("layer {}", l + 1), b, layer_color(l));
+                        band_with_alpha(p, &format!("layer {}", l + 1), b, layer_color(l), alpha);
+                    }
+                    if let Some(pts) = own {
+                        p.line(
+                            Line::new(own_name, pts.clone())
+                                .color(Color32::WHITE)
+                                .width(2.0)
+                                .id("selected-node"),
+                        );
                     }
                 }),
             ));
@@ -278,13 +352,13 @@ impl PlotsView {
                     ui.vertical(|ui| {
                         ui.label(egui::RichText::new(name).small());
                         let mut plot = axis.plot(name, w, h);
-                        if i >= 2 || i == 1 {
+                        if i == 1 {
                             plot = plot.legend(
                                 Legend::default()
                                     .position(egui_plot::Corner::RightBottom)
                                     .background_alpha(0.6),
                             );
-                        } else {
+                        } else if i == 0 {
                             plot = plot.legend(Legend::default().background_alpha(0.6));
                         }
                         let epoch = sel.epoch;
