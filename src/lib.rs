@@ -6,6 +6,7 @@
 //! [`measure`] (sample sets, counts, metrics) -> [`session`] (RON files) -> [`train`] (runs),
 //! and on top the desktop [`app`], the file [`export`]er and the [`cli`].
 
+pub mod app;
 pub mod cli;
 pub mod data;
 pub mod export;

@@ -18,8 +18,13 @@ fn main() -> ExitCode {
     sample_sets::train::threads::configure(threads);
     let result = match &cli.command {
         None => {
-            eprintln!("the desktop app is not built yet; try `sample-sets --help`");
-            Ok(())
+            return match sample_sets::app::run_app(cli.files.clone()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cannot open the window: {e}");
+                    ExitCode::from(1)
+                }
+            };
         }
         Some(Command::Presets { dir }) => commands::presets(dir.as_deref()),
         Some(Command::Train(args)) => commands::train(args),

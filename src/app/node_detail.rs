@@ -1,0 +1,432 @@
+//! Node detail for the selected node: membership raster of the probe samples, class
+//! composition over epochs, the node's metrics against its layer's band, and thumbnails of the
+//! probe samples in its sample set.
+
+use egui::{
+    Color32, ColorImage, Pos2, Rect, RichText, Role, Sense, Stroke, TextureHandle, TextureOptions,
+    Ui, WidgetInfo, pos2, vec2,
+};
+use egui_plot::{FilledArea, Legend, Line};
+
+use super::colormap::{class_color, layer_color};
+use super::plots::{EpochAxis, band, epoch_marker};
+use super::state::{RunId, Selection, node_label};
+use crate::session::{Metric, Session};
+
+/// Most raster rows (texture side limit); larger probes are thinned evenly.
+const MAX_RASTER_ROWS: usize = 4096;
+/// Most thumbnails shown.
+const MAX_THUMBS: usize = 120;
+/// Thumbnails per atlas row.
+const THUMB_COLS: usize = 12;
+/// Pixels per side of a sample.
+const SIDE: usize = 28;
+
+/// What the user did in the node detail.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct DetailAction {
+    /// Select this epoch.
+    pub epoch: Option<u32>,
+    /// Show this probe sample large.
+    pub probe_row: Option<usize>,
+}
+
+/// A texture with the key it was built for and the probe rows it shows.
+struct Cached<K> {
+    tex: TextureHandle,
+    key: K,
+    rows: Vec<usize>,
+}
+
+/// Raster key: run, version, layer, node.
+type RasterKey = (RunId, u64, usize, usize);
+/// Thumbnail key: run, version, layer, node, epoch index.
+type ThumbKey = (RunId, u64, usize, usize, usize);
+
+/// The node detail view and its texture caches.
+#[derive(Default)]
+pub struct NodeDetailView {
+    raster: Option<Cached<RasterKey>>,
+    thumbs: Option<Cached<ThumbKey>>,
+    digit: Option<(TextureHandle, (RunId, usize))>,
+    /// Node and epoch drawn last frame (for tests and linked views).
+    pub rendered: Option<((usize, usize), u32)>,
+    /// Per-class on-counts shown last frame.
+    pub rendered_counts: Option<Vec<u32>>,
+}
+
+fn digit_image(s: &Session, k: usize) -> ColorImage {
+    let px = s.probe.pixels.get(k * 784..(k + 1) * 784).unwrap_or(&[]);
+    let pixels = (0..784)
+        .map(|i| Color32::from_gray(px.get(i).copied().unwrap_or(0)))
+        .collect();
+    ColorImage::new([SIDE, SIDE], pixels)
+}
+
+impl NodeDetailView {
+    fn raster(
+        &mut self,
+        ctx: &egui::Context,
+        run: RunId,
+        version: u64,
+        s: &Session,
+        l: usize,
+        j: usize,
+    ) {
+        let key = (run, version, l, j);
+        if self.raster.as_ref().is_some_and(|r| r.key == key) {
+            return;
+        }
+        let n = s.probe.len();
+        let stride = n.div_ceil(MAX_RASTER_ROWS).max(1);
+        let rows: Vec<usize> = (0..n).step_by(stride).collect();
+        let cols = s.epochs.len().max(1);
+        let mut img = ColorImage::filled([cols, rows.len().max(1)], Color32::from_gray(20));
+        for (r, &k) in rows.iter().enumerate() {
+            let c = usize::from(s.probe.labels.get(k).copied().unwrap_or(0));
+            let on = class_color(c);
+            let off = class_color(c).gamma_multiply(0.12);
+            for e in 0..s.epochs.len() {
+                img.pixels[r * cols + e] = if s.probe_member(e, l, j, k) { on } else { off };
+            }
+        }
+        let tex = match self.raster.take() {
+            Some(Cached { mut tex, .. }) if tex.size() == img.size => {
+                tex.set(img, TextureOptions::NEAREST);
+                tex
+            }
+            _ => ctx.load_texture("node-raster", img, TextureOptions::NEAREST),
+        };
+        self.raster = Some(Cached { tex, key, rows });
+    }
+
+    fn thumbs(&mut self, ctx: &egui::Context, key: ThumbKey, s: &Session) {
+        let (_, _, l, j, idx) = key;
+        if self.thumbs.as_ref().is_some_and(|t| t.key == key) {
+            return;
+        }
+        let members: Vec<usize> = (0..s.probe.len())
+            .filter(|&k| s.probe_member(idx, l, j, k))
+            .take(MAX_THUMBS)
+            .collect();
+        let rows = members.len().div_ceil(THUMB_COLS).max(1);
+        let w = THUMB_COLS * SIDE;
+        let mut img = ColorImage::filled([w, rows * SIDE], Color32::BLACK);
+        for (i, &k) in members.iter().enumerate() {
+            let d = digit_image(s, k);
+            let (x0, y0) = ((i % THUMB_COLS) * SIDE, (i / THUMB_COLS) * SIDE);
+            for y in 0..SIDE {
+                for x in 0..SIDE {
+                    img.pixels[(y0 + y) * w + x0 + x] = d.pixels[y * SIDE + x];
+                }
+            }
+        }
+        let tex = ctx.load_texture("node-thumbs", img, TextureOptions::NEAREST);
+        self.thumbs = Some(Cached {
+            tex,
+            key,
+            rows: members,
+        });
+    }
+
+    /// Draws the detail of the selected node (or a hint when none is selected).
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        run: RunId,
+        version: u64,
+        s: &Session,
+        sel: &Selection,
+        fractions: &mut bool,
+    ) -> DetailAction {
+        let mut action = DetailAction::default();
+        let Some((l, j)) = sel.node else {
+            ui.heading("Node detail");
+            ui.label("Click a cell of the node map to see which samples switch that node on.");
+            self.rendered = None;
+            return action;
+        };
+        let Some(idx) = sel.epoch_index(s) else {
+            ui.label("No epochs measured yet.");
+            return action;
+        };
+        ui.heading(node_label(l, j));
+        ui.label(format!("at epoch {}", sel.epoch));
+        let ctx = ui.ctx().clone();
+        // Metrics and class counts at the selected epoch.
+        if let Some(m) = s.node_metrics(idx, l, j) {
+            let churn = s.node_value(idx, l, j, Metric::Churn);
+            ui.label(format!(
+                "activation fraction {:.3} · p {:.3} · u {:.3}{}",
+                m.activation_fraction,
+                m.predictability,
+                m.informativeness,
+                churn.map_or(String::new(), |c| format!(" · churn {c:.3}"))
+            ));
+        }
+        let counts = s.node_counts(idx, l, j).map(<[u32]>::to_vec);
+        if let Some(on) = &counts {
+            egui::Grid::new("class-counts")
+                .spacing([6.0, 1.0])
+                .show(ui, |ui| {
+                    ui.label(RichText::new("class").small());
+                    for c in 0..on.len() {
+                        ui.label(RichText::new(c.to_string()).small().color(class_color(c)));
+                    }
+                    ui.end_row();
+                    ui.label(RichText::new("on").small());
+                    for v in on {
+                        ui.label(RichText::new(v.to_string()).small());
+                    }
+                    ui.end_row();
+                });
+            ui.label(
+                RichText::new(format!(
+                    "class counts: {}",
+                    on.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                ))
+                .small()
+                .weak(),
+            );
+        }
+        self.rendered_counts = counts;
+        let axis = EpochAxis::new(run, s);
+        let w = ui.available_width();
+
+        // (a) Membership raster.
+        ui.separator();
+        ui.strong("Probe membership (rows: samples by class, columns: epochs)");
+        self.raster(&ctx, run, version, s, l, j);
+        if let Some(Cached { tex, rows, .. }) = &self.raster {
+            let h = 220.0;
+            let label_w = 14.0;
+            let (rect, resp) = ui.allocate_exact_size(vec2(w, h), Sense::click());
+            resp.widget_info(|| WidgetInfo::labeled(Role::Image, true, "membership raster"));
+            let img = Rect::from_min_max(rect.min + vec2(label_w, 0.0), rect.max);
+            let painter = ui.painter_at(rect);
+            painter.image(
+                tex.id(),
+                img,
+                Rect::from_min_max(Pos2::ZERO, pos2(1.0, 1.0)),
+                Color32::WHITE,
+            );
+            // Class labels at the middle of each class's rows.
+            let n = rows.len().max(1) as f32;
+            let mut start = 0;
+            while start < rows.len() {
+                let c = s.probe.labels.get(rows[start]).copied().unwrap_or(0);
+                let mut end = start;
+                while end < rows.len() && s.probe.labels.get(rows[end]).copied() == Some(c) {
+                    end += 1;
+                }
+                let y = img.top() + (start + end) as f32 / 2.0 / n * img.height();
+                painter.text(
+                    pos2(rect.left(), y),
+                    egui::Align2::LEFT_CENTER,
+                    c.to_string(),
+                    egui::FontId::proportional(10.0),
+                    class_color(usize::from(c)),
+                );
+                start = end;
+            }
+            let cols = s.epochs.len().max(1) as f32;
+            let x = img.left() + (idx as f32 + 0.5) / cols * img.width();
+            painter.line_segment(
+                [pos2(x, img.top()), pos2(x, img.bottom())],
+                Stroke::new(1.0, Color32::from_rgb(255, 200, 60)),
+            );
+            if let Some(k) = sel.probe_row
+                && let Some(r) = rows.iter().position(|&x| x >= k)
+            {
+                let y = img.top() + (r as f32 + 0.5) / n * img.height();
+                painter.line_segment(
+                    [pos2(img.left(), y), pos2(img.right(), y)],
+                    Stroke::new(1.0, Color32::WHITE),
+                );
+            }
+            if resp.clicked()
+                && let Some(p) = resp.interact_pointer_pos()
+                && img.contains(p)
+            {
+                let r = (((p.y - img.top()) / img.height()) * n) as usize;
+                action.probe_row = rows.get(r.min(rows.len().saturating_sub(1))).copied();
+                let e = (((p.x - img.left()) / img.width()) * cols) as usize;
+                action.epoch = s.epochs.get(e).map(|e| e.epoch);
+            }
+        }
+        if let Some(k) = sel.probe_row {
+            self.digit_ui(ui, &ctx, run, s, k, idx, (l, j));
+        }
+
+        // (b) Class composition.
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.strong("Class composition");
+            ui.checkbox(fractions, "fraction of each class");
+        });
+        ui.label(
+            RichText::new("colours: classes as in the table above; hover for values")
+                .small()
+                .weak(),
+        );
+        let frac = *fractions;
+        let classes = s.classes();
+        let totals = s.dataset.train_class_counts.clone();
+        let resp = axis.plot("composition", w, 150.0).show(ui, |p| {
+            let xs: Vec<f64> = s.epochs.iter().map(|e| f64::from(e.epoch)).collect();
+            let mut base = vec![0.0; xs.len()];
+            for c in 0..classes {
+                let vals: Vec<f64> = (0..xs.len())
+                    .map(|e| {
+                        let on = s
+                            .node_counts(e, l, j)
+                            .and_then(|v| v.get(c))
+                            .copied()
+                            .unwrap_or(0);
+                        if frac {
+                            f64::from(on) / f64::from(totals.get(c).copied().unwrap_or(1).max(1))
+                        } else {
+                            f64::from(on)
+                        }
+                    })
+                    .collect();
+                let name = format!("{c}");
+                if frac {
+                    let pts: Vec<[f64; 2]> = xs.iter().zip(&vals).map(|(&x, &y)| [x, y]).collect();
+                    p.line(Line::new(name, pts).color(class_color(c)));
+                } else {
+                    let top: Vec<f64> = base.iter().zip(&vals).map(|(a, b)| a + b).collect();
+                    p.add(
+                        FilledArea::new(name, &xs, &base, &top)
+                            .fill_color(class_color(c).gamma_multiply(0.8)),
+                    );
+                    base = top;
+                }
+            }
+            epoch_marker(p, sel.epoch);
+        });
+        if let Some(e) = EpochAxis::clicked_epoch(&resp) {
+            action.epoch = Some(e);
+        }
+
+        // (c) Node metrics against the layer band.
+        ui.separator();
+        ui.strong("Node metrics (layer band behind)");
+        let resp = axis
+            .plot("node-metrics", w, 150.0)
+            .legend(
+                Legend::default()
+                    .background_alpha(0.6)
+                    .position(egui_plot::Corner::RightBottom),
+            )
+            .show(ui, |p| {
+                for (i, m) in [
+                    Metric::ActivationFraction,
+                    Metric::Predictability,
+                    Metric::Informativeness,
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    let c = layer_color(i);
+                    let name = match m {
+                        Metric::ActivationFraction => "activation fraction",
+                        Metric::Predictability => "p",
+                        _ => "u",
+                    };
+                    band(p, "", &s.layer_band(l, m), c.gamma_multiply(0.5));
+                    let pts: Vec<[f64; 2]> = s
+                        .node_series(l, j, m)
+                        .into_iter()
+                        .map(|(e, v)| [f64::from(e), f64::from(v)])
+                        .collect();
+                    p.line(Line::new(name, pts).color(c).width(2.0));
+                }
+                epoch_marker(p, sel.epoch);
+            });
+        if let Some(e) = EpochAxis::clicked_epoch(&resp) {
+            action.epoch = Some(e);
+        }
+
+        // (d) Thumbnails.
+        ui.separator();
+        self.thumbs(&ctx, (run, version, l, j, idx), s);
+        if let Some(Cached {
+            tex, rows: members, ..
+        }) = &self.thumbs
+        {
+            let total = (0..s.probe.len())
+                .filter(|&k| s.probe_member(idx, l, j, k))
+                .count();
+            ui.strong(format!(
+                "In the sample set at epoch {}: {total} of {} probe samples{}",
+                sel.epoch,
+                s.probe.len(),
+                if total > members.len() {
+                    format!(" (first {} shown)", members.len())
+                } else {
+                    String::new()
+                }
+            ));
+            if !members.is_empty() {
+                let size = tex.size_vec2() * (w / tex.size_vec2().x).min(1.5);
+                let (rect, resp) = ui.allocate_exact_size(size, Sense::click());
+                resp.widget_info(|| WidgetInfo::labeled(Role::Image, true, "sample thumbnails"));
+                ui.painter().image(
+                    tex.id(),
+                    rect,
+                    Rect::from_min_max(Pos2::ZERO, pos2(1.0, 1.0)),
+                    Color32::WHITE,
+                );
+                if resp.clicked()
+                    && let Some(p) = resp.interact_pointer_pos()
+                {
+                    let cell = rect.width() / THUMB_COLS as f32;
+                    let i = ((p.y - rect.top()) / cell) as usize * THUMB_COLS
+                        + ((p.x - rect.left()) / cell) as usize;
+                    if let Some(&k) = members.get(i) {
+                        action.probe_row = Some(k);
+                    }
+                }
+            }
+        }
+        self.rendered = Some(((l, j), sel.epoch));
+        action
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn digit_ui(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &egui::Context,
+        run: RunId,
+        s: &Session,
+        k: usize,
+        idx: usize,
+        node: (usize, usize),
+    ) {
+        if self.digit.as_ref().is_none_or(|d| d.1 != (run, k)) {
+            let tex = ctx.load_texture("probe-digit", digit_image(s, k), TextureOptions::NEAREST);
+            self.digit = Some((tex, (run, k)));
+        }
+        if let Some((tex, _)) = &self.digit {
+            ui.horizontal(|ui| {
+                ui.add(egui::Image::new((tex.id(), vec2(112.0, 112.0))));
+                ui.vertical(|ui| {
+                    let label = s.probe.labels.get(k).copied().unwrap_or(0);
+                    ui.heading(format!("label {label}"));
+                    ui.label(format!(
+                        "probe sample {k} (training index {})",
+                        s.probe.indices.get(k).copied().unwrap_or(0)
+                    ));
+                    let inside = s.probe_member(idx, node.0, node.1, k);
+                    ui.label(if inside {
+                        "in the sample set at this epoch"
+                    } else {
+                        "not in the sample set at this epoch"
+                    });
+                });
+            });
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! The node map: every hidden node, one row per layer, coloured by a metric at the selected
+//! epoch; drawn as one texture rebuilt only when run, epoch or metric change.
+
+use std::time::{Duration, Instant};
+
+use egui::{
+    Color32, ColorImage, Pos2, Rect, Role, Sense, Stroke, TextureHandle, TextureOptions, Ui, Vec2,
+    WidgetInfo, pos2, vec2,
+};
+
+use super::colormap::viridis;
+use super::state::{RunId, Selection, node_label};
+use crate::session::{Metric, Session};
+
+/// Time between epochs while playing.
+const PLAY_STEP: Duration = Duration::from_millis(300);
+
+/// What the user did in the node map.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct MapAction {
+    /// Select this epoch.
+    pub epoch: Option<u32>,
+    /// Select this node.
+    pub node: Option<(usize, usize)>,
+    /// Colour by this metric.
+    pub metric: Option<Metric>,
+}
+
+/// The node map view with its texture cache.
+#[derive(Default)]
+pub struct NodeMapView {
+    texture: Option<TextureHandle>,
+    key: Option<(RunId, u64, usize, Metric)>,
+    values: Vec<Vec<f32>>,
+    legend: Option<TextureHandle>,
+    playing: bool,
+    last_step: Option<Instant>,
+    /// Where the cells were drawn last frame: rect and (layers, widest layer).
+    cells: Option<(Rect, usize, usize)>,
+    /// Epoch the map was drawn for in the last frame.
+    pub rendered_epoch: Option<u32>,
+}
+
+impl NodeMapView {
+    /// Screen position of node (`layer`, `node`)'s cell centre as drawn last frame.
+    pub fn cell_center(&self, layer: usize, node: usize) -> Option<Pos2> {
+        let (rect, layers, width) = self.cells?;
+        if layer >= layers || node >= width {
+            return None;
+        }
+        let cw = rect.width() / width as f32;
+        let ch = rect.height() / layers as f32;
+        Some(pos2(
+            rect.left() + (node as f32 + 0.5) * cw,
+            rect.top() + (layer as f32 + 0.5) * ch,
+        ))
+    }
+
+    /// True while the play button advances epochs.
+    pub fn is_playing(&self) -> bool {
+        self.playing
+    }
+
+    fn refresh(
+        &mut self,
+        ctx: &egui::Context,
+        run: RunId,
+        version: u64,
+        s: &Session,
+        idx: usize,
+        metric: Metric,
+    ) {
+        let key = (run, version, idx, metric);
+        if self.key == Some(key) && self.texture.is_some() {
+            return;
+        }
+        self.key = Some(key);
+        self.values = s.layer_values(idx, metric);
+        let width = s.widths.iter().copied().max().unwrap_or(1).max(1);
+        let layers = s.widths.len().max(1);
+        let mut img = ColorImage::filled([width, layers], Color32::TRANSPARENT);
+        for (l, row) in self.values.iter().enumerate() {
+            for (j, v) in row.iter().enumerate() {
+                img.pixels[l * width + j] = viridis(*v);
+            }
+        }
+        match &mut self.texture {
+            Some(t) if t.size() == [width, layers] => t.set(img, TextureOptions::NEAREST),
+            _ => self.texture = Some(ctx.load_texture("node-map", img, TextureOptions::NEAREST)),
+        }
+    }
+
+    fn legend_texture(&mut self, ctx: &egui::Context) -> egui::TextureId {
+        self.legend
+            .get_or_insert_with(|| {
+                let n = 256;
+                let pixels = (0..n).map(|i| viridis(i as f32 / (n - 1) as f32)).collect();
+                ctx.load_texture(
+                    "viridis-legend",
+                    ColorImage::new([n, 1], pixels),
+                    TextureOptions::LINEAR,
+                )
+            })
+            .id()
+    }
+
+    /// Draws the map with its controls; `height` is the space for the cells.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        run: RunId,
+        version: u64,
+        s: &Session,
+        sel: &Selection,
+        height: f32,
+    ) -> MapAction {
+        let mut action = MapAction::default();
+        let Some(idx) = sel.epoch_index(s) else {
+            ui.label("No epochs measured yet.");
+            return action;
+        };
+        self.refresh(ui.ctx(), run, version, s, idx, sel.metric);
+        let first = s.epochs.first().map_or(0, |e| e.epoch);
+        let last = s.epochs_done();
+
+        ui.horizontal(|ui| {
+            ui.strong(format!("Node map · epoch {} / {}", sel.epoch, last));
+            let mut metric = sel.metric;
+            egui::ComboBox::from_id_salt("map-metric")
+                .selected_text(metric.label())
+                .show_ui(ui, |ui| {
+                    for m in Metric::ALL {
+                        ui.selectable_value(&mut metric, m, m.label());
+                    }
+                });
+            if metric != sel.metric {
+                action.metric = Some(metric);
+            }
+        });
+        ui.horizontal(|ui| {
+            let play_label = if self.playing { "Stop" } else { "Play" };
+            if ui.button(play_label).clicked() {
+                self.playing = !self.playing;
+                self.last_step = Some(Instant::now());
+                if self.playing && sel.epoch >= last {
+                    action.epoch = Some(first);
+                }
+            }
+            let mut e = sel.epoch;
+            let slider = ui.add(
+                egui::Slider::new(&mut e, first..=last.max(first))
+                    .text("epoch")
+                    .integer(),
+            );
+            if slider.changed() {
+                action.epoch = Some(e);
+                self.playing = false;
+            }
+        });
+        if self.playing {
+            let now = Instant::now();
+            if self.last_step.is_none_or(|t| now - t >= PLAY_STEP) {
+                self.last_step = Some(now);
+                if sel.epoch >= last {
+                    self.playing = false;
+                } else {
+                    let next = s
+                        .epochs
+                        .iter()
+                        .map(|e| e.epoch)
+                        .find(|&e| e > sel.epoch)
+                        .unwrap_or(last);
+                    action.epoch = Some(next);
+                }
+            }
+            ui.ctx().request_repaint_after(PLAY_STEP);
+        }
+
+        let layers = s.widths.len().max(1);
+        let width = s.widths.iter().copied().max().unwrap_or(1).max(1);
+        let label_w = 56.0;
+        let avail = ui.available_width();
+        let cells_w = (avail - label_w - 4.0).max(50.0);
+        let row_h = ((height - 40.0) / layers as f32).clamp(6.0, 44.0);
+        let (rect, resp) = ui.allocate_exact_size(
+            vec2(label_w + cells_w, row_h * layers as f32),
+            Sense::click(),
+        );
+        resp.widget_info(|| WidgetInfo::labeled(Role::Image, true, "node map"));
+        let cells =
+            Rect::from_min_size(rect.min + vec2(label_w, 0.0), vec2(cells_w, rect.height()));
+        self.cells = Some((cells, layers, width));
+        let painter = ui.painter_at(rect);
+        for l in 0..layers {
+            painter.text(
+                pos2(rect.left(), cells.top() + (l as f32 + 0.5) * row_h),
+                egui::Align2::LEFT_CENTER,
+                format!("layer {}", l + 1),
+                egui::FontId::proportional(11.0),
+                ui.visuals().text_color(),
+            );
+        }
+        if let Some(t) = &self.texture {
+            painter.image(
+                t.id(),
+                cells,
+                Rect::from_min_max(Pos2::ZERO, pos2(1.0, 1.0)),
+                Color32::WHITE,
+            );
+        }
+        let cw = cells_w / width as f32;
+        let hit = |p: Pos2| -> Option<(usize, usize)> {
+            if !cells.contains(p) {
+                return None;
+            }
+            let l = ((p.y - cells.top()) / row_h) as usize;
+            let j = ((p.x - cells.left()) / cw) as usize;
+            (s.widths.get(l).is_some_and(|&w| j < w)).then_some((l, j))
+        };
+        if let Some((l, j)) = sel.node {
+            let r = Rect::from_min_size(
+                pos2(cells.left() + j as f32 * cw, cells.top() + l as f32 * row_h),
+                vec2(cw.max(2.0), row_h),
+            )
+            .expand(1.5);
+            painter.rect_stroke(
+                r,
+                0.0,
+                Stroke::new(2.0, Color32::from_rgb(255, 60, 60)),
+                egui::StrokeKind::Outside,
+            );
+        }
+        if let Some(p) = resp.hover_pos()
+            && let Some((l, j)) = hit(p)
+        {
+            let v = self
+                .values
+                .get(l)
+                .and_then(|r| r.get(j))
+                .copied()
+                .unwrap_or(f32::NAN);
+            let text = if v.is_finite() {
+                format!("{}\n{} = {v:.3}", node_label(l, j), sel.metric.label())
+            } else {
+                format!("{}\n{}: undefined", node_label(l, j), sel.metric.label())
+            };
+            resp.clone().on_hover_text_at_pointer(text);
+        }
+        if resp.clicked()
+            && let Some(p) = resp.interact_pointer_pos()
+            && let Some(n) = hit(p)
+        {
+            action.node = Some(n);
+        }
+        // Colour legend.
+        let legend = self.legend_texture(ui.ctx());
+        ui.horizontal(|ui| {
+            ui.add_space(label_w);
+            ui.label("0");
+            let (r, _) = ui.allocate_exact_size(Vec2::new(160.0, 10.0), Sense::hover());
+            ui.painter().image(
+                legend,
+                r,
+                Rect::from_min_max(Pos2::ZERO, pos2(1.0, 1.0)),
+                Color32::WHITE,
+            );
+            ui.label("1");
+            ui.label(
+                egui::RichText::new(format!(
+                    "{} (viridis; grey = undefined)",
+                    sel.metric.label()
+                ))
+                .small(),
+            );
+        });
+        self.rendered_epoch = Some(sel.epoch);
+        action
+    }
+}

@@ -1,0 +1,201 @@
+//! The desktop app driven through egui_kittest: real MNIST, real worker threads, the app's own
+//! run machinery.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use egui::{Event, Modifiers, PointerButton, Pos2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use sample_sets::app::runs::RunState;
+use sample_sets::app::state::RunId;
+use sample_sets::app::{AppConfig, SampleSetsApp};
+use sample_sets::preset::{Preset, find};
+use sample_sets::session::RunStatus;
+
+fn harness(sessions: &Path, config: AppConfig) -> Harness<'static, SampleSetsApp> {
+    let config = AppConfig {
+        sessions_dir: Some(sessions.to_path_buf()),
+        data_dir: config.data_dir.or_else(|| Some(common::mnist_dir())),
+        ..config
+    };
+    Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .build_eframe(move |cc| SampleSetsApp::new(cc, config))
+}
+
+/// Steps frames until `done` holds; fails after `timeout`.
+fn wait_for(
+    h: &mut Harness<'static, SampleSetsApp>,
+    what: &str,
+    timeout: Duration,
+    done: impl Fn(&SampleSetsApp) -> bool,
+) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if done(h.state()) {
+            return;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn tiny(epochs: u32, probe: usize) -> Preset {
+    let mut p = find("mnist-2x20-ce", &[]).unwrap();
+    p.epochs = epochs;
+    p.probe_size = probe;
+    p
+}
+
+fn state(app: &SampleSetsApp, id: RunId) -> RunState {
+    app.runs.get(id).unwrap().state.clone()
+}
+
+fn click(h: &mut Harness<'static, SampleSetsApp>, pos: Pos2) {
+    h.hover_at(pos);
+    h.step();
+    for pressed in [true, false] {
+        h.event(Event::PointerButton {
+            pos,
+            button: PointerButton::Primary,
+            pressed,
+            modifiers: Modifiers::NONE,
+        });
+        h.step();
+    }
+    h.step();
+}
+
+#[test]
+fn train_click_node_and_move_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), AppConfig::default());
+    wait_for(&mut h, "MNIST", Duration::from_secs(30), |a| {
+        a.dataset().is_some()
+    });
+    let id = h.state_mut().start_preset(tiny(2, 200));
+    wait_for(&mut h, "the run to finish", Duration::from_secs(120), |a| {
+        matches!(state(a, id), RunState::Done(_))
+    });
+    assert_eq!(state(h.state(), id), RunState::Done(RunStatus::Completed));
+    for _ in 0..3 {
+        h.step();
+    }
+    // The session file was written next to the others.
+    let path = h.state().runs.get(id).unwrap().path.clone().unwrap();
+    assert!(path.starts_with(dir.path()) && path.exists());
+
+    // Click node 3 of layer 1 in the node map.
+    let pos = h.state().node_map_cell(0, 3).expect("node map drawn");
+    click(&mut h, pos);
+    assert_eq!(h.state().sel.node, Some((0, 3)));
+    h.get_by_label("layer 1 · node 3");
+    let s = h.state().selected_session().unwrap().clone();
+    let last = s.epochs.len() - 1;
+    let shown = h.state().rendered_detail().unwrap();
+    assert_eq!((shown.node, shown.epoch), ((0, 3), 2));
+    assert_eq!(shown.counts, s.node_counts(last, 0, 3).unwrap());
+
+    // Every linked view follows the selected epoch.
+    assert_eq!(h.state().rendered_epochs(), [Some(2); 3]);
+    h.state_mut().set_epoch(1);
+    h.step();
+    h.step();
+    assert_eq!(h.state().rendered_epochs(), [Some(1); 3]);
+    h.get_by_label("Plots · epoch 1");
+    h.get_by_label("Node map · epoch 1 / 2");
+    h.get_by_label("at epoch 1");
+    let shown = h.state().rendered_detail().unwrap();
+    assert_eq!(shown.counts, s.node_counts(1, 0, 3).unwrap());
+
+    // A click in a plot selects that epoch everywhere (the accuracy plot, at x = 0).
+    let plot = h.get_by_label("accuracy").rect();
+    let _ = plot;
+    h.state_mut().set_epoch(0);
+    h.step();
+    h.step();
+    assert_eq!(h.state().rendered_epochs(), [Some(0); 3]);
+}
+
+#[test]
+fn cancel_keeps_completed_epochs_and_offers_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), AppConfig::default());
+    wait_for(&mut h, "MNIST", Duration::from_secs(30), |a| {
+        a.dataset().is_some()
+    });
+    let id = h.state_mut().start_preset(tiny(50, 100));
+    wait_for(&mut h, "epoch 1", Duration::from_secs(90), |a| {
+        a.runs
+            .get(id)
+            .and_then(|e| e.session.as_ref())
+            .is_some_and(|s| s.epochs_done() >= 1)
+    });
+    h.get_by_label("Cancel").click();
+    wait_for(&mut h, "the cancel", Duration::from_secs(60), |a| {
+        matches!(state(a, id), RunState::Done(_))
+    });
+    assert_eq!(state(h.state(), id), RunState::Done(RunStatus::Cancelled));
+    let entry = h.state().runs.get(id).unwrap();
+    let kept = entry.session.as_ref().unwrap().epochs.len();
+    assert!(kept >= 2, "epoch 0 and 1 are kept, got {kept}");
+    let path = entry.path.clone().unwrap();
+    h.step();
+    h.get_by_label("Resume");
+
+    // The file holds the same epochs; opening it (as from the command line) shows them.
+    let on_disk = sample_sets::session::load(&path).unwrap();
+    assert_eq!(on_disk.epochs.len(), kept);
+    assert_eq!(on_disk.status, RunStatus::Cancelled);
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut h2 = harness(
+        dir2.path(),
+        AppConfig {
+            files: vec![path.clone()],
+            ..AppConfig::default()
+        },
+    );
+    wait_for(&mut h2, "the file", Duration::from_secs(30), |a| {
+        a.selected_session().is_some()
+    });
+    assert_eq!(h2.state().selected_session().unwrap().epochs.len(), kept);
+    h2.step();
+    h2.get_by_label("Resume");
+}
+
+#[test]
+fn bad_files_and_missing_data_are_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken.ron");
+    std::fs::write(&bad, "(format: \"nope\"").unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let mut h = harness(
+        dir.path(),
+        AppConfig {
+            files: vec![bad.clone()],
+            data_dir: Some(empty.path().to_path_buf()),
+            ..AppConfig::default()
+        },
+    );
+    wait_for(&mut h, "the bad file", Duration::from_secs(10), |a| {
+        a.runs
+            .entries
+            .iter()
+            .any(|e| matches!(e.state, RunState::Error(_)))
+    });
+    h.step();
+    assert!(h.state().messages.iter().any(|m| m.contains("broken.ron")));
+    assert!(h.state().data_problem().is_some());
+    h.get_by_label("MNIST not found");
+    h.get_by_label("Use this folder");
+    // Training without data queues the run and says why.
+    let id = h.state_mut().start_preset(tiny(1, 10));
+    for _ in 0..5 {
+        h.step();
+    }
+    assert_eq!(state(h.state(), id), RunState::Queued);
+}
