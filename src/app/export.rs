@@ -75,10 +75,15 @@ impl Figure {
 
     /// The export module's kind, when it has one yet.
     fn kind(self) -> Option<FigureKind> {
-        match self {
-            Figure::Loss => Some(FigureKind::Loss),
-            _ => None,
-        }
+        Some(match self {
+            Figure::Loss => FigureKind::Loss,
+            Figure::Accuracy => FigureKind::Accuracy,
+            Figure::Metric(m) => FigureKind::Metric(m),
+            Figure::NodeMap(m) => FigureKind::NodeMap(m),
+            Figure::NodeRaster => FigureKind::NodeRaster,
+            Figure::NodeComposition => FigureKind::NodeComposition { fractions: false },
+            Figure::NodeMetrics => FigureKind::NodeMetrics,
+        })
     }
 }
 
