@@ -199,3 +199,51 @@ fn bad_files_and_missing_data_are_messages() {
     }
     assert_eq!(state(h.state(), id), RunState::Queued);
 }
+
+#[test]
+fn two_runs_in_parallel_then_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .wgpu()
+        .build_eframe({
+            let config = AppConfig {
+                sessions_dir: Some(dir.path().to_path_buf()),
+                data_dir: Some(common::mnist_dir()),
+                ..AppConfig::default()
+            };
+            move |cc| SampleSetsApp::new(cc, config)
+        });
+    wait_for(&mut h, "MNIST", Duration::from_secs(30), |a| {
+        a.dataset().is_some()
+    });
+    let a = h.state_mut().start_preset(tiny(1, 50));
+    let mut other = tiny(1, 50);
+    other.seed = 2;
+    other.name = "mnist-2x20-ce-seed2".into();
+    let b = h.state_mut().start_preset(other);
+    h.step();
+    // Default parallel limit 2: both train at once.
+    assert_eq!(h.state().runs.training(), 2);
+    wait_for(&mut h, "both runs", Duration::from_secs(120), |app| {
+        [a, b]
+            .iter()
+            .all(|&id| state(app, id) == RunState::Done(RunStatus::Completed))
+    });
+    for id in [a, b] {
+        h.state_mut().runs.get_mut(id).unwrap().compare = true;
+    }
+    h.get_by_label("Compare").click();
+    for _ in 0..4 {
+        h.step();
+    }
+    h.get_by_label("best test accuracy");
+    h.get_by_label("final test accuracy");
+    h.get_by_label("Node maps at epoch 1");
+    // A picture to look at (lavapipe renders headless).
+    if let Ok(img) = h.render() {
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        let _ = std::fs::create_dir_all(&out);
+        let _ = img.save(out.join("5-compare.png"));
+    }
+}
