@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Event, Modifiers, PointerButton, Pos2};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use sample_sets::app::runs::RunState;
 use sample_sets::app::state::RunId;
 use sample_sets::app::{AppConfig, SampleSetsApp};
@@ -102,9 +102,15 @@ fn train_click_node_and_move_epoch() {
 
     // Every linked view follows the selected epoch.
     assert_eq!(h.state().rendered_epochs(), [Some(2); 3]);
-    h.state_mut().set_epoch(1);
+    // Move the node map's epoch slider (through accessibility, as a screen reader would).
+    h.query_all_by_label("epoch")
+        .find(|n| n.accesskit_node().role() == egui::accesskit::Role::Slider)
+        .expect("epoch slider")
+        .set_value_accesskit(1.0);
     h.step();
     h.step();
+    h.step();
+    assert_eq!(h.state().sel.epoch, 1);
     assert_eq!(h.state().rendered_epochs(), [Some(1); 3]);
     h.get_by_label("Plots · epoch 1");
     h.get_by_label("Node map · epoch 1 / 2");
