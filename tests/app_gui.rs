@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Event, Modifiers, PointerButton, Pos2};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use sample_sets::app::runs::RunState;
 use sample_sets::app::state::RunId;
 use sample_sets::app::{AppConfig, SampleSetsApp};
@@ -102,9 +102,15 @@ fn train_click_node_and_move_epoch() {
 
     // Every linked view follows the selected epoch.
     assert_eq!(h.state().rendered_epochs(), [Some(2); 3]);
-    h.state_mut().set_epoch(1);
+    // Move the node map's epoch slider (through accessibility, as a screen reader would).
+    h.query_all_by_label("epoch")
+        .find(|n| n.accesskit_node().role() == egui::accesskit::Role::Slider)
+        .expect("epoch slider")
+        .set_value_accesskit(1.0);
     h.step();
     h.step();
+    h.step();
+    assert_eq!(h.state().sel.epoch, 1);
     assert_eq!(h.state().rendered_epochs(), [Some(1); 3]);
     h.get_by_label("Plots · epoch 1");
     h.get_by_label("Node map · epoch 1 / 2");
@@ -112,9 +118,7 @@ fn train_click_node_and_move_epoch() {
     let shown = h.state().rendered_detail().unwrap();
     assert_eq!(shown.counts, s.node_counts(1, 0, 3).unwrap());
 
-    // A click in a plot selects that epoch everywhere (the accuracy plot, at x = 0).
-    let plot = h.get_by_label("accuracy").rect();
-    let _ = plot;
+    // Back to epoch 0 (before training): still every view.
     h.state_mut().set_epoch(0);
     h.step();
     h.step();
@@ -198,4 +202,52 @@ fn bad_files_and_missing_data_are_messages() {
         h.step();
     }
     assert_eq!(state(h.state(), id), RunState::Queued);
+}
+
+#[test]
+fn two_runs_in_parallel_then_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .wgpu()
+        .build_eframe({
+            let config = AppConfig {
+                sessions_dir: Some(dir.path().to_path_buf()),
+                data_dir: Some(common::mnist_dir()),
+                ..AppConfig::default()
+            };
+            move |cc| SampleSetsApp::new(cc, config)
+        });
+    wait_for(&mut h, "MNIST", Duration::from_secs(30), |a| {
+        a.dataset().is_some()
+    });
+    let a = h.state_mut().start_preset(tiny(1, 50));
+    let mut other = tiny(1, 50);
+    other.seed = 2;
+    other.name = "mnist-2x20-ce-seed2".into();
+    let b = h.state_mut().start_preset(other);
+    h.step();
+    // Default parallel limit 2: both train at once.
+    assert_eq!(h.state().runs.training(), 2);
+    wait_for(&mut h, "both runs", Duration::from_secs(120), |app| {
+        [a, b]
+            .iter()
+            .all(|&id| state(app, id) == RunState::Done(RunStatus::Completed))
+    });
+    for id in [a, b] {
+        h.state_mut().runs.get_mut(id).unwrap().compare = true;
+    }
+    h.get_by_label("Compare").click();
+    for _ in 0..4 {
+        h.step();
+    }
+    h.get_by_label("best test accuracy");
+    h.get_by_label("final test accuracy");
+    h.get_by_label("Node maps at epoch 1");
+    // A picture to look at (lavapipe renders headless).
+    if let Ok(img) = h.render() {
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        let _ = std::fs::create_dir_all(&out);
+        let _ = img.save(out.join("5-compare.png"));
+    }
 }

@@ -7,7 +7,7 @@ use egui::{Id, RichText, Ui};
 use egui_plot::{Legend, Line, LineStyle};
 
 use super::colormap::layer_color;
-use super::node_map::NodeMapView;
+use super::node_map::{MapAction, NodeMapView};
 use super::plots::{EpochAxis, band, epoch_marker};
 use super::runs::Runs;
 use super::state::{RunId, Selection};
@@ -38,8 +38,9 @@ fn fields(s: &Session) -> Vec<(&'static str, String)> {
 }
 
 impl CompareView {
-    /// Draws the comparison of the runs marked "compare"; returns a node clicked in a map.
-    pub fn ui(&mut self, ui: &mut Ui, runs: &Runs, sel: &Selection) -> Option<(usize, usize)> {
+    /// Draws the comparison of the runs marked "compare"; returns what the user did in a node
+    /// map (node, epoch or metric, applied to every run).
+    pub fn ui(&mut self, ui: &mut Ui, runs: &Runs, sel: &Selection) -> MapAction {
         let chosen: Vec<(RunId, u64, &Session)> = runs
             .entries
             .iter()
@@ -50,9 +51,9 @@ impl CompareView {
         if chosen.len() < 2 {
             ui.heading("Compare");
             ui.label("Tick “compare” on two or more runs in the runs list.");
-            return None;
+            return MapAction::default();
         }
-        let mut clicked = None;
+        let mut clicked = MapAction::default();
         ui.horizontal(|ui| {
             ui.heading("Compare");
             ui.selectable_value(&mut self.overlay, false, "side by side");
@@ -182,9 +183,9 @@ impl CompareView {
                     let map = self.maps.entry(*id).or_default();
                     c.push_id(id.0, |c| {
                         let a = map.ui(c, *id, *version, s, &local, 160.0);
-                        if let Some(node) = a.node {
-                            clicked = Some(node);
-                        }
+                        clicked.node = a.node.or(clicked.node);
+                        clicked.epoch = a.epoch.or(clicked.epoch);
+                        clicked.metric = a.metric.or(clicked.metric);
                     });
                 }
             });

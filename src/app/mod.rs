@@ -855,8 +855,17 @@ impl SampleSetsApp {
             match self.tab {
                 Tab::Explore => self.explore_ui(ui),
                 Tab::Compare => {
-                    if let Some((l, j)) = self.compare.ui(ui, &self.runs, &self.sel) {
+                    let a = self.compare.ui(ui, &self.runs, &self.sel);
+                    if let Some((l, j)) = a.node {
                         self.select_node(l, j);
+                    }
+                    if let Some(e) = a.epoch {
+                        // Epochs are compared by number, not snapped to the selected run.
+                        self.sel.epoch = e;
+                        self.sel.follow_latest = false;
+                    }
+                    if let Some(m) = a.metric {
+                        self.sel.metric = m;
                     }
                 }
             }

@@ -13,7 +13,7 @@ use super::plots::{EpochAxis, band, epoch_marker};
 use super::state::{RunId, Selection, node_label};
 use crate::session::{Metric, Session};
 
-/// Most raster rows (texture side limit); larger probes are thinned evenly.
+/// Most raster rows or columns (under the texture side limit); more are thinned evenly.
 const MAX_RASTER_ROWS: usize = 4096;
 /// Most thumbnails shown.
 const MAX_THUMBS: usize = 120;
@@ -80,14 +80,17 @@ impl NodeDetailView {
         let n = s.probe.len();
         let stride = n.div_ceil(MAX_RASTER_ROWS).max(1);
         let rows: Vec<usize> = (0..n).step_by(stride).collect();
-        let cols = s.epochs.len().max(1);
+        // Columns too are thinned evenly past the texture limit (very long custom runs).
+        let e_stride = s.epochs.len().div_ceil(MAX_RASTER_ROWS).max(1);
+        let epochs: Vec<usize> = (0..s.epochs.len()).step_by(e_stride).collect();
+        let cols = epochs.len().max(1);
         let mut img = ColorImage::filled([cols, rows.len().max(1)], Color32::from_gray(20));
         for (r, &k) in rows.iter().enumerate() {
             let c = usize::from(s.probe.labels.get(k).copied().unwrap_or(0));
             let on = class_color(c);
             let off = class_color(c).gamma_multiply(0.12);
-            for e in 0..s.epochs.len() {
-                img.pixels[r * cols + e] = if s.probe_member(e, l, j, k) { on } else { off };
+            for (ci, &e) in epochs.iter().enumerate() {
+                img.pixels[r * cols + ci] = if s.probe_member(e, l, j, k) { on } else { off };
             }
         }
         let tex = match self.raster.take() {

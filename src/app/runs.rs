@@ -490,3 +490,17 @@ fn work(
     send(Msg::Started(Box::new(run.session.clone())));
     run.execute(data, Some(out), control, &mut |ev| send(Msg::Event(ev)));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_read_as_sentences() {
+        assert_eq!(
+            status_sentence(&RunStatus::Diverged { epoch: 4 }),
+            "diverged in epoch 4 (loss NaN)"
+        );
+        assert_eq!(status_sentence(&RunStatus::Completed), "completed");
+    }
+}
