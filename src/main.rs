@@ -9,15 +9,24 @@ use sample_sets::cli::{Cli, Command, commands};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let threads = match &cli.command {
-        Some(Command::Train(t)) => t
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+        Some(Command::Train(t)) => t.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        ),
         // The app runs several runs side by side: one matrix thread each is fastest.
         _ => 1,
     };
     sample_sets::train::threads::configure(threads);
     let result = match &cli.command {
         None => {
+            // A mistyped command must not open a window: every argument must be a file.
+            if let Some(f) = cli.files.iter().find(|f| !f.exists()) {
+                eprintln!(
+                    "error: '{}' is neither a command nor an existing session file (see --help)",
+                    f.display()
+                );
+                return ExitCode::from(2);
+            }
             return match sample_sets::app::run_app(cli.files.clone()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

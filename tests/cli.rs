@@ -137,6 +137,73 @@ fn failures_give_one_line_and_distinct_exit_codes() {
     std::fs::write(&garbage, [0xffu8, 0, 1, 2]).unwrap();
     let o = run(&["inspect", garbage.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(5));
+    // An existing output is not replaced without --force, and an export never overwrites
+    // the session it reads.
+    let existing = dir.path().join("notes.txt");
+    std::fs::write(&existing, "precious").unwrap();
+    let o = run(&[
+        "train",
+        "--preset",
+        "mnist-2x20-ce",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        existing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--force"));
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "precious");
+    let example = dir.path().join("example.ron");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/assets/example-session.ron"),
+        &example,
+    )
+    .unwrap();
+    let before = std::fs::read(&example).unwrap();
+    let o = run(&[
+        "export",
+        example.to_str().unwrap(),
+        "--csv",
+        example.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&example).unwrap(), before);
+    // Out-of-range values on the command line are usage errors: 2.
+    let o = run(&[
+        "train",
+        "--preset",
+        "mnist-2x20-ce",
+        "--epochs",
+        "0",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // A folder missing one of the four files names it.
+    let partial = dir.path().join("partial");
+    std::fs::create_dir(&partial).unwrap();
+    std::fs::copy(
+        data.join("train-images-idx3-ubyte.gz"),
+        partial.join("train-images-idx3-ubyte.gz"),
+    )
+    .unwrap();
+    let o = run(&[
+        "train",
+        "--preset",
+        "mnist-2x20-ce",
+        "--data",
+        partial.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("train-labels-idx1-ubyte"),
+        "{}",
+        stderr(&o)
+    );
+    // A mistyped command does not open a window.
+    let o = run(&["trian"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("neither a command nor an existing session file"));
     // Unwritable output: 6 (a folder that does not exist).
     let o = run(&[
         "train",

@@ -108,6 +108,18 @@ fn truncated_garbage_and_foreign_files_give_errors_naming_the_file() {
         "bad-base64.ron".into(),
         format!("{}!!!{}", &text[..start], &text[end..]).into_bytes(),
     ));
+    // Epoch records removed but the checkpoint kept: resuming would write an unreadable file.
+    let e0 = text.find("    epochs: [").unwrap();
+    let cp = text.find("    checkpoint:").unwrap();
+    cases.push((
+        "no-epochs.ron".into(),
+        format!("{}    epochs: [],\n{}", &text[..e0], &text[cp..]).into_bytes(),
+    ));
+    cases.push((
+        "preset-mismatch.ron".into(),
+        text.replacen("hidden_layers: 2", "hidden_layers: 3", 1)
+            .into_bytes(),
+    ));
     cases.push((
         "widths.ron".into(),
         text.replacen("widths: [20, 20]", "widths: [4000000000, 20]", 1)

@@ -74,9 +74,12 @@ pub struct TrainArgs {
     /// Session file to write (default: `<preset>-seed<seed>.ron` here).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Matrix-multiplication threads (1..=4; default: cores, at most 4).
+    /// Matrix-product threads (1..=64; default: the number of cores). Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub threads: Option<u16>,
+    /// Replace the output file if it exists (a resumed run always updates its own file).
     #[arg(long)]
-    pub threads: Option<usize>,
+    pub force: bool,
     /// Folder of user presets.
     #[arg(long)]
     pub preset_dir: Option<PathBuf>,

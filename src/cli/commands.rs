@@ -95,12 +95,34 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         if let Some(k) = args.probe {
             p.probe_size = k;
         }
-        p.validate("command line")?;
+        p.validate("command line")
+            .map_err(|e| CliError::Usage(e.to_string()))?;
         let data = load_data(args.data.as_deref(), &p.dataset)?;
-        let out = args
-            .out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(format!("{}-seed{}.ron", p.name, p.seed)));
+        let out = args.out.clone().unwrap_or_else(|| {
+            // The preset name comes from a file: keep only plain file-name characters.
+            let safe: String = p
+                .name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            PathBuf::from(format!(
+                "{}-seed{}.ron",
+                safe.trim_start_matches('.'),
+                p.seed
+            ))
+        });
+        if out.exists() && !args.force {
+            return Err(CliError::Write {
+                path: out,
+                message: "already exists; give --force to replace it, or --resume it".into(),
+            });
+        }
         let run = Run::new(p, &data, crate::train::threads::current())
             .map_err(|e| CliError::Run(e.to_string()))?;
         (run, data, out)
@@ -126,7 +148,7 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         data.identity.name,
         data.train.len(),
         data.test.len(),
-        run.session.threads,
+        crate::train::threads::current(),
         out.display()
     );
     let control = Control::default();
@@ -144,7 +166,7 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
             last_acc = (rec.train_accuracy, rec.test_accuracy);
             bar.set_position(u64::from(rec.epoch) * per_epoch);
             let line = format!(
-                "epoch {:>4}/{epochs}  train loss {:.4} acc {:.2}%  test loss {:.4} acc {:.2}%  train {:.2}s measure {:.2}s ({:.0} samples/s)",
+                "epoch {:>4}/{epochs}  train loss {:.4} acc {:.2}%  test loss {:.4} acc {:.2}%  train {:.2}s measure {:.2}s ({} samples/s)",
                 rec.epoch,
                 rec.train_loss,
                 rec.train_accuracy * 100.0,
@@ -152,7 +174,7 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
                 rec.test_accuracy * 100.0,
                 rec.timing.train_s,
                 rec.timing.measure_s,
-                if rec.timing.train_s > 0.0 { per_epoch as f64 / rec.timing.train_s } else { 0.0 },
+                if rec.timing.train_s > 0.0 { format!("{:.0}", per_epoch as f64 / rec.timing.train_s) } else { "-".into() },
             );
             if tty {
                 bar.println(line);
@@ -201,7 +223,11 @@ fn check_writable(out: &Path) -> Result<(), CliError> {
         .map(drop)
         .map_err(|e| CliError::Write {
             path: out.to_path_buf(),
-            message: e.to_string(),
+            message: format!(
+                "its folder {} is not writable ({})",
+                dir.display(),
+                e.kind()
+            ),
         })
 }
 
@@ -340,6 +366,18 @@ pub fn inspect(file: &Path, json: bool) -> Result<(), CliError> {
 pub fn export(args: &ExportArgs) -> Result<(), CliError> {
     let s = session::load(&args.file)?;
     let mut did = false;
+    let same_file = |out: &Path| {
+        out == args.file
+            || matches!((out.canonicalize(), args.file.canonicalize()), (Ok(a), Ok(b)) if a == b)
+    };
+    for out in args.csv.iter().chain(args.out.iter()) {
+        if same_file(out) {
+            return Err(CliError::Usage(format!(
+                "{}: the output would overwrite the session being exported",
+                out.display()
+            )));
+        }
+    }
     if let Some(csv) = &args.csv {
         let text = crate::export::csv::nodes_csv(&s);
         session::io::write_atomic(csv, text.as_bytes())?;

@@ -45,6 +45,20 @@ fn resolve(dir: &Path, name: &str) -> Option<PathBuf> {
 /// the files is an error even if another rule would have found them: the user asked for it.
 pub fn locate(explicit: Option<&Path>, name: &str) -> Result<(PathBuf, DataSource), DataError> {
     if let Some(dir) = explicit {
+        // A folder that holds some of the files but not all: name the first missing one.
+        if dir.is_dir()
+            && super::dataset::FILES
+                .iter()
+                .any(|f| super::dataset::file_in(dir, f).is_some())
+            && let Some(f) = super::dataset::FILES
+                .iter()
+                .find(|f| super::dataset::file_in(dir, f).is_none())
+        {
+            return Err(DataError::MissingFile {
+                dir: dir.to_path_buf(),
+                file: (*f).to_string(),
+            });
+        }
         return resolve(dir, name)
             .map(|d| (d, DataSource::Explicit))
             .ok_or_else(|| DataError::NotFound {

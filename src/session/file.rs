@@ -231,6 +231,17 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
     {
         return Err(inconsistent(format!("hidden widths {:?}", file.widths)));
     }
+    if file.widths.len() != file.preset.hidden_layers
+        || file.widths.iter().any(|&w| w != file.preset.width)
+    {
+        return Err(inconsistent(format!(
+            "hidden widths {:?} do not match the preset ({} layers of {})",
+            file.widths, file.preset.hidden_layers, file.preset.width
+        )));
+    }
+    if let Err(e) = file.preset.validate("preset") {
+        return Err(inconsistent(e.to_string()));
+    }
     if file.probe.size > crate::preset::MAX_PROBE {
         return Err(inconsistent(format!(
             "probe of {} samples",
@@ -304,7 +315,18 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
     }
     let checkpoint = match file.checkpoint {
         None => None,
-        Some(c) => Some(decode_checkpoint(&c, &file.widths, classes, path)?),
+        Some(c) => {
+            // Resuming continues after the checkpoint's epoch, so that epoch's record must be
+            // the last one kept.
+            if epochs.last().map(|e: &EpochRecord| e.epoch) != Some(c.epoch) {
+                return Err(inconsistent(format!(
+                    "checkpoint is at epoch {} but the last epoch record is {:?}",
+                    c.epoch,
+                    epochs.last().map(|e| e.epoch)
+                )));
+            }
+            Some(decode_checkpoint(&c, &file.widths, classes, path)?)
+        }
     };
     Ok(Session {
         app_version: file.app_version,
