@@ -205,6 +205,39 @@ fn bad_files_and_missing_data_are_messages() {
 }
 
 #[test]
+fn first_run_without_data_opens_the_example_session_with_one_click() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let mut h = harness(
+        dir.path(),
+        AppConfig {
+            data_dir: Some(empty.path().to_path_buf()),
+            ..AppConfig::default()
+        },
+    );
+    h.step();
+    h.get_by_label("Download MNIST (about 11 MB)");
+    h.get_by_label("Open the example session").click();
+    wait_for(
+        &mut h,
+        "the example session",
+        Duration::from_secs(20),
+        |a| {
+            a.runs.entries.iter().any(|e| {
+                e.session
+                    .as_ref()
+                    .is_some_and(|s| s.preset.name == "mnist-2x80-ce" && s.epochs_done() == 20)
+            })
+        },
+    );
+    // The example is explorable at once: select a node, the detail shows its counts.
+    h.state_mut().select_node(0, 5);
+    h.step();
+    h.step();
+    h.get_by_label("layer 1 · node 5");
+}
+
+#[test]
 fn two_runs_in_parallel_then_compare() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = Harness::builder()

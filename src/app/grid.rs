@@ -104,14 +104,17 @@ impl GridView {
             .num_columns(2)
             .spacing([8.0, 3.0])
             .show(ui, |ui| {
-                ui.label("name");
-                ui.add(egui::TextEdit::singleline(&mut p.name).desired_width(150.0));
+                let label = ui.label("name");
+                ui.add(egui::TextEdit::singleline(&mut p.name).desired_width(150.0))
+                    .labelled_by(label.id);
                 ui.end_row();
-                ui.label("hidden layers");
-                ui.add(egui::DragValue::new(&mut p.hidden_layers).range(0..=100));
+                let label = ui.label("hidden layers");
+                ui.add(egui::DragValue::new(&mut p.hidden_layers).range(0..=100))
+                    .labelled_by(label.id);
                 ui.end_row();
-                ui.label("width");
-                ui.add(egui::DragValue::new(&mut p.width).range(0..=5000));
+                let label = ui.label("width");
+                ui.add(egui::DragValue::new(&mut p.width).range(0..=5000))
+                    .labelled_by(label.id);
                 ui.end_row();
                 ui.label("loss");
                 ui.horizontal(|ui| {
@@ -119,25 +122,30 @@ impl GridView {
                     ui.selectable_value(&mut p.loss, Loss::CrossEntropy, "CE");
                 });
                 ui.end_row();
-                ui.label("batch size");
-                ui.add(egui::DragValue::new(&mut p.batch_size).range(0..=60_000));
+                let label = ui.label("batch size");
+                ui.add(egui::DragValue::new(&mut p.batch_size).range(0..=60_000))
+                    .labelled_by(label.id);
                 ui.end_row();
-                ui.label("epochs");
-                ui.add(egui::DragValue::new(&mut p.epochs).range(0..=100_000));
+                let label = ui.label("epochs");
+                ui.add(egui::DragValue::new(&mut p.epochs).range(0..=100_000))
+                    .labelled_by(label.id);
                 ui.end_row();
-                ui.label("learning rate");
+                let label = ui.label("learning rate");
                 ui.add(
                     egui::DragValue::new(&mut p.adam.lr)
                         .speed(0.0001)
                         .range(0.0..=10.0)
                         .max_decimals(6),
-                );
+                )
+                .labelled_by(label.id);
                 ui.end_row();
-                ui.label("seed");
-                ui.add(egui::DragValue::new(&mut p.seed));
+                let label = ui.label("seed");
+                ui.add(egui::DragValue::new(&mut p.seed))
+                    .labelled_by(label.id);
                 ui.end_row();
-                ui.label("probe size");
-                ui.add(egui::DragValue::new(&mut p.probe_size).range(0..=60_000));
+                let label = ui.label("probe size");
+                ui.add(egui::DragValue::new(&mut p.probe_size).range(0..=60_000))
+                    .labelled_by(label.id);
                 ui.end_row();
                 ui.label("init");
                 ui.horizontal(|ui| {

@@ -15,6 +15,7 @@
 
 pub mod colormap;
 pub mod compare;
+pub mod download;
 pub mod export;
 pub mod files;
 pub mod grid;
@@ -136,6 +137,7 @@ pub struct SampleSetsApp {
     autostart: Option<(String, Option<u32>, Option<usize>)>,
     select_node: Option<(usize, usize)>,
     data_path_text: String,
+    downloader: download::Downloader,
     /// CPU time of the last frames' UI code, milliseconds (smoothed).
     pub frame_ms: f32,
     /// CPU time of the last frame, milliseconds.
@@ -183,6 +185,7 @@ impl SampleSetsApp {
             autostart: config.autostart.clone(),
             select_node: config.select_node,
             data_path_text: String::new(),
+            downloader: download::Downloader::default(),
             frame_ms: 0.0,
             last_frame_ms: 0.0,
             recent_frames: std::collections::VecDeque::new(),
@@ -322,6 +325,10 @@ impl SampleSetsApp {
 
     /// Applies what workers sent; starts queued runs. Never blocks.
     fn pump(&mut self) {
+        if let Some(dir) = self.downloader.poll() {
+            self.say(format!("MNIST downloaded into {}", dir.display()));
+            self.find_data(Some(&dir));
+        }
         while let Ok(r) = self.data_rx.try_recv() {
             self.data = match r {
                 Ok(d) => DataState::Ready(d),
@@ -700,6 +707,34 @@ impl SampleSetsApp {
                     }
                     if ui.button("Browse…").clicked() {
                         self.prompt.ask(Purpose::DataFolder, self.data_path_text.clone());
+                    }
+                });
+                ui.horizontal(|ui| {
+                    if self.downloader.running() {
+                        self.downloader.ui(ui);
+                        if ui.button("Cancel download").clicked() {
+                            self.downloader.cancel();
+                        }
+                    } else if ui
+                        .button("Download MNIST (about 11 MB)")
+                        .on_hover_text("From public mirrors into the platform data folder; every file's SHA-256 is checked")
+                        .clicked()
+                    {
+                        self.downloader.start(&self.ctx);
+                    }
+                });
+                if let Some(e) = &self.downloader.error {
+                    ui.colored_label(ui.visuals().error_fg_color, e.clone());
+                }
+                ui.horizontal(|ui| {
+                    ui.label("No data needed to explore:");
+                    if ui.button("Open the example session").clicked() {
+                        match download::example_session_path(&self.runs.sessions_dir) {
+                            Ok(p) => {
+                                self.open(&p);
+                            }
+                            Err(e) => self.say(e),
+                        }
                     }
                 });
             });
