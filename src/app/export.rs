@@ -73,6 +73,17 @@ impl Figure {
         )
     }
 
+    /// The default file name: session, figure, node and epoch (e.g.
+    /// `mnist-5x80-ce-seed1_node-raster_L2N17.png`).
+    pub fn file_name(self, s: &Session, node: Option<(usize, usize)>, epoch: u32) -> String {
+        match self.kind() {
+            Some(kind) => {
+                crate::export::figures::default_file_name(s, kind, node, Some(epoch), "png")
+            }
+            None => format!("{}.png", self.slug()),
+        }
+    }
+
     /// The export module's kind, when it has one yet.
     fn kind(self) -> Option<FigureKind> {
         Some(match self {
@@ -106,8 +117,8 @@ pub fn figure(
 
 /// Writes the per-node CSV of `s` to `out`; a readable message either way.
 pub fn csv(s: &Session, out: &Path) -> String {
-    match std::fs::write(out, crate::export::csv::nodes_csv(s)) {
+    match crate::session::io::write_atomic(out, crate::export::csv::nodes_csv(s).as_bytes()) {
         Ok(()) => format!("wrote {}", out.display()),
-        Err(e) => format!("{}: cannot write: {e}", out.display()),
+        Err(e) => e.to_string(),
     }
 }

@@ -501,8 +501,15 @@ impl SampleSetsApp {
                         )
                         .clicked()
                     {
-                        self.prompt
-                            .ask(Purpose::ExportFigure(id, f), format!("{}.png", f.slug()));
+                        let name = self
+                            .runs
+                            .get(id)
+                            .and_then(|e| e.session.as_ref())
+                            .map_or_else(
+                                || format!("{}.png", f.slug()),
+                                |s| f.file_name(s, self.sel.node, self.sel.epoch),
+                            );
+                        self.prompt.ask(Purpose::ExportFigure(id, f), name);
                     }
                 }
                 ui.separator();
