@@ -960,10 +960,26 @@ impl Drop for SampleSetsApp {
     }
 }
 
-/// Window options: title, app id, size, persisted position and size, drag and drop.
+/// The window icon, decoded from the 256 px PNG in `assets/icons` (embedded).
+fn window_icon() -> Option<egui::IconData> {
+    let png = include_bytes!("../../assets/icons/sample-sets-256.png");
+    let img = image::load_from_memory_with_format(png, image::ImageFormat::Png).ok()?;
+    let rgba = img.to_rgba8();
+    Some(egui::IconData {
+        width: rgba.width(),
+        height: rgba.height(),
+        rgba: rgba.into_raw(),
+    })
+}
+
+/// Window options: title, app id, icon, size, persisted position and size, drag and drop.
 pub fn native_options() -> eframe::NativeOptions {
+    let mut viewport = egui::ViewportBuilder::default();
+    if let Some(icon) = window_icon() {
+        viewport = viewport.with_icon(icon);
+    }
     eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
+        viewport: viewport
             .with_title("Sample Sets")
             .with_app_id("sample-sets")
             .with_inner_size([1500.0, 950.0])
