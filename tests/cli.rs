@@ -266,3 +266,45 @@ fn one_and_two_matrix_threads_give_the_same_session() {
         "thread count changed the results"
     );
 }
+
+#[test]
+fn every_figure_exports_the_numbers_behind_it_as_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/example-session.ron");
+    let out = dir.path().join("composition.csv");
+    let o = run(&[
+        "export",
+        example,
+        "--plot",
+        "node-composition",
+        "--node",
+        "2:7",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let s = sample_sets::session::load(std::path::Path::new(example)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("epoch,on_class_0"));
+    assert_eq!(lines.len(), 1 + s.epochs.len());
+    // The last row is the node's per-class counts at the last epoch.
+    let last: Vec<u32> = lines[lines.len() - 1]
+        .split(',')
+        .skip(1)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(&last[..], s.node_counts(s.epochs.len() - 1, 1, 7).unwrap());
+    let out = dir.path().join("fraction.csv");
+    let o = run(&[
+        "export",
+        example,
+        "--plot",
+        "activation-fraction",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), 1 + s.epochs.len() * s.widths.len());
+}

@@ -497,7 +497,7 @@ impl SampleSetsApp {
                     if ui
                         .add_enabled(
                             enabled,
-                            egui::Button::new(format!("{} (PNG/SVG)…", f.label())),
+                            egui::Button::new(format!("{} (PNG/SVG/CSV)…", f.label())),
                         )
                         .clicked()
                     {

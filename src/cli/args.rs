@@ -112,7 +112,7 @@ pub struct ExportArgs {
     /// Write the standard figure set into the folder given by --out.
     #[arg(long)]
     pub all: bool,
-    /// Output file (.png or .svg) or, with --all, folder.
+    /// Output file (.png, .svg, or .csv for the numbers behind the figure) or, with --all, folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

@@ -38,3 +38,135 @@ pub fn nodes_csv(s: &Session) -> String {
     }
     out
 }
+
+/// The numbers behind one figure, as CSV (what the figure of the same kind draws).
+///
+/// - loss / accuracy: `epoch,train,test`;
+/// - per-layer metric: `epoch,layer,mean,q1,median,q3`;
+/// - node map: `layer,node,<metric>` at record `epoch_index`;
+/// - node raster: `probe_index,sample_index,class,e<epoch>...` with 1 where the sample is in
+///   the node's sample set;
+/// - node composition: `epoch,on_class_0..` (counts) or `epoch,fraction_class_0..`
+///   (count / class size);
+/// - node metrics: `epoch,activation_fraction,predictability,informativeness,churn` for the
+///   node, then the layer means of the same.
+pub fn figure_csv(
+    s: &Session,
+    kind: crate::export::figures::FigureKind,
+    node: Option<(usize, usize)>,
+    epoch_index: usize,
+) -> String {
+    use crate::export::figures::FigureKind as K;
+    use crate::session::Metric;
+    let mut out = String::new();
+    let classes = s.classes();
+    let (l, j) = node.unwrap_or((0, 0));
+    let opt = |v: Option<f32>| v.map_or_else(String::new, |v| format!("{v:.6}"));
+    match kind {
+        K::Loss | K::Accuracy => {
+            out.push_str("epoch,train,test\n");
+            for e in &s.epochs {
+                let (a, b) = if kind == K::Loss {
+                    (e.train_loss, e.test_loss)
+                } else {
+                    (e.train_accuracy, e.test_accuracy)
+                };
+                let _ = writeln!(out, "{},{a:.6},{b:.6}", e.epoch);
+            }
+        }
+        K::Metric(m) => {
+            out.push_str("epoch,layer,mean,q1,median,q3\n");
+            for e in &s.epochs {
+                for (li, layer) in e.layers.iter().enumerate() {
+                    if let Some(q) = m.of_summary(&layer.summary) {
+                        let _ = writeln!(
+                            out,
+                            "{},{},{:.6},{:.6},{:.6},{:.6}",
+                            e.epoch,
+                            li + 1,
+                            q.mean,
+                            q.q1,
+                            q.median,
+                            q.q3
+                        );
+                    }
+                }
+            }
+        }
+        K::NodeMap(m) => {
+            let _ = writeln!(out, "layer,node,{}", m.slug());
+            for (li, values) in s.layer_values(epoch_index, m).iter().enumerate() {
+                for (nj, v) in values.iter().enumerate() {
+                    let _ = writeln!(out, "{},{nj},{}", li + 1, opt((!v.is_nan()).then_some(*v)));
+                }
+            }
+        }
+        K::NodeRaster => {
+            out.push_str("probe_index,sample_index,class");
+            for e in &s.epochs {
+                let _ = write!(out, ",e{}", e.epoch);
+            }
+            out.push('\n');
+            for k in 0..s.probe.len() {
+                let _ = write!(out, "{k},{},{}", s.probe.indices[k], s.probe.labels[k]);
+                for ei in 0..s.epochs.len() {
+                    out.push_str(if s.probe_member(ei, l, j, k) {
+                        ",1"
+                    } else {
+                        ",0"
+                    });
+                }
+                out.push('\n');
+            }
+        }
+        K::NodeComposition { fractions } => {
+            out.push_str("epoch");
+            for c in 0..classes {
+                let _ = write!(
+                    out,
+                    ",{}_class_{c}",
+                    if fractions { "fraction" } else { "on" }
+                );
+            }
+            out.push('\n');
+            for (ei, e) in s.epochs.iter().enumerate() {
+                let _ = write!(out, "{}", e.epoch);
+                for (c, &on) in s.node_counts(ei, l, j).unwrap_or(&[]).iter().enumerate() {
+                    if fractions {
+                        let total = s
+                            .dataset
+                            .train_class_counts
+                            .get(c)
+                            .copied()
+                            .unwrap_or(0)
+                            .max(1);
+                        let _ = write!(out, ",{:.6}", f64::from(on) / f64::from(total));
+                    } else {
+                        let _ = write!(out, ",{on}");
+                    }
+                }
+                out.push('\n');
+            }
+        }
+        K::NodeMetrics => {
+            out.push_str("epoch,activation_fraction,predictability,informativeness,churn");
+            out.push_str(",layer_mean_activation_fraction,layer_mean_predictability,layer_mean_informativeness,layer_mean_churn\n");
+            for (ei, e) in s.epochs.iter().enumerate() {
+                let _ = write!(out, "{}", e.epoch);
+                for m in Metric::ALL {
+                    let _ = write!(out, ",{}", opt(s.node_value(ei, l, j, m)));
+                }
+                for m in Metric::ALL {
+                    let v = e
+                        .layers
+                        .get(l)
+                        .and_then(|layer| m.of_summary(&layer.summary))
+                        .map(|q| q.mean);
+                    let _ = write!(out, ",{}", opt(v));
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out
+}

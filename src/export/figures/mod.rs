@@ -135,6 +135,8 @@ impl FigureKind {
 enum Format {
     Png,
     Svg,
+    /// The numbers behind the figure ([`crate::export::csv::figure_csv`]).
+    Csv,
 }
 
 fn format_of(path: &Path) -> Result<Format, ExportError> {
@@ -145,12 +147,13 @@ fn format_of(path: &Path) -> Result<Format, ExportError> {
     match ext.as_deref() {
         Some("png") => Ok(Format::Png),
         Some("svg") => Ok(Format::Svg),
+        Some("csv") => Ok(Format::Csv),
         Some(other) => Err(ExportError::Request(format!(
-            "{}: unknown extension '.{other}' for a figure; use .png or .svg",
+            "{}: unknown extension '.{other}' for a figure; use .png, .svg or .csv",
             path.display()
         ))),
         None => Err(ExportError::Request(format!(
-            "{}: no file extension; use .png or .svg",
+            "{}: no file extension; use .png, .svg or .csv",
             path.display()
         ))),
     }
@@ -390,6 +393,10 @@ pub fn write_one(
     let bytes = match format_of(out)? {
         Format::Png => render_png_bytes(s, kind, node, epoch)?,
         Format::Svg => render_svg(s, kind, node, epoch)?.into_bytes(),
+        Format::Csv => {
+            let req = resolve(s, kind, node, epoch)?;
+            crate::export::csv::figure_csv(s, req.kind, req.node, req.epoch_index).into_bytes()
+        }
     };
     crate::session::io::write_atomic(out, &bytes).map_err(|e| write_error(out, e))
 }
