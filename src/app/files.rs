@@ -1,5 +1,6 @@
-//! File choosing: native dialogs (rfd) on a helper thread, with an in-app path field that
-//! always works (rfd returns nothing without a desktop portal), and background saving.
+//! File choosing: native dialogs (rfd) on a helper thread, with an in-app path field and
+//! folder browser that always work (rfd returns nothing without a desktop portal), and
+//! background saving.
 
 use std::path::PathBuf;
 
@@ -50,6 +51,60 @@ pub struct PathPrompt {
     rx: Receiver<(Purpose, Option<PathBuf>)>,
     /// Shown under the field when the native dialog gave nothing.
     hint: Option<String>,
+    /// The in-app browser: folder shown and its entries (read when the folder changes).
+    listing: Option<Listing>,
+}
+
+/// One folder's entries for the in-app browser.
+struct Listing {
+    dir: PathBuf,
+    /// (name, is folder), folders first, then by name.
+    entries: Vec<(String, bool)>,
+    error: Option<String>,
+}
+
+impl Listing {
+    fn read(dir: PathBuf) -> Self {
+        match std::fs::read_dir(&dir) {
+            Ok(rd) => {
+                let mut entries: Vec<(String, bool)> = rd
+                    .filter_map(Result::ok)
+                    .map(|e| {
+                        (
+                            e.file_name().to_string_lossy().into_owned(),
+                            e.path().is_dir(),
+                        )
+                    })
+                    .filter(|(n, _)| !n.starts_with('.'))
+                    .take(2000)
+                    .collect();
+                entries.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                Self {
+                    dir,
+                    entries,
+                    error: None,
+                }
+            }
+            Err(e) => Self {
+                dir,
+                entries: Vec::new(),
+                error: Some(e.to_string()),
+            },
+        }
+    }
+}
+
+/// The folder the in-app browser shows for the typed text: the text itself when it names a
+/// folder, else its parent, else the home folder.
+fn browse_dir(text: &str) -> PathBuf {
+    let p = expand_home(text.trim());
+    if p.is_dir() {
+        return p;
+    }
+    match p.parent() {
+        Some(d) if d.is_dir() => d.to_path_buf(),
+        _ => std::env::var_os("HOME").map_or_else(|| PathBuf::from("/"), PathBuf::from),
+    }
 }
 
 impl Default for PathPrompt {
@@ -60,6 +115,7 @@ impl Default for PathPrompt {
             tx,
             rx,
             hint: None,
+            listing: None,
         }
     }
 }
@@ -123,6 +179,53 @@ impl PathPrompt {
                     }
                     if let Some(h) = &self.hint {
                         ui.label(egui::RichText::new(h).weak());
+                    }
+                    // In-app browser: works with no desktop portal.
+                    let dir = browse_dir(text);
+                    if self.listing.as_ref().is_none_or(|l| l.dir != dir) {
+                        self.listing = Some(Listing::read(dir));
+                    }
+                    if let Some(listing) = &self.listing {
+                        ui.label(egui::RichText::new(listing.dir.display().to_string()).small());
+                        if let Some(e) = &listing.error {
+                            ui.colored_label(ui.visuals().error_fg_color, e);
+                        }
+                        let folders_only = *purpose == Purpose::DataFolder;
+                        egui::ScrollArea::vertical()
+                            .max_height(220.0)
+                            .id_salt("path-prompt-listing")
+                            .show(ui, |ui| {
+                                if let Some(parent) = listing.dir.parent()
+                                    && ui.selectable_label(false, ".. (parent folder)").clicked()
+                                {
+                                    *text = format!("{}/", parent.display());
+                                }
+                                for (name, is_dir) in &listing.entries {
+                                    let wanted = *is_dir
+                                        || (!folders_only
+                                            && (purpose.is_save() || name.ends_with(".ron")));
+                                    if !wanted {
+                                        continue;
+                                    }
+                                    let label = if *is_dir {
+                                        format!("{name}/")
+                                    } else {
+                                        name.clone()
+                                    };
+                                    let r = ui.selectable_label(false, label);
+                                    if r.clicked() {
+                                        let full = listing.dir.join(name);
+                                        *text = if *is_dir {
+                                            format!("{}/", full.display())
+                                        } else {
+                                            full.display().to_string()
+                                        };
+                                    }
+                                    if r.double_clicked() && !is_dir {
+                                        ok = true;
+                                    }
+                                }
+                            });
                     }
                     ui.horizontal(|ui| {
                         if ui.button("OK").clicked() {
