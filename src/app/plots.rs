@@ -131,8 +131,8 @@ impl EpochAxis {
         }
     }
 
-    /// A plot on this axis: fixed x range, linked axis and cursor, no pan or zoom (a click
-    /// or drag selects an epoch instead).
+    /// A plot on this axis: fixed x range, linked axis and cursor, no pan or zoom (hovering,
+    /// clicking or dragging selects an epoch instead).
     pub fn plot<'a>(&self, name: &str, width: f32, height: f32) -> Plot<'a> {
         Plot::new((name, self.group))
             .width(width)
@@ -150,13 +150,17 @@ impl EpochAxis {
             .y_axis_min_width(28.0)
     }
 
-    /// The epoch a click or drag on `resp` points at, if any.
+    /// The epoch the pointer hovers, clicks or drags on `resp`, if any: hovering an epoch in
+    /// one plot selects it in every view.
     pub fn clicked_epoch(resp: &egui_plot::PlotResponse<()>) -> Option<u32> {
         let r = &resp.response;
-        if !(r.clicked() || r.dragged()) {
+        let pos = if r.clicked() || r.dragged() {
+            r.interact_pointer_pos()?
+        } else if r.hovered() {
+            r.hover_pos()?
+        } else {
             return None;
-        }
-        let pos = r.interact_pointer_pos()?;
+        };
         let x = resp.transform.value_from_position(pos).x;
         Some(x.round().max(0.0) as u32)
     }
