@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use egui::Ui;
 
-use super::export::Figure;
 use super::state::RunId;
+use crate::export::figures::FigureKind;
 
 /// What a chosen path is for.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +20,7 @@ pub enum Purpose {
     /// Use this folder as the data folder.
     DataFolder,
     /// Export a figure of a run.
-    ExportFigure(RunId, Figure),
+    ExportFigure(RunId, FigureKind),
     /// Export the per-node CSV of a run.
     ExportCsv(RunId),
 }

@@ -492,12 +492,12 @@ impl SampleSetsApp {
                     ui.label("Select a run first");
                     return;
                 };
-                for f in export::Figure::all() {
+                for f in crate::export::figures::FigureKind::ALL {
                     let enabled = !f.needs_node() || self.sel.node.is_some();
                     if ui
                         .add_enabled(
                             enabled,
-                            egui::Button::new(format!("{} (PNG/SVG/CSV)…", f.label())),
+                            egui::Button::new(format!("{} (PNG/SVG/CSV)…", export::label(f))),
                         )
                         .clicked()
                     {
@@ -506,8 +506,8 @@ impl SampleSetsApp {
                             .get(id)
                             .and_then(|e| e.session.as_ref())
                             .map_or_else(
-                                || format!("{}.png", f.slug()),
-                                |s| f.file_name(s, self.sel.node, self.sel.epoch),
+                                || format!("{}.png", f.name()),
+                                |s| export::file_name(s, f, self.sel.node, self.sel.epoch),
                             );
                         self.prompt.ask(Purpose::ExportFigure(id, f), name);
                     }
