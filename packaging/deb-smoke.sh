@@ -14,7 +14,9 @@ command -v cargo-deb >/dev/null || cargo install --locked cargo-deb --version 3.
 cargo deb --locked --profile "${DEB_PROFILE:-release}"
 deb=$(ls -t target/debian/sample-sets_*.deb | head -n 1)
 echo "built $deb ($(du -h "$deb" | cut -f1))"
-$sudo dpkg -i "$deb" || { $sudo apt-get install -y -f -qq >/dev/null; $sudo dpkg -i "$deb"; }
+# apt installs the package with dpkg and pulls in the Depends it declares.
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "./$deb" >/dev/null
+dpkg -s sample-sets | grep -q "^Status: install ok installed"
 desktop-file-validate /usr/share/applications/sample-sets.desktop
 test -f /usr/share/icons/hicolor/scalable/apps/sample-sets.svg
 test -f /usr/share/mime/packages/sample-sets.xml
@@ -27,13 +29,16 @@ export DISPLAY=:77
 sleep 1
 # Launch through the desktop entry, as a file manager or menu would.
 gio launch /usr/share/applications/sample-sets.desktop & launcher=$!
-win=$(timeout 120 xdotool search --sync --classname sample-sets | head -n 1)
+# winit sets WM_CLASS to ("", "sample-sets"): match the class, which StartupWMClass names.
+win=$(timeout 120 xdotool search --sync --class sample-sets | head -n 1)
 echo "window $win appeared: $(xdotool getwindowname "$win")"
 sleep 8 # first frame and a few more
 mkdir -p "$(dirname "$shot")"
 import -window root "$shot"
 echo "screenshot: $shot"
-xdotool windowclose "$win" 2>/dev/null || xdotool key --window "$win" ctrl+q || true
+# Close it as a session logout would (SIGTERM); destroying the X window under winit would
+# make winit panic.
+pkill -TERM -x sample-sets 2>/dev/null || true
 sleep 2
-pkill -x sample-sets 2>/dev/null || true
+pkill -KILL -x sample-sets 2>/dev/null || true
 wait $launcher 2>/dev/null || true
