@@ -8,7 +8,7 @@ use egui_plot::{Legend, Line, LineStyle};
 
 use super::colormap::layer_color;
 use super::node_map::{MapAction, NodeMapView};
-use super::plots::{EpochAxis, band, epoch_marker};
+use super::plots::{EpochAxis, band, epoch_marker, xy};
 use super::runs::Runs;
 use super::state::{RunId, Selection};
 use crate::session::{Metric, Session};
@@ -93,11 +93,7 @@ impl CompareView {
                                 let style = styles[i % styles.len()];
                                 match m {
                                     None => {
-                                        let pts: Vec<[f64; 2]> = s
-                                            .epochs
-                                            .iter()
-                                            .map(|e| [f64::from(e.epoch), e.test_accuracy])
-                                            .collect();
+                                        let pts = xy(s, |e| e.test_accuracy);
                                         p.line(
                                             Line::new(s.preset.name.clone(), pts)
                                                 .color(layer_color(i))
@@ -138,11 +134,7 @@ impl CompareView {
                                 .show(c, |p| {
                                     match m {
                                         None => {
-                                            let pts: Vec<[f64; 2]> = s
-                                                .epochs
-                                                .iter()
-                                                .map(|e| [f64::from(e.epoch), e.test_accuracy])
-                                                .collect();
+                                            let pts = xy(s, |e| e.test_accuracy);
                                             p.line(
                                                 Line::new("test accuracy", pts)
                                                     .color(layer_color(0)),

@@ -54,7 +54,8 @@ pub struct PlotsView {
     pub rendered_epoch: Option<u32>,
 }
 
-fn xy(s: &Session, f: impl Fn(&crate::session::EpochRecord) -> f64) -> Vec<[f64; 2]> {
+/// (epoch, value) points of a per-epoch quantity of `s`.
+pub fn xy(s: &Session, f: impl Fn(&crate::session::EpochRecord) -> f64) -> Vec<[f64; 2]> {
     s.epochs
         .iter()
         .map(|e| [f64::from(e.epoch), f(e)])
