@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use egui::{Event, Modifiers, PointerButton, Pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
+use sample_sets::app::node_density::NodeLines;
 use sample_sets::app::runs::RunState;
 use sample_sets::app::state::RunId;
 use sample_sets::app::{AppConfig, SampleSetsApp};
 use sample_sets::preset::{Preset, find};
-use sample_sets::session::RunStatus;
+use sample_sets::session::{Metric, RunStatus};
 
 fn harness(sessions: &Path, config: AppConfig) -> Harness<'static, SampleSetsApp> {
     let config = AppConfig {
@@ -123,6 +124,42 @@ fn train_click_node_and_move_epoch() {
     h.step();
     h.step();
     assert_eq!(h.state().rendered_epochs(), [Some(0); 3]);
+
+    // Node lines of the selected layer: clicking a node's line selects that node. Target the
+    // layer-1 node whose activation fraction at epoch 1 lies furthest from every other node's.
+    // With no node selected, the lines are layer 1's.
+    h.state_mut().sel.node = None;
+    h.state_mut().settings.node_line_scope = NodeLines::Layer;
+    wait_for(&mut h, "the node lines", Duration::from_secs(30), |a| {
+        a.node_lines_ready()
+    });
+    let fractions = &s.layer_values(1, Metric::ActivationFraction)[0];
+    let gap = |j: usize| {
+        (0..fractions.len())
+            .filter(|&k| k != j)
+            .map(|k| (fractions[k] - fractions[j]).abs())
+            .fold(f32::INFINITY, f32::min)
+    };
+    let target = (0..fractions.len())
+        .max_by(|&a, &b| gap(a).total_cmp(&gap(b)))
+        .unwrap();
+    let pos = h
+        .state()
+        .metric_plot_position(Metric::ActivationFraction, 1, fractions[target])
+        .expect("activation fraction plot drawn");
+    click(&mut h, pos);
+    assert_eq!(h.state().sel.node, Some((0, target)));
+    h.get_by_label(&format!("layer 1 · node {target}"));
+    // A click on empty plot space above every line selects nothing new.
+    let top = fractions.iter().copied().fold(0.0f32, f32::max);
+    if top < 0.9 {
+        let pos = h
+            .state()
+            .metric_plot_position(Metric::ActivationFraction, 1, (top + 1.0) / 2.0)
+            .unwrap();
+        click(&mut h, pos);
+        assert_eq!(h.state().sel.node, Some((0, target)));
+    }
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub mod download;
 pub mod export;
 pub mod files;
 pub mod grid;
+pub mod node_density;
 pub mod node_detail;
 pub mod node_map;
 pub mod plots;
@@ -36,6 +37,7 @@ use crate::data::{Dataset, locate};
 use crate::preset::Preset;
 use crate::session::Session;
 use files::{PathPrompt, Purpose};
+use node_density::NodeLines;
 use runs::{RunState, Runs};
 use state::{RunId, Selection, Settings};
 
@@ -316,6 +318,28 @@ impl SampleSetsApp {
         self.map.cell_center(layer, node)
     }
 
+    /// Where `metric` = `value` at `epoch` was drawn in its plot in the last frame.
+    pub fn metric_plot_position(
+        &self,
+        metric: crate::session::Metric,
+        epoch: u32,
+        value: f32,
+    ) -> Option<egui::Pos2> {
+        let k = crate::session::Metric::ALL
+            .iter()
+            .position(|&m| m == metric)?;
+        let t = self.plots.metric_transforms.get(k).copied().flatten()?;
+        Some(t.position_from_point(&egui_plot::PlotPoint::new(
+            f64::from(epoch),
+            f64::from(value),
+        )))
+    }
+
+    /// Whether the plots' node lines are drawn for the current run and scope.
+    pub fn node_lines_ready(&self) -> bool {
+        self.plots.node_lines_ready()
+    }
+
     fn say(&mut self, m: impl Into<String>) {
         self.messages.push(m.into());
         if self.messages.len() > 20 {
@@ -518,7 +542,10 @@ impl SampleSetsApp {
                 }
             });
             ui.menu_button("View", |ui| {
-                ui.checkbox(&mut self.settings.node_lines, "Node lines in plots");
+                ui.label("Node lines in plots:");
+                for choice in [NodeLines::Off, NodeLines::Layer, NodeLines::All] {
+                    ui.radio_value(&mut self.settings.node_line_scope, choice, choice.label());
+                }
                 ui.checkbox(
                     &mut self.settings.composition_fractions,
                     "Composition as class fractions",
@@ -776,7 +803,7 @@ impl SampleSetsApp {
             (id, version),
             s,
             &sel,
-            &mut self.settings.node_lines,
+            &mut self.settings.node_line_scope,
             plots_h,
         );
         ui.separator();

@@ -2,9 +2,10 @@
 //! activation fraction, predictability, informativeness and churn.
 
 use egui::{Color32, Id, Ui, Vec2b};
-use egui_plot::{FilledArea, ItemId, Legend, Line, Plot, PlotPoints, PlotUi, VLine};
+use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints, PlotTransform, PlotUi, Text, VLine};
 
 use super::colormap::layer_color;
+use super::node_density::{NodeDensity, NodeLines, epoch_range, extent_on_screen, node_at};
 use super::state::{RunId, Selection};
 use crate::session::{BandPoint, Metric, Session};
 
@@ -27,27 +28,21 @@ struct Series {
     bands: Vec<Vec<Vec<BandPoint>>>,
 }
 
-/// Node lines of one layer: `[metric][node]`, thinned to at most `MAX_LINE_POINTS` points.
-struct NodeLines {
-    key: (RunId, u64, usize),
-    lines: Vec<Vec<Vec<[f64; 2]>>>,
-}
-
 /// Run, version and node of the cached selected-node series.
 type SelectedKey = (RunId, u64, (usize, usize));
 
 /// A titled plot body.
 type Tile<'a> = (&'static str, Box<dyn FnOnce(&mut PlotUi<'_>) + 'a>);
 
-/// Most points per node line (lines are thinned by taking every k-th epoch).
-const MAX_LINE_POINTS: usize = 200;
-
 /// The plots and their caches.
 #[derive(Default)]
 pub struct PlotsView {
     key: Option<(RunId, u64)>,
     series: Option<Series>,
-    node_lines: Option<NodeLines>,
+    density: NodeDensity,
+    /// Each metric plot's transform in the last frame (`Metric::ALL` order): sizes the node
+    /// line textures and lets tests find where a value is drawn.
+    pub metric_transforms: Vec<Option<PlotTransform>>,
     /// The selected node's series `[metric]`, for (run, version, node).
     selected: Option<(SelectedKey, Vec<Vec<[f64; 2]>>)>,
     /// Epoch drawn as the selected one in the last frame (for tests and linked views).
@@ -184,35 +179,9 @@ impl PlotsView {
         }
     }
 
-    fn node_lines(&mut self, run: RunId, version: u64, s: &Session, layer: usize) -> &NodeLines {
-        let key = (run, version, layer);
-        if self.node_lines.as_ref().is_none_or(|n| n.key != key) {
-            let n = s.epochs.len();
-            let stride = n.div_ceil(MAX_LINE_POINTS).max(1);
-            let width = s.widths.get(layer).copied().unwrap_or(0);
-            let lines = Metric::ALL
-                .iter()
-                .map(|&m| {
-                    (0..width)
-                        .map(|j| {
-                            (0..n)
-                                .filter(|i| i % stride == 0 || *i + 1 == n)
-                                .filter_map(|i| {
-                                    let v = s.node_value(i, layer, j, m)?;
-                                    Some([f64::from(s.epochs[i].epoch), f64::from(v)])
-                                })
-                                .collect()
-                        })
-                        .collect()
-                })
-                .collect();
-            self.node_lines = Some(NodeLines { key, lines });
-        }
-        // Just filled above when missing.
-        self.node_lines.get_or_insert_with(|| NodeLines {
-            key,
-            lines: Vec::new(),
-        })
+    /// Whether node-line textures are up to date (none wanted counts as ready).
+    pub fn node_lines_ready(&self) -> bool {
+        !self.density.building()
     }
 
     /// Draws the six plots; returns what a click asked for.
@@ -222,7 +191,7 @@ impl PlotsView {
         (run, version): (RunId, u64),
         s: &Session,
         sel: &Selection,
-        node_lines: &mut bool,
+        node_lines: &mut NodeLines,
         height: f32,
     ) -> PlotAction {
         self.refresh(run, version, s);
@@ -230,9 +199,17 @@ impl PlotsView {
         let axis = EpochAxis::new(run, s);
         ui.horizontal_wrapped(|ui| {
             ui.strong(format!("Plots · epoch {}", sel.epoch));
-            ui.checkbox(node_lines, "node lines").on_hover_text(
-                "Draw every node of the selected node's layer (click a line to select its node)",
-            );
+            ui.label("node lines:");
+            for choice in [NodeLines::Off, NodeLines::Layer, NodeLines::All] {
+                ui.selectable_value(node_lines, choice, choice.label())
+                    .on_hover_text(
+                        "Every node's line, drawn as a density (brighter where more lines \
+                         pass); hover a line to see its node, click to select it",
+                    );
+            }
+            if self.density.building() {
+                ui.spinner().on_hover_text("drawing node lines");
+            }
             // One colour key for all band plots (per-plot legends would cover nine-layer plots).
             ui.label(egui::RichText::new("bands = layer mean and q1..q3:").small());
             for l in 0..s.widths.len() {
@@ -277,14 +254,28 @@ impl PlotsView {
             .node
             .map(|(l, j)| super::state::node_label(l, j))
             .unwrap_or_default();
-        let lines = if *node_lines {
-            Some(self.node_lines(run, version, s, line_layer).lines.clone())
-        } else {
-            None
-        };
         let spacing = ui.spacing().item_spacing;
         let w = ((ui.available_width() - spacing.x) / 2.0).max(100.0);
         let h = ((height - 3.0 * spacing.y - 20.0) / 3.0).max(60.0);
+        let scope = *node_lines;
+        let line_layers = scope.layers(line_layer, s.widths.len());
+        if scope == NodeLines::Off {
+            self.density = NodeDensity::default();
+        } else {
+            // Sized from where the data extent was drawn last frame (the whole plot at first).
+            let screen = self
+                .metric_transforms
+                .first()
+                .copied()
+                .flatten()
+                .zip(epoch_range(s))
+                .map_or(egui::vec2(w - 30.0, h - 20.0), |(t, r)| {
+                    extent_on_screen(&t, r)
+                });
+            self.density
+                .refresh(ui.ctx(), (run, version), s, scope, line_layer, screen);
+        }
+        let density = &self.density;
         let layers = s.widths.len();
         let mut tiles: Vec<Tile<'_>> = Vec::new();
         tiles.push((
@@ -309,14 +300,12 @@ impl PlotsView {
                 );
             }),
         ));
-        let mut clicked_item: Option<(ItemId, Metric)> = None;
-        let mut responses = Vec::new();
+        let mut transforms = vec![None; Metric::ALL.len()];
         for (mi, &m) in Metric::ALL.iter().enumerate() {
             let bands = &series.bands[mi];
-            let lines = lines.as_ref().and_then(|l| l.get(mi));
             let own = selected.as_ref().and_then(|l| l.get(mi));
             let own_name = selected_name.as_str();
-            let _ = m;
+            let line_layers = line_layers.clone();
             tiles.push((
                 match m {
                     Metric::ActivationFraction => "activation fraction",
@@ -325,15 +314,9 @@ impl PlotsView {
                     Metric::Churn => "churn",
                 },
                 Box::new(move |p: &mut PlotUi<'_>| {
-                    if let Some(lines) = lines {
-                        for (j, pts) in lines.iter().enumerate() {
-                            p.line(
-                                Line::new("", pts.clone())
-                                    .color(Color32::from_gray(150).gamma_multiply(0.35))
-                                    .width(0.7)
-                                    .id(("node", line_layer, j)),
-                            );
-                        }
+                    if scope != NodeLines::Off {
+                        // The image spans values 0..1, so auto bounds show every line.
+                        density.draw(p, mi);
                     }
                     let alpha = (0.6 / layers.max(1) as f32).clamp(0.07, 0.22);
                     for (l, b) in bands.iter().enumerate().take(layers) {
@@ -346,6 +329,9 @@ impl PlotsView {
                                 .width(2.0)
                                 .id("selected-node"),
                         );
+                    }
+                    if scope != NodeLines::Off && p.response().hovered() {
+                        hovered_node_line(p, (s, density), m, line_layers);
                     }
                 }),
             ));
@@ -374,30 +360,84 @@ impl PlotsView {
                         if let Some(e) = EpochAxis::clicked_epoch(&resp) {
                             action.epoch = Some(e);
                         }
-                        if resp.response.clicked()
-                            && let Some(id) = resp.hovered_plot_item
-                            && i >= 2
-                        {
-                            clicked_item = Some((id, Metric::ALL[i - 2]));
+                        if i >= 2 {
+                            let m = Metric::ALL[i - 2];
+                            transforms[i - 2] = Some(resp.transform);
+                            if scope != NodeLines::Off
+                                && resp.response.clicked()
+                                && let Some(pos) = resp.response.interact_pointer_pos()
+                                && let Some(node) =
+                                    pick(&resp.transform, pos, (s, &self.density), m, &line_layers)
+                            {
+                                action.node = Some(node);
+                            }
                         }
-                        responses.push(resp.response.rect);
                     });
                     if i % 2 == 1 {
                         ui.end_row();
                     }
                 }
             });
-        if let Some((id, _)) = clicked_item
-            && *node_lines
-        {
-            let width = s.widths.get(line_layer).copied().unwrap_or(0);
-            if let Some(j) = (0..width).find(|&j| ItemId::new(("node", line_layer, j)) == id) {
-                action.node = Some((line_layer, j));
-                action.epoch = None;
-            }
-        }
+        self.metric_transforms = transforms;
         self.series = Some(series);
         self.rendered_epoch = Some(sel.epoch);
         action
     }
+}
+
+/// How close (in points) the pointer must be to a node line to hover or click it.
+const PICK_POINTS: f64 = 5.0;
+
+/// The node whose line passes under screen position `pos` of a plot drawn with `t`.
+fn pick(
+    t: &PlotTransform,
+    pos: egui::Pos2,
+    (s, density): (&Session, &NodeDensity),
+    m: Metric,
+    layers: &std::ops::Range<usize>,
+) -> Option<(usize, usize)> {
+    let at = t.value_from_position(pos);
+    let tolerance = PICK_POINTS / t.dpos_dvalue_y().abs().max(f64::EPSILON);
+    node_at(s, density, m, layers.clone(), at, tolerance)
+}
+
+/// Highlights the node line under the pointer and names its node.
+fn hovered_node_line(
+    p: &mut PlotUi<'_>,
+    (s, density): (&Session, &NodeDensity),
+    m: Metric,
+    layers: std::ops::Range<usize>,
+) {
+    let Some(pos) = p.response().hover_pos() else {
+        return;
+    };
+    let Some((l, j)) = pick(p.transform(), pos, (s, density), m, &layers) else {
+        return;
+    };
+    let pts: PlotPoints<'_> = s
+        .node_series(l, j, m)
+        .into_iter()
+        .map(|(e, v)| [f64::from(e), f64::from(v)])
+        .collect();
+    let color = Color32::from_rgb(255, 200, 60);
+    p.line(
+        Line::new("", pts)
+            .color(color)
+            .width(1.5)
+            .allow_hover(false),
+    );
+    // Beside the pointer, not under it, on a dark patch so it reads over the lines.
+    let at = p
+        .transform()
+        .value_from_position(pos + egui::vec2(10.0, -8.0));
+    p.text(
+        Text::new(
+            "",
+            at,
+            egui::RichText::new(super::state::node_label(l, j))
+                .color(color)
+                .background_color(Color32::from_black_alpha(200)),
+        )
+        .anchor(egui::Align2::LEFT_BOTTOM),
+    );
 }

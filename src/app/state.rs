@@ -87,8 +87,9 @@ pub struct Settings {
     pub data_dir: Option<PathBuf>,
     /// Grid loss switch: cross-entropy (true) or MSE (false).
     pub grid_ce: bool,
-    /// Draw every node's line in the metric plots.
-    pub node_lines: bool,
+    /// Which node lines the metric plots draw (named apart from the old on/off `node_lines`
+    /// so settings saved by earlier versions still load).
+    pub node_line_scope: super::node_density::NodeLines,
     /// Show the class composition as fractions of each class instead of counts.
     pub composition_fractions: bool,
 }
@@ -100,7 +101,7 @@ impl Default for Settings {
             recent: Vec::new(),
             data_dir: None,
             grid_ce: true,
-            node_lines: false,
+            node_line_scope: super::node_density::NodeLines::Off,
             composition_fractions: false,
         }
     }
