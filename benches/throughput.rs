@@ -71,8 +71,15 @@ fn main() {
             .map(|l| (l.w.mapv(|v| v * 1e-3), l.b.mapv(|v| v + 1e-3)))
             .collect();
         let t = Instant::now();
-        for _ in 0..469 {
-            adam.step(&mut mlp, &grads);
+        let parallel = threads > 1;
+        let mut steps = || {
+            for _ in 0..469 {
+                adam.step(&mut mlp, &grads, parallel);
+            }
+        };
+        match sample_sets::train::threads::pool() {
+            Some(pool) if parallel => pool.install(steps),
+            _ => steps(),
         }
         println!(
             "adam: 469 steps on 9x320 in {:.3} s",

@@ -17,7 +17,7 @@ use crate::nn::Mlp;
 use crate::nn::loss::{Loss, loss_and_correct};
 
 /// Samples per forward chunk; a multiple of 64 so each chunk fills whole bitset words.
-const CHUNK: usize = 1024;
+const CHUNK: usize = 256;
 
 /// One hidden layer's measurement at one epoch.
 #[derive(Debug, Clone, PartialEq)]

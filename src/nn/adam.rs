@@ -54,6 +54,9 @@ pub struct Adam {
     pub moments: Vec<LayerMoments>,
 }
 
+/// Fewest weights worth splitting among threads.
+const PARALLEL_MIN: usize = 16 * 1024;
+
 impl Adam {
     /// Zeroed state for `mlp`.
     pub fn new(config: AdamConfig, mlp: &Mlp) -> Self {
@@ -75,8 +78,9 @@ impl Adam {
     }
 
     /// One update of every layer of `mlp` from gradients `grads` (`(dW, db)` per layer, same
-    /// shapes as the layer).
-    pub fn step(&mut self, mlp: &mut Mlp, grads: &[(Array2<f32>, Array1<f32>)]) {
+    /// shapes as the layer). `parallel` spreads large weight matrices over the current rayon
+    /// pool (call it inside [`crate::train::threads::pool`] so those threads flush subnormals).
+    pub fn step(&mut self, mlp: &mut Mlp, grads: &[(Array2<f32>, Array1<f32>)], parallel: bool) {
         self.t += 1;
         let c = self.config;
         let t = self.t as i32;
@@ -91,11 +95,17 @@ impl Adam {
             *p -= step * *m / (v.sqrt() * inv_b2 + c.eps);
         };
         for ((layer, (gw, gb)), mom) in mlp.layers.iter_mut().zip(grads).zip(&mut self.moments) {
-            Zip::from(&mut layer.w)
+            let large = layer.w.len() >= PARALLEL_MIN;
+            let weights = Zip::from(&mut layer.w)
                 .and(gw)
                 .and(&mut mom.mw)
-                .and(&mut mom.vw)
-                .for_each(update);
+                .and(&mut mom.vw);
+            // Element-wise, so splitting among threads changes no result.
+            if parallel && large {
+                weights.par_for_each(update);
+            } else {
+                weights.for_each(update);
+            }
             Zip::from(&mut layer.b)
                 .and(gb)
                 .and(&mut mom.mb)

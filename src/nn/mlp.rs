@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
-use super::matmul::matmul_into;
+use super::matmul::matmul_rows_into;
 use rand_chacha::ChaCha8Rng;
 
 use super::init::Init;
@@ -25,8 +25,8 @@ impl Dense {
     pub fn outputs(&self) -> usize {
         self.w.ncols()
     }
-    /// Writes the pre-activations `x · W + b` into `z` (`[batch, outputs]`), using `threads`
-    /// threads for the product.
+    /// Writes the pre-activations `x · W + b` into `z` (`[batch, outputs]`), splitting the
+    /// batch among `threads` threads of the current rayon pool.
     pub fn forward_into(
         &self,
         x: ArrayView2<f32>,
@@ -34,7 +34,7 @@ impl Dense {
         threads: usize,
     ) {
         z.assign(&self.b.view().insert_axis(Axis(0)));
-        matmul_into(x, self.w.view(), z, true, threads);
+        matmul_rows_into(x, self.w.view(), z, true, threads);
     }
 }
 

@@ -8,7 +8,7 @@ use rand::seq::SliceRandom;
 
 use super::adam::Adam;
 use super::loss::{Loss, backprop_logits};
-use super::matmul::matmul_into;
+use super::matmul::{matmul_into, matmul_rows_into};
 use super::mlp::Mlp;
 use super::rng::{Stream, rng_for};
 use crate::data::Split;
@@ -106,7 +106,12 @@ impl Trainer {
         order.shuffle(&mut rng_for(seed, Stream::Shuffle(epoch)));
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
         for chunk in order.chunks(self.batch) {
-            let (l, c) = self.step(data, chunk);
+            let (l, c) = match crate::train::threads::pool() {
+                Some(pool) if crate::train::threads::current() > 1 => {
+                    pool.install(|| self.step(data, chunk))
+                }
+                _ => self.step(data, chunk),
+            };
             if !l.is_finite() {
                 return Err(Interrupted::Diverged);
             }
@@ -161,33 +166,42 @@ impl Trainer {
         // Backward: z[l] now holds dLoss/dz[l].
         for l in (0..self.mlp.layers.len()).rev() {
             let (gw, gb) = &mut self.grads[l];
-            let dz = self.z[l].slice(s![..b, ..]);
-            let input = if l == 0 {
-                self.x.slice(s![..b, ..])
-            } else {
-                self.a[l - 1].slice(s![..b, ..])
-            };
-            matmul_into(input.t(), dz, &mut gw.view_mut(), false, threads);
+            let (lower, upper) = self.z.split_at_mut(l);
+            let dz = upper[0].slice(s![..b, ..]);
             gb.fill(0.0);
             for row in dz.axis_iter(Axis(0)) {
                 *gb += &row;
             }
-            if l > 0 {
-                let (lower, upper) = self.z.split_at_mut(l);
-                let dz = upper[0].slice(s![..b, ..]);
-                let mut dprev = lower[l - 1].slice_mut(s![..b, ..]);
-                matmul_into(dz, self.mlp.layers[l].w.t(), &mut dprev, false, threads);
+            if l == 0 {
+                let input = self.x.slice(s![..b, ..]);
+                matmul_rows_into(input.t(), dz, &mut gw.view_mut(), false, threads);
+                continue;
+            }
+            let input = self.a[l - 1].slice(s![..b, ..]);
+            let w = &self.mlp.layers[l].w;
+            let mut dprev = lower[l - 1].slice_mut(s![..b, ..]);
+            // The weight gradient and the gradient into the layer below are independent
+            // products of the same size: one thread each beats splitting both.
+            let mut weight_grad = || matmul_into(input.t(), dz, &mut gw.view_mut(), false, 1);
+            let mut input_grad = || {
+                matmul_into(dz, w.t(), &mut dprev, false, 1);
                 // ReLU gate: the gradient passes where the node was on (pre-activation > 0).
                 ndarray::Zip::from(&mut dprev)
-                    .and(&self.a[l - 1].slice(s![..b, ..]))
+                    .and(&input)
                     .for_each(|d, &a| {
                         if a <= 0.0 {
                             *d = 0.0;
                         }
                     });
+            };
+            if threads > 1 {
+                rayon::join(weight_grad, input_grad);
+            } else {
+                weight_grad();
+                input_grad();
             }
         }
-        self.adam.step(&mut self.mlp, &self.grads);
+        self.adam.step(&mut self.mlp, &self.grads, threads > 1);
         (loss, correct)
     }
 }

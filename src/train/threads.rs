@@ -1,5 +1,6 @@
 //! Threads used by the matrix products of training (process-wide setting, read per call).
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static MATMUL_THREADS: AtomicUsize = AtomicUsize::new(1);
@@ -11,6 +12,26 @@ pub fn configure(threads: usize) {
 }
 
 /// The matrix-product thread count for training.
+/// The thread pool training runs its parallel work on: one thread per core, each with
+/// subnormals flushed (as on every training thread, see [`crate::nn::ftz`]), so a result is the
+/// same whichever thread computed it. `None` if the system refused to start threads; callers
+/// then work on their own thread.
+pub fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores.clamp(2, 64))
+            .thread_name(|i| format!("train-pool-{i}"))
+            .start_handler(|_| {
+                crate::nn::ftz::flush_subnormals_on_this_thread();
+            })
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
 pub fn current() -> usize {
     MATMUL_THREADS.load(Ordering::Relaxed)
 }
