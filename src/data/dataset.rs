@@ -1,12 +1,14 @@
 //! A labelled image set with MNIST's layout: 28 x 28 grey images, labels 0..=9.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use super::DataError;
 use super::idx::read_idx;
+use super::sparse::{MAX_DENSITY, SparseRows};
 
 /// Pixels per image (28 x 28).
 pub const PIXELS: usize = 784;
@@ -28,9 +30,32 @@ pub struct Split {
     pub images: Array2<f32>,
     /// Class of each sample, 0..=9, length `samples`.
     pub labels: Vec<u8>,
+    /// `images` as sparse rows, made on first use when sparse enough (see [`Split::sparse`]).
+    sparse: OnceLock<Option<SparseRows>>,
 }
 
 impl Split {
+    /// A split of `images` (`[samples, 784]`, values in [0, 1]) and their `labels`.
+    pub fn new(images: Array2<f32>, labels: Vec<u8>) -> Self {
+        Self {
+            images,
+            labels,
+            sparse: OnceLock::new(),
+        }
+    }
+
+    /// The images as sparse rows if at most [`MAX_DENSITY`] of their pixels are nonzero (then
+    /// the first layer's products skip the zeros), else `None`. Made once, on first call;
+    /// `images` must not change afterwards.
+    pub fn sparse(&self) -> Option<&SparseRows> {
+        self.sparse
+            .get_or_init(|| {
+                let rows = SparseRows::from_dense(self.images.view());
+                (rows.density() <= MAX_DENSITY).then_some(rows)
+            })
+            .as_ref()
+    }
+
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.labels.len()
@@ -174,12 +199,5 @@ fn load_split(images: &Path, labels: &Path) -> Result<(Split, String, String), D
             expected: (n * PIXELS) as u64,
             actual: img.data.len() as u64,
         })?;
-    Ok((
-        Split {
-            images: images_arr,
-            labels: lab.data,
-        },
-        img.sha256,
-        lab.sha256,
-    ))
+    Ok((Split::new(images_arr, lab.data), img.sha256, lab.sha256))
 }

@@ -8,10 +8,12 @@ pub mod download;
 pub mod error;
 pub mod idx;
 pub mod locate;
+pub mod sparse;
 
 pub use dataset::{Dataset, DatasetIdentity, Split};
 pub use error::DataError;
 pub use locate::{DataSource, locate};
+pub use sparse::SparseRows;
 
 /// Lower-case hex of a digest (e.g. a SHA-256), as listed in data set READMEs.
 pub fn to_hex(digest: &[u8]) -> String {

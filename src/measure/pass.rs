@@ -206,10 +206,18 @@ fn measure_range(
     let max_w = widths.iter().copied().max().unwrap_or(0);
     let mut word_buf = vec![0u64; max_w];
     let (mut chunk_losses, mut correct) = (Vec::new(), 0usize);
+    let width = mlp.layers.first().map_or(0, |l| l.outputs());
+    let sparse = train
+        .sparse()
+        .filter(|_| crate::nn::sparse::worth_it(width));
     for chunk_start in (a..b).step_by(CHUNK) {
         let rows = CHUNK.min(b - chunk_start);
         let x: ArrayView2<f32> = train.images.slice(s![chunk_start..chunk_start + rows, ..]);
         let labels = &train.labels[chunk_start..chunk_start + rows];
+        // Sample indices of this chunk, for the sparse first layer.
+        let sample_ids: Vec<u32> = (chunk_start..chunk_start + rows)
+            .map(|i| i as u32)
+            .collect();
         for (l, layer) in mlp.layers.iter().enumerate() {
             let (before, after) = z.split_at_mut(l);
             let input = if l == 0 {
@@ -218,7 +226,15 @@ fn measure_range(
                 before[l - 1].slice(s![..rows, ..])
             };
             let mut out = after[0].slice_mut(s![..rows, ..]);
-            layer.forward_into(input, &mut out, threads);
+            match sparse {
+                Some(sx) if l == 0 => {
+                    out.assign(&layer.b.view().insert_axis(ndarray::Axis(0)));
+                    let ok =
+                        crate::nn::sparse::rows_times(sx, &sample_ids, layer.w.view(), &mut out);
+                    debug_assert!(ok, "sparse forward shapes");
+                }
+                _ => layer.forward_into(input, &mut out, threads),
+            }
             if l < hidden {
                 let w = layer.outputs();
                 let layer_bits = &mut bits[l];

@@ -10,6 +10,7 @@ pub mod loss;
 pub mod matmul;
 pub mod mlp;
 pub mod rng;
+pub mod sparse;
 pub mod trainer;
 
 pub use adam::{Adam, AdamConfig};

@@ -11,6 +11,7 @@ use super::loss::{Loss, backprop_logits};
 use super::matmul::{matmul_into, matmul_rows_into};
 use super::mlp::Mlp;
 use super::rng::{Stream, rng_for};
+use super::sparse::{par_rows_t_times, par_rows_times};
 use crate::data::Split;
 
 /// Figures from one training epoch, averaged over its minibatches as they went by.
@@ -133,10 +134,15 @@ impl Trainer {
     /// One minibatch: forward, backward, Adam update. Returns (mean loss, correct count).
     fn step(&mut self, data: &Split, idx: &[u32]) -> (f64, usize) {
         let b = idx.len();
+        // The first layer reads the sparse rows directly when the images are sparse enough.
+        let width = self.mlp.layers.first().map_or(0, |l| l.outputs());
+        let sparse = data.sparse().filter(|_| super::sparse::worth_it(width));
         self.labels.clear();
         for (r, &i) in idx.iter().enumerate() {
             let i = i as usize;
-            self.x.row_mut(r).assign(&data.images.row(i));
+            if sparse.is_none() {
+                self.x.row_mut(r).assign(&data.images.row(i));
+            }
             self.labels.push(data.labels[i]);
         }
         let hidden = self.mlp.hidden_layers();
@@ -149,7 +155,15 @@ impl Trainer {
                 self.a[l - 1].slice(s![..b, ..])
             };
             let mut z = self.z[l].slice_mut(s![..b, ..]);
-            self.mlp.layers[l].forward_into(input, &mut z, threads);
+            let layer = &self.mlp.layers[l];
+            match sparse {
+                Some(sx) if l == 0 => {
+                    z.assign(&layer.b.view().insert_axis(Axis(0)));
+                    let ok = par_rows_times(sx, idx, layer.w.view(), &mut z, threads);
+                    debug_assert!(ok, "sparse forward shapes");
+                }
+                _ => layer.forward_into(input, &mut z, threads),
+            }
             if l < hidden {
                 let mut a = self.a[l].slice_mut(s![..b, ..]);
                 ndarray::Zip::from(&mut a)
@@ -173,8 +187,16 @@ impl Trainer {
                 *gb += &row;
             }
             if l == 0 {
-                let input = self.x.slice(s![..b, ..]);
-                matmul_rows_into(input.t(), dz, &mut gw.view_mut(), false, threads);
+                match sparse {
+                    Some(sx) => {
+                        let ok = par_rows_t_times(sx, idx, dz, &mut gw.view_mut(), threads);
+                        debug_assert!(ok, "sparse weight-gradient shapes");
+                    }
+                    None => {
+                        let input = self.x.slice(s![..b, ..]);
+                        matmul_rows_into(input.t(), dz, &mut gw.view_mut(), false, threads);
+                    }
+                }
                 continue;
             }
             let input = self.a[l - 1].slice(s![..b, ..]);
