@@ -111,6 +111,38 @@ pub fn matmul_rows_into(
     });
 }
 
+/// [`matmul_into`] with the columns of `b` and `c` split into [`ROW_BLOCKS`] blocks, like
+/// [`matmul_rows_into`] (same split for every thread count). Each thread packs only its half
+/// of `b`, which for the forward products (`b` = weights, 320 x 320) is the bigger operand.
+pub fn matmul_cols_into(
+    a: ArrayView2<f32>,
+    b: ArrayView2<f32>,
+    c: &mut ArrayViewMut2<f32>,
+    accumulate: bool,
+    threads: usize,
+) {
+    let n = b.ncols();
+    if n < ROW_BLOCKS * MIN_ROWS_PER_BLOCK || c.ncols() != n {
+        matmul_into(a, b, c, accumulate, 1);
+        return;
+    }
+    let cols = n.div_ceil(ROW_BLOCKS);
+    let blocks = b
+        .axis_chunks_iter(Axis(1), cols)
+        .zip(c.axis_chunks_iter_mut(Axis(1), cols));
+    if threads <= 1 {
+        for (b, mut c) in blocks {
+            matmul_into(a, b, &mut c, accumulate, 1);
+        }
+        return;
+    }
+    rayon::scope(|scope| {
+        for (b, mut c) in blocks {
+            scope.spawn(move |_| matmul_into(a, b, &mut c, accumulate, 1));
+        }
+    });
+}
+
 /// Row blocks of a split product (this machine class has two cores).
 pub const ROW_BLOCKS: usize = 2;
 

@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
-use super::matmul::matmul_rows_into;
+use super::matmul::matmul_cols_into;
 use rand_chacha::ChaCha8Rng;
 
 use super::init::Init;
@@ -34,7 +34,7 @@ impl Dense {
         threads: usize,
     ) {
         z.assign(&self.b.view().insert_axis(Axis(0)));
-        matmul_rows_into(x, self.w.view(), z, true, threads);
+        matmul_cols_into(x, self.w.view(), z, true, threads);
     }
 }
 
