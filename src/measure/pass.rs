@@ -239,6 +239,7 @@ fn measure_range(
                 let w = layer.outputs();
                 let layer_bits = &mut bits[l];
                 let layer_counts = &mut counts[l];
+                let mut unfused = false;
                 // Pack 64 samples at a time: bit r of node j's word is "sample r on"; count
                 // the on-samples per class on the way.
                 for block in 0..rows.div_ceil(64) {
@@ -246,15 +247,20 @@ fn measure_range(
                     words.fill(0);
                     let (r0, r1) = (block * 64, ((block + 1) * 64).min(rows));
                     for (r, &label) in labels.iter().enumerate().take(r1).skip(r0) {
-                        let row = out.row(r);
-                        let Some(row) = row.as_slice() else { continue };
+                        let mut row = out.row_mut(r);
+                        let Some(row) = row.as_slice_mut() else {
+                            unfused = true;
+                            continue;
+                        };
                         let c = usize::from(label).min(classes - 1);
                         let cnt = &mut layer_counts[c * w..(c + 1) * w];
                         let shift = r % 64;
-                        for ((word, n), &v) in words.iter_mut().zip(cnt.iter_mut()).zip(row) {
-                            let on = v > 0.0;
+                        // ReLU on the way, while the row is in cache.
+                        for ((word, n), v) in words.iter_mut().zip(cnt.iter_mut()).zip(row) {
+                            let on = *v > 0.0;
                             *word |= u64::from(on) << shift;
                             *n += u32::from(on);
+                            *v = v.max(0.0);
                         }
                     }
                     let word_index = (chunk_start - a) / 64 + block;
@@ -262,7 +268,10 @@ fn measure_range(
                         layer_bits[j * range_words + word_index] = word;
                     }
                 }
-                out.mapv_inplace(|v| v.max(0.0));
+                if unfused {
+                    // Rows of a chunk are contiguous, so this is only a safety net.
+                    out.mapv_inplace(|v| v.max(0.0));
+                }
             }
         }
         let (l, c) = loss_and_correct(loss, z[hidden].slice(s![..rows, ..]), labels);
