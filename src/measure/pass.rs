@@ -104,15 +104,13 @@ impl Measurer {
             .step_by(per_worker)
             .map(|c| (c * CHUNK, ((c + per_worker) * CHUNK).min(n)))
             .collect();
-        // Cores not used by parallel ranges go to the products.
-        let threads = (crate::train::threads::current() / ranges.len()).max(1);
         let results: Vec<RangeResult> = std::thread::scope(|scope| {
             let handles: Vec<_> = ranges
                 .iter()
                 .map(|&(a, b)| {
                     scope.spawn(move || {
                         crate::nn::ftz::flush_subnormals_on_this_thread();
-                        measure_range(mlp, train, loss, classes, (a, b), threads)
+                        measure_range(mlp, train, loss, classes, (a, b))
                     })
                 })
                 .collect();
@@ -188,7 +186,6 @@ fn measure_range(
     loss: Loss,
     classes: usize,
     (a, b): (usize, usize),
-    threads: usize,
 ) -> RangeResult {
     let hidden = mlp.hidden_layers();
     let widths = mlp.hidden_widths();
@@ -233,7 +230,8 @@ fn measure_range(
                         crate::nn::sparse::rows_times(sx, &sample_ids, layer.w.view(), &mut out);
                     debug_assert!(ok, "sparse forward shapes");
                 }
-                _ => layer.forward_into(input, &mut out, threads),
+                // Workers already split the samples: one whole product each.
+                _ => layer.forward_whole_into(input, &mut out),
             }
             if l < hidden {
                 let w = layer.outputs();

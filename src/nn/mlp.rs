@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
-use super::matmul::matmul_cols_into;
+use super::matmul::{matmul_cols_into, matmul_into};
 use rand_chacha::ChaCha8Rng;
 
 use super::init::Init;
@@ -35,6 +35,14 @@ impl Dense {
     ) {
         z.assign(&self.b.view().insert_axis(Axis(0)));
         matmul_cols_into(x, self.w.view(), z, true, threads);
+    }
+
+    /// [`Dense::forward_into`] as one product on this thread, for callers that split the
+    /// samples among threads themselves (the measurement pass). It may differ from
+    /// `forward_into` in the last bits (gemm's summation order depends on the shape).
+    pub fn forward_whole_into(&self, x: ArrayView2<f32>, z: &mut ndarray::ArrayViewMut2<f32>) {
+        z.assign(&self.b.view().insert_axis(Axis(0)));
+        matmul_into(x, self.w.view(), z, true, 1);
     }
 }
 
