@@ -77,74 +77,64 @@ pub fn matmul_into(
     }
 }
 
-/// [`matmul_into`] with the rows of `a` and `c` split into [`ROW_BLOCKS`] blocks, each
-/// product on its own thread of the current rayon pool when `threads` > 1, one after the other
-/// otherwise. gemm's blocking (and so its order of summation) depends on the shape, so the
-/// split is the same for every thread count: that keeps results independent of `threads`.
-/// Splitting rows ourselves beats gemm's own threading on these small products.
-pub fn matmul_rows_into(
+/// Which operand a split product divides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitAlong {
+    /// Rows of `a` and `c` (each block packs all of `b`).
+    Rows,
+    /// Columns of `b` and `c` (each block packs its part of `b`: the better choice when `b`,
+    /// say a 320 x 320 weight matrix, is the bigger operand).
+    Cols,
+}
+
+/// [`matmul_into`] with `c` split into [`BLOCKS`] blocks along `split`, each product on its
+/// own thread of the current rayon pool when `threads` > 1, one after the other otherwise.
+/// gemm's blocking (and so its order of summation) depends on the shape, so the split is the
+/// same for every thread count: that keeps results independent of `threads`. Splitting
+/// ourselves beats gemm's own threading on these small products.
+pub fn matmul_split_into(
     a: ArrayView2<f32>,
     b: ArrayView2<f32>,
     c: &mut ArrayViewMut2<f32>,
     accumulate: bool,
-    threads: usize,
+    (split, threads): (SplitAlong, usize),
 ) {
-    let m = a.nrows();
-    if m < ROW_BLOCKS * MIN_ROWS_PER_BLOCK || c.nrows() != m {
+    let (axis, len) = match split {
+        SplitAlong::Rows => (Axis(0), a.nrows()),
+        SplitAlong::Cols => (Axis(1), b.ncols()),
+    };
+    if len < BLOCKS * MIN_PER_BLOCK || c.len_of(axis) != len {
         matmul_into(a, b, c, accumulate, 1);
         return;
     }
-    let rows = m.div_ceil(ROW_BLOCKS);
-    let blocks = a
-        .axis_chunks_iter(Axis(0), rows)
-        .zip(c.axis_chunks_iter_mut(Axis(0), rows));
+    let size = len.div_ceil(BLOCKS);
+    // (a, b, c) of each block: the split operand in parts, the other one whole.
+    let blocks: Vec<_> = c
+        .axis_chunks_iter_mut(axis, size)
+        .enumerate()
+        .map(|(i, c)| {
+            let part = i * size..(i * size + c.len_of(axis));
+            match split {
+                SplitAlong::Rows => (a.slice_axis(axis, part.into()), b, c),
+                SplitAlong::Cols => (a, b.slice_axis(axis, part.into()), c),
+            }
+        })
+        .collect();
     if threads <= 1 {
-        for (a, mut c) in blocks {
+        for (a, b, mut c) in blocks {
             matmul_into(a, b, &mut c, accumulate, 1);
         }
         return;
     }
     rayon::scope(|scope| {
-        for (a, mut c) in blocks {
+        for (a, b, mut c) in blocks {
             scope.spawn(move |_| matmul_into(a, b, &mut c, accumulate, 1));
         }
     });
 }
 
-/// [`matmul_into`] with the columns of `b` and `c` split into [`ROW_BLOCKS`] blocks, like
-/// [`matmul_rows_into`] (same split for every thread count). Each thread packs only its half
-/// of `b`, which for the forward products (`b` = weights, 320 x 320) is the bigger operand.
-pub fn matmul_cols_into(
-    a: ArrayView2<f32>,
-    b: ArrayView2<f32>,
-    c: &mut ArrayViewMut2<f32>,
-    accumulate: bool,
-    threads: usize,
-) {
-    let n = b.ncols();
-    if n < ROW_BLOCKS * MIN_ROWS_PER_BLOCK || c.ncols() != n {
-        matmul_into(a, b, c, accumulate, 1);
-        return;
-    }
-    let cols = n.div_ceil(ROW_BLOCKS);
-    let blocks = b
-        .axis_chunks_iter(Axis(1), cols)
-        .zip(c.axis_chunks_iter_mut(Axis(1), cols));
-    if threads <= 1 {
-        for (b, mut c) in blocks {
-            matmul_into(a, b, &mut c, accumulate, 1);
-        }
-        return;
-    }
-    rayon::scope(|scope| {
-        for (b, mut c) in blocks {
-            scope.spawn(move |_| matmul_into(a, b, &mut c, accumulate, 1));
-        }
-    });
-}
+/// Blocks of a split product (this machine class has two cores).
+pub const BLOCKS: usize = 2;
 
-/// Row blocks of a split product (this machine class has two cores).
-pub const ROW_BLOCKS: usize = 2;
-
-/// Fewest rows per block worth splitting for.
-const MIN_ROWS_PER_BLOCK: usize = 32;
+/// Fewest rows (or columns) per block worth splitting for.
+const MIN_PER_BLOCK: usize = 32;

@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
-use super::matmul::{matmul_cols_into, matmul_into};
+use super::matmul::{SplitAlong, matmul_into, matmul_split_into};
 use rand_chacha::ChaCha8Rng;
 
 use super::init::Init;
@@ -34,7 +34,7 @@ impl Dense {
         threads: usize,
     ) {
         z.assign(&self.b.view().insert_axis(Axis(0)));
-        matmul_cols_into(x, self.w.view(), z, true, threads);
+        matmul_split_into(x, self.w.view(), z, true, (SplitAlong::Cols, threads));
     }
 
     /// [`Dense::forward_into`] as one product on this thread, for callers that split the

@@ -8,7 +8,7 @@ use rand::seq::SliceRandom;
 
 use super::adam::Adam;
 use super::loss::{Loss, backprop_logits};
-use super::matmul::{matmul_into, matmul_rows_into};
+use super::matmul::{SplitAlong, matmul_into, matmul_split_into};
 use super::mlp::Mlp;
 use super::rng::{Stream, rng_for};
 use super::sparse::{par_rows_t_times, par_rows_times};
@@ -194,7 +194,13 @@ impl Trainer {
                     }
                     None => {
                         let input = self.x.slice(s![..b, ..]);
-                        matmul_rows_into(input.t(), dz, &mut gw.view_mut(), false, threads);
+                        matmul_split_into(
+                            input.t(),
+                            dz,
+                            &mut gw.view_mut(),
+                            false,
+                            (SplitAlong::Rows, threads),
+                        );
                     }
                 }
                 continue;
