@@ -209,6 +209,23 @@ impl Preset {
         Ok(())
     }
 
+    /// The start of a session file name for this preset: `<name>-seed<seed>`, with the name
+    /// (which comes from a file) reduced to ASCII letters, digits and `-_.`, and no leading dot.
+    pub fn file_stem(&self) -> String {
+        let safe: String = self
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("{}-seed{}", safe.trim_start_matches('.'), self.seed)
+    }
+
     /// The conventional name for this preset's shape: `<dataset>-<layers>x<width>-<loss>`.
     pub fn grid_name(&self) -> String {
         format!(

@@ -278,28 +278,22 @@ impl PlotsView {
         let density = &self.density;
         let layers = s.widths.len();
         let mut tiles: Vec<Tile<'_>> = Vec::new();
-        tiles.push((
-            "loss",
-            Box::new(|p: &mut PlotUi<'_>| {
-                p.line(Line::new("train loss", series.train_loss.clone()).color(layer_color(0)));
-                p.line(
-                    Line::new("test loss", series.test_loss.clone())
-                        .color(layer_color(1))
-                        .style(egui_plot::LineStyle::dashed_loose()),
-                );
-            }),
-        ));
-        tiles.push((
-            "accuracy",
-            Box::new(|p: &mut PlotUi<'_>| {
-                p.line(Line::new("train accuracy", series.train_acc.clone()).color(layer_color(0)));
-                p.line(
-                    Line::new("test accuracy", series.test_acc.clone())
-                        .color(layer_color(1))
-                        .style(egui_plot::LineStyle::dashed_loose()),
-                );
-            }),
-        ));
+        for (name, train, test) in [
+            ("loss", &series.train_loss, &series.test_loss),
+            ("accuracy", &series.train_acc, &series.test_acc),
+        ] {
+            tiles.push((
+                name,
+                Box::new(move |p: &mut PlotUi<'_>| {
+                    p.line(Line::new(format!("train {name}"), train.clone()).color(layer_color(0)));
+                    p.line(
+                        Line::new(format!("test {name}"), test.clone())
+                            .color(layer_color(1))
+                            .style(egui_plot::LineStyle::dashed_loose()),
+                    );
+                }),
+            ));
+        }
         let mut transforms = vec![None; Metric::ALL.len()];
         for (mi, &m) in Metric::ALL.iter().enumerate() {
             let bands = &series.bands[mi];

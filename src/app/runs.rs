@@ -181,18 +181,7 @@ pub fn session_file_name(preset: &Preset) -> String {
     let t = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let safe: String = preset
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{safe}-seed{}-{t}.ron", preset.seed)
+    format!("{}-{t}.ron", preset.file_stem())
 }
 
 /// What happened while draining the channel that the app may want to tell the user.

@@ -98,25 +98,10 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         p.validate("command line")
             .map_err(|e| CliError::Usage(e.to_string()))?;
         let data = load_data(args.data.as_deref(), &p.dataset)?;
-        let out = args.out.clone().unwrap_or_else(|| {
-            // The preset name comes from a file: keep only plain file-name characters.
-            let safe: String = p
-                .name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            PathBuf::from(format!(
-                "{}-seed{}.ron",
-                safe.trim_start_matches('.'),
-                p.seed
-            ))
-        });
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("{}.ron", p.file_stem())));
         if out.exists() && !args.force {
             return Err(CliError::Write {
                 path: out,
