@@ -4,6 +4,10 @@
 //! prints, per configuration (cross-entropy, minibatch 128), the median over R repeats of one
 //! training epoch and one measurement pass, in seconds and samples/s. Data: $SAMPLE_SETS_DATA,
 //! else ../shared/datasets/mnist.
+//!
+//! `-- --from SESSION` times epochs from a session's checkpoint instead of a fresh network:
+//! trained layers are sparser than fresh ones (a fresh ReLU node is on for half the samples),
+//! and the sparse kernels (`nn::sparse`) make those epochs cheaper.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -87,6 +91,28 @@ fn main() {
         );
         return;
     }
+    if let Some(path) = arg("--kernels") {
+        kernels(&path, &data);
+        return;
+    }
+    if let Some(path) = arg("--from") {
+        let session = match sample_sets::session::load(std::path::Path::new(&path)) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(2);
+            }
+        };
+        let Some(cp) = session.checkpoint else {
+            eprintln!("{path}: no checkpoint");
+            std::process::exit(2);
+        };
+        let label = format!("{}@{}", session.preset.name, cp.epoch);
+        let loss = session.preset.loss;
+        let trainer = Trainer::new(cp.mlp, cp.adam, loss, session.preset.batch_size);
+        time_epochs(&label, trainer, &data, repeats, cp.epoch + 1);
+        return;
+    }
     for cfg in configs.split(',') {
         let Some((h, w)) = cfg.split_once('x') else {
             continue;
@@ -104,27 +130,124 @@ fn main() {
         );
         let adam = Adam::new(AdamConfig::default(), &mlp);
         let mut trainer = Trainer::new(mlp, adam, Loss::CrossEntropy, 128);
-        let probe = stratified_probe(&data.train.labels, CLASSES, 1000, 1);
-        let mut measurer = Measurer::new(&data.train, CLASSES, &probe);
         // Warm-up epoch (not counted): first-touch of buffers, thread pool start.
         let _ = trainer.train_epoch(&data.train, 1, 1, |_, _| true);
-        measurer.measure(&trainer.mlp, &data.train, Loss::CrossEntropy);
-        let (mut train, mut measure) = (Vec::new(), Vec::new());
-        for r in 0..repeats {
+        time_epochs(cfg, trainer, &data, repeats, 2);
+    }
+}
+
+/// Prints the median training epoch (epochs `first..`) and measurement pass over `repeats`.
+fn time_epochs(label: &str, mut trainer: Trainer, data: &Dataset, repeats: usize, first: u32) {
+    let loss = trainer.loss;
+    let probe = stratified_probe(&data.train.labels, CLASSES, 1000, 1);
+    let mut measurer = Measurer::new(&data.train, CLASSES, &probe);
+    measurer.measure(&trainer.mlp, &data.train, loss);
+    let (mut train, mut measure) = (Vec::new(), Vec::new());
+    for r in 0..repeats {
+        let t = Instant::now();
+        let _ = trainer.train_epoch(&data.train, first + r as u32, 1, |_, _| true);
+        train.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        measurer.measure(&trainer.mlp, &data.train, loss);
+        measure.push(t.elapsed().as_secs_f64());
+    }
+    let (t, m) = (median(train), median(measure));
+    let n = data.train.len() as f64;
+    println!(
+        "{label:<7} {t:>10.3} {:>14.0} {m:>12.3} {:>14.0} {:>8.0}%",
+        n / t,
+        n / m,
+        100.0 * m / t
+    );
+}
+
+/// Fastest of `reps` runs of `f`, in microseconds (the minimum: interference only adds).
+fn best_us(reps: usize, mut f: impl FnMut()) -> f64 {
+    (0..reps)
+        .map(|_| {
             let t = Instant::now();
-            let _ = trainer.train_epoch(&data.train, 2 + r as u32, 1, |_, _| true);
-            train.push(t.elapsed().as_secs_f64());
-            let t = Instant::now();
-            measurer.measure(&trainer.mlp, &data.train, Loss::CrossEntropy);
-            measure.push(t.elapsed().as_secs_f64());
+            f();
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Per layer of a session's checkpoint: the density of its input over one minibatch of real
+/// MNIST, and gemm vs the sparse kernels on the three products of a training step (forward,
+/// weight gradient, input gradient). Shows where the sparse kernels start to pay.
+fn kernels(path: &str, data: &Dataset) {
+    use ndarray::{Array2, Axis, s};
+    use sample_sets::data::SparseRows;
+    use sample_sets::nn::matmul::matmul_into;
+    use sample_sets::nn::sparse::{Batch, masked_dots, rows_t_times, rows_times};
+    let session = match sample_sets::session::load(std::path::Path::new(path)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
         }
-        let (t, m) = (median(train), median(measure));
-        let n = data.train.len() as f64;
-        println!(
-            "{cfg:<7} {t:>10.3} {:>14.0} {m:>12.3} {:>14.0} {:>8.0}%",
-            n / t,
-            n / m,
-            100.0 * m / t
-        );
+    };
+    let Some(cp) = session.checkpoint else {
+        eprintln!("{path}: no checkpoint");
+        std::process::exit(2);
+    };
+    let mlp = cp.mlp;
+    let b = 128;
+    let mut a: Array2<f32> = data.train.images.slice(s![..b, ..]).to_owned();
+    let reps = 30;
+    println!(
+        "{:<6} {:>8} {:>22} {:>22} {:>22}",
+        "layer", "density", "forward gemm/sparse", "dW gemm/sparse", "dA gemm/sparse"
+    );
+    for (l, layer) in mlp.layers.iter().enumerate() {
+        let mut z = Array2::<f32>::zeros((b, layer.outputs()));
+        matmul_into(a.view(), layer.w.view(), &mut z.view_mut(), false, 1);
+        z += &layer.b.view().insert_axis(Axis(0));
+        if l > 0 {
+            let sx = SparseRows::from_dense(a.view());
+            let x = Batch::range(&sx, 0..b);
+            let dz = z.mapv(|v| if v > 0.0 { v } else { 0.0 });
+            let mut out = Array2::<f32>::zeros(z.dim());
+            let mut gw = Array2::<f32>::zeros(layer.w.dim());
+            let mut da = Array2::<f32>::zeros(a.dim());
+            let fd = best_us(reps, || {
+                matmul_into(a.view(), layer.w.view(), &mut out.view_mut(), false, 1)
+            });
+            let fs = best_us(reps, || {
+                let sx = SparseRows::from_dense(a.view());
+                rows_times(Batch::range(&sx, 0..b), layer.w.view(), &mut out.view_mut());
+            });
+            let wd = best_us(reps, || {
+                matmul_into(a.t(), dz.view(), &mut gw.view_mut(), false, 1)
+            });
+            let ws = best_us(reps, || {
+                rows_t_times(x, 0..a.ncols(), dz.view(), &mut gw.view_mut());
+            });
+            let ad = best_us(reps, || {
+                matmul_into(dz.view(), layer.w.t(), &mut da.view_mut(), false, 1);
+                ndarray::Zip::from(&mut da).and(&a).for_each(|d, &v| {
+                    if v <= 0.0 {
+                        *d = 0.0;
+                    }
+                });
+            });
+            let as_ = best_us(reps, || {
+                masked_dots(x, dz.view(), layer.w.view(), &mut da.view_mut());
+            });
+            println!(
+                "{l:<6} {:>8.3} {:>10.0} / {:>9.0} {:>10.0} / {:>9.0} {:>10.0} / {:>9.0}",
+                sx.density(),
+                fd,
+                fs,
+                wd,
+                ws,
+                ad,
+                as_
+            );
+        }
+        if l + 1 < mlp.layers.len() {
+            z.mapv_inplace(|v| v.max(0.0));
+        }
+        a = z;
     }
 }

@@ -1,5 +1,5 @@
-//! Images as sparse rows: the nonzero pixels of each sample, for the first layer's products
-//! (see [`crate::nn::sparse`]).
+//! Matrices as sparse rows: the nonzero pixels of each image, for the first layer's products,
+//! and the nonzero activations of a minibatch, for the layers above (see [`crate::nn::sparse`]).
 
 use ndarray::{ArrayView2, Axis};
 
@@ -8,7 +8,7 @@ use ndarray::{ArrayView2, Axis};
 pub const MAX_DENSITY: f64 = 0.35;
 
 /// The rows of a `[samples, inputs]` matrix as (column, value) pairs of their nonzero entries.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SparseRows {
     /// Row `r`'s entries are `offsets[r]..offsets[r + 1]`.
     offsets: Vec<usize>,
@@ -21,22 +21,34 @@ pub struct SparseRows {
 impl SparseRows {
     /// The nonzero entries of `x` (`[samples, inputs]`), row by row, columns increasing.
     pub fn from_dense(x: ArrayView2<f32>) -> Self {
-        let mut offsets = Vec::with_capacity(x.nrows() + 1);
-        let mut entries = Vec::new();
-        offsets.push(0);
+        let mut rows = Self::default();
+        rows.refill(x);
+        rows
+    }
+
+    /// Replaces the contents with the nonzero entries of `x` (`[rows, inputs]`), reusing the
+    /// buffers (no allocation once they are large enough), and returns the density: the
+    /// fraction of entries that are nonzero. For a minibatch's activations after ReLU.
+    pub fn refill(&mut self, x: ArrayView2<f32>) -> f64 {
+        self.offsets.clear();
+        self.entries.clear();
+        self.offsets.push(0);
+        let mut copy = Vec::new();
         for row in x.axis_iter(Axis(0)) {
-            for (c, &v) in row.iter().enumerate() {
-                if v != 0.0 {
-                    entries.push((c as u32, v));
+            let row = match row.as_slice() {
+                Some(row) => row,
+                // Only a strided view (say, a transposed one) lands here.
+                None => {
+                    copy.clear();
+                    copy.extend(row.iter().copied());
+                    &copy
                 }
-            }
-            offsets.push(entries.len());
+            };
+            push_nonzero(&mut self.entries, row);
+            self.offsets.push(self.entries.len());
         }
-        Self {
-            offsets,
-            entries,
-            inputs: x.ncols(),
-        }
+        self.inputs = x.ncols();
+        self.density()
     }
 
     /// Number of rows (samples).
@@ -64,6 +76,73 @@ impl SparseRows {
         match (self.offsets.get(r), self.offsets.get(r + 1)) {
             (Some(&a), Some(&b)) => self.entries.get(a..b).unwrap_or(&[]),
             _ => &[],
+        }
+    }
+}
+
+/// Appends (column, value) for every nonzero entry of `row`, columns increasing: a mask of
+/// the nonzero entries, then one step per set bit. A branch per entry would be mispredicted
+/// on activations that are on or off at random.
+fn push_nonzero(entries: &mut Vec<(u32, f32)>, row: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2, the only feature `push_nonzero_avx2` is compiled for, was just
+        // detected on this CPU.
+        unsafe { push_nonzero_avx2(entries, row) };
+        return;
+    }
+    push_masked(entries, row, 0, |chunk| {
+        chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |m, (k, &v)| m | u32::from(v != 0.0) << k)
+    });
+}
+
+/// [`push_nonzero`] with each block's mask from two AVX2 compares.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn push_nonzero_avx2(entries: &mut Vec<(u32, f32)>, row: &[f32]) {
+    use std::arch::x86_64::{
+        _CMP_NEQ_UQ, _mm256_cmp_ps, _mm256_loadu_ps, _mm256_movemask_ps, _mm256_setzero_ps,
+    };
+    let whole = row.len() / 16 * 16;
+    push_masked(entries, &row[..whole], 0, |chunk| {
+        let mut mask = 0u32;
+        for (h, half) in chunk.chunks_exact(8).enumerate() {
+            // SAFETY: `half` holds exactly 8 floats, the load reads those; unaligned loads
+            // have no alignment requirement.
+            let v = unsafe { _mm256_loadu_ps(half.as_ptr()) };
+            let nonzero = _mm256_cmp_ps::<_CMP_NEQ_UQ>(v, _mm256_setzero_ps());
+            mask |= (_mm256_movemask_ps(nonzero) as u32) << (8 * h);
+        }
+        mask
+    });
+    push_masked(entries, &row[whole..], whole, |chunk| {
+        chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |m, (k, &v)| m | u32::from(v != 0.0) << k)
+    });
+}
+
+/// Appends the entries of `row` (its columns offset by `first`) that `mask_of` marks, in
+/// blocks of 16: bit `k` of a block's mask says entry `k` is nonzero.
+#[inline(always)]
+fn push_masked(
+    entries: &mut Vec<(u32, f32)>,
+    row: &[f32],
+    first: usize,
+    mask_of: impl Fn(&[f32]) -> u32,
+) {
+    for (block, chunk) in row.chunks(16).enumerate() {
+        let mut mask = mask_of(chunk);
+        while mask != 0 {
+            let k = mask.trailing_zeros() as usize;
+            if let Some(&v) = chunk.get(k) {
+                entries.push(((first + block * 16 + k) as u32, v));
+            }
+            mask &= mask - 1;
         }
     }
 }

@@ -12,9 +12,10 @@ use std::time::Instant;
 use ndarray::{Array2, ArrayView2, s};
 
 use super::bits::{jaccard, words_for};
-use crate::data::Split;
+use crate::data::{SparseRows, Split};
 use crate::nn::Mlp;
 use crate::nn::loss::{Loss, loss_and_correct};
+use crate::nn::sparse::{Batch, MAX_ACTIVATION_DENSITY, rows_times, worth_it};
 
 /// Samples per forward chunk; a multiple of 64 so each chunk fills whole bitset words.
 const CHUNK: usize = 256;
@@ -204,40 +205,44 @@ fn measure_range(
     let mut word_buf = vec![0u64; max_w];
     let (mut chunk_losses, mut correct) = (Vec::new(), 0usize);
     let width = mlp.layers.first().map_or(0, |l| l.outputs());
-    let sparse = train
-        .sparse()
-        .filter(|_| crate::nn::sparse::worth_it(width));
+    let images = train.sparse().filter(|_| worth_it(width));
+    // The previous layer's output as sparse rows, and whether the current layer reads it so.
+    let (mut acts, mut acts_sparse) = (SparseRows::default(), false);
     for chunk_start in (a..b).step_by(CHUNK) {
         let rows = CHUNK.min(b - chunk_start);
         let x: ArrayView2<f32> = train.images.slice(s![chunk_start..chunk_start + rows, ..]);
         let labels = &train.labels[chunk_start..chunk_start + rows];
-        // Sample indices of this chunk, for the sparse first layer.
-        let sample_ids: Vec<u32> = (chunk_start..chunk_start + rows)
-            .map(|i| i as u32)
-            .collect();
         for (l, layer) in mlp.layers.iter().enumerate() {
             let (before, after) = z.split_at_mut(l);
-            let input = if l == 0 {
-                x
-            } else {
-                before[l - 1].slice(s![..rows, ..])
-            };
             let mut out = after[0].slice_mut(s![..rows, ..]);
-            match sparse {
-                Some(sx) if l == 0 => {
+            let sparse_rows = match (l, images) {
+                (0, Some(sx)) => Some(Batch::range(sx, chunk_start..chunk_start + rows)),
+                (0, None) => None,
+                _ => acts_sparse.then(|| Batch::range(&acts, 0..rows)),
+            };
+            match sparse_rows {
+                Some(x) => {
                     out.assign(&layer.b.view().insert_axis(ndarray::Axis(0)));
-                    let ok =
-                        crate::nn::sparse::rows_times(sx, &sample_ids, layer.w.view(), &mut out);
+                    let ok = rows_times(x, layer.w.view(), &mut out);
                     debug_assert!(ok, "sparse forward shapes");
                 }
                 // Workers already split the samples: one whole product each.
-                _ => layer.forward_whole_into(input, &mut out),
+                None => {
+                    let input = if l == 0 {
+                        x
+                    } else {
+                        before[l - 1].slice(s![..rows, ..])
+                    };
+                    layer.forward_whole_into(input, &mut out);
+                }
             }
             if l < hidden {
                 let w = layer.outputs();
                 let layer_bits = &mut bits[l];
                 let layer_counts = &mut counts[l];
                 let mut unfused = false;
+                // Samples x nodes switched on in this chunk: decides the next layer's path.
+                let mut on = 0usize;
                 // Pack 64 samples at a time: bit r of node j's word is "sample r on"; count
                 // the on-samples per class on the way.
                 for block in 0..rows.div_ceil(64) {
@@ -261,6 +266,7 @@ fn measure_range(
                             *v = v.max(0.0);
                         }
                     }
+                    on += words.iter().map(|w| w.count_ones() as usize).sum::<usize>();
                     let word_index = (chunk_start - a) / 64 + block;
                     for (j, &word) in words.iter().enumerate() {
                         layer_bits[j * range_words + word_index] = word;
@@ -269,6 +275,16 @@ fn measure_range(
                 if unfused {
                     // Rows of a chunk are contiguous, so this is only a safety net.
                     out.mapv_inplace(|v| v.max(0.0));
+                }
+                // As in training: the next layer skips the zeros of a sparse enough output.
+                acts_sparse = mlp
+                    .layers
+                    .get(l + 1)
+                    .is_some_and(|next| worth_it(next.outputs()))
+                    && !unfused
+                    && on as f64 <= MAX_ACTIVATION_DENSITY * (rows * w) as f64;
+                if acts_sparse {
+                    acts.refill(out.view());
                 }
             }
         }

@@ -1,11 +1,15 @@
-//! Products with the input images kept as sparse rows.
+//! Products with sparse inputs: the images' nonzero pixels and, above the first layer, the
+//! nonzero activations of a minibatch.
 //!
-//! About 81 % of MNIST's pixels are exactly 0, and the first layer's products (the forward
-//! pre-activation `x · W1` and the weight gradient `xᵀ · dz1`) are a sixth of a 9x320 epoch's
-//! arithmetic and almost all of a 2x20 one's. Skipping the zeros changes no sum (adding
-//! `0 · w` adds nothing), and each output element is summed in one fixed order (pixels in
-//! increasing order, samples in minibatch order) on one thread, so the results do not depend
-//! on the thread count.
+//! About 81 % of MNIST's pixels are exactly 0, and after ReLU most activations are 0 too:
+//! a trained 9x320 network switches on 3-20 % of its nodes per sample (`sample-sets inspect`
+//! on a 200-epoch session), and its per-node activation fractions fall below a quarter within
+//! a few epochs. Three products skip the zeros of their input `x` (a layer's input):
+//! the forward pre-activation `x · W`, the weight gradient `xᵀ · dz`, and the gradient into
+//! the layer below, `(dz · Wᵀ)` gated by ReLU, which is only needed where `x` is nonzero.
+//! Skipping zeros changes no sum (adding `0 · w` adds nothing), and each output element is
+//! summed in one fixed order (inputs in increasing order, samples in minibatch order) on one
+//! thread, so the results do not depend on the thread count.
 
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
@@ -14,14 +18,37 @@ use crate::data::SparseRows;
 /// Output columns summed in registers at a time.
 const BLOCK: usize = 64;
 
-/// Narrowest first layer the sparse path pays for: measured on 256 MNIST rows, sparse vs gemm
-/// took 238 vs 181 µs (forward) at width 20, 221 vs 380 µs at 80, 923 vs 1540 µs at 320.
+/// Narrowest layer (outputs) the sparse path pays for: each nonzero input then adds a row
+/// segment of at least 64 weights. Measured on 256 MNIST rows, sparse vs gemm took 238 vs
+/// 181 µs (first-layer forward) at width 20, 221 vs 380 µs at 80, 923 vs 1540 µs at 320; on
+/// a trained 9x320 network's last hidden layer (10 outputs) the sparse forward took 49 vs
+/// 19 µs per minibatch (`cargo bench --bench throughput -- --kernels SESSION`).
 pub const MIN_WIDTH: usize = 64;
 
-/// Whether the first layer of width `width` over `x` should use the sparse kernels: the CPU
-/// has AVX2 and FMA and the layer is wide enough (else gemm is faster).
+/// Whether a layer with `width` outputs may read its input through the sparse kernels: the
+/// CPU has AVX2 and FMA and the layer is wide enough (else gemm is faster).
 pub fn worth_it(width: usize) -> bool {
     width >= MIN_WIDTH && available()
+}
+
+/// Densest layer input (fraction of nonzero activations in a minibatch) that the sparse
+/// kernels serve; denser inputs go to gemm. On a trained 9x320 network's 320 x 320 layers
+/// (minibatch 128, one thread), gemm vs sparse took, at input density 0.196: 360 vs 283 µs
+/// (forward), 352 vs 173 (weight gradient), 427 vs 277 (input gradient); at 0.099: 347 vs
+/// 159, 353 vs 119, 403 vs 150. The forward breaks even near 0.25.
+pub const MAX_ACTIVATION_DENSITY: f64 = 0.25;
+
+/// Fraction of the entries of `x` (`[rows, cols]`) that are nonzero (0 for an empty matrix):
+/// a cheap count (it vectorises) that decides whether building [`SparseRows`] pays.
+pub fn density(x: ArrayView2<f32>) -> f64 {
+    if x.is_empty() {
+        return 0.0;
+    }
+    let nonzero: usize = match x.as_slice() {
+        Some(all) => all.iter().map(|&v| usize::from(v != 0.0)).sum(),
+        None => x.iter().map(|&v| usize::from(v != 0.0)).sum(),
+    };
+    nonzero as f64 / x.len() as f64
 }
 
 /// Whether this CPU runs the sparse kernels at full speed (AVX2 and FMA); callers use the
@@ -73,17 +100,90 @@ fn sum_entries(
     }
 }
 
+/// The rows of a minibatch held in a [`SparseRows`]: batch row `i` is `x`'s row
+/// `picked[first + i]` (a shuffled minibatch of images) or `first + i` (a minibatch's own
+/// activations, or a contiguous chunk of images).
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    x: &'a SparseRows,
+    picked: Option<&'a [u32]>,
+    first: usize,
+    len: usize,
+}
+
+impl<'a> Batch<'a> {
+    /// Rows `rows[0]`, `rows[1]`, ... of `x` (indices past `x`'s end read as empty rows).
+    pub fn picked(x: &'a SparseRows, rows: &'a [u32]) -> Self {
+        Self {
+            x,
+            picked: Some(rows),
+            first: 0,
+            len: rows.len(),
+        }
+    }
+
+    /// Rows `rows` of `x`, in order (past `x`'s end they read as empty rows).
+    pub fn range(x: &'a SparseRows, rows: std::ops::Range<usize>) -> Self {
+        Self {
+            x,
+            picked: None,
+            first: rows.start,
+            len: rows.len(),
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the batch has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Columns of the dense matrix (a layer's inputs).
+    pub fn inputs(&self) -> usize {
+        self.x.inputs()
+    }
+
+    /// Batch row `i`'s (column, value) pairs, columns increasing.
+    #[inline]
+    fn row(&self, i: usize) -> &'a [(u32, f32)] {
+        if i >= self.len {
+            return &[];
+        }
+        match self.picked {
+            Some(p) => p
+                .get(self.first + i)
+                .map_or(&[], |&r| self.x.row(r as usize)),
+            None => self.x.row(self.first + i),
+        }
+    }
+
+    /// Rows `rows` of this batch (clamped to it).
+    fn part(&self, rows: std::ops::Range<usize>) -> Self {
+        let end = rows.end.min(self.len);
+        let start = rows.start.min(end);
+        Self {
+            first: self.first + start,
+            len: end - start,
+            ..*self
+        }
+    }
+}
+
 /// The body of [`rows_times`], compiled for AVX2 and FMA. Column blocks outermost: one block
 /// of `w` (784 x 64 floats, 200 KB) stays in L2 while every row uses it.
 #[target_feature(enable = "avx2,fma")]
-fn rows_times_fma(x: &SparseRows, rows: &[u32], w: &[f32], z: &mut ArrayViewMut2<f32>, n: usize) {
+fn rows_times_fma(x: Batch, w: &[f32], z: &mut ArrayViewMut2<f32>, n: usize) {
     for (c0, width) in blocks(n) {
-        for (&r, mut zrow) in rows.iter().zip(z.axis_iter_mut(Axis(0))) {
+        for (i, mut zrow) in z.axis_iter_mut(Axis(0)).enumerate() {
             let Some(zrow) = zrow.as_slice_mut() else {
                 continue;
             };
             let mut acc = [0f32; BLOCK];
-            sum_entries(&mut acc, width, x.row(r as usize), (w, n), c0);
+            sum_entries(&mut acc, width, x.row(i), (w, n), c0);
             for (zv, a) in zrow[c0..c0 + width].iter_mut().zip(acc) {
                 *zv += a;
             }
@@ -112,6 +212,64 @@ fn rows_t_times_fma(
             grow[c0..c0 + width].copy_from_slice(&acc[..width]);
         }
     }
+}
+
+/// The body of [`masked_dots`], compiled for AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+fn masked_dots_fma(x: Batch, dz: &[f32], w: &[f32], out: &mut ArrayViewMut2<f32>, n: usize) {
+    for (i, mut orow) in out.axis_iter_mut(Axis(0)).enumerate() {
+        orow.fill(0.0);
+        let Some(orow) = orow.as_slice_mut() else {
+            continue;
+        };
+        let Some(d) = dz.get(i * n..(i + 1) * n) else {
+            continue;
+        };
+        for &(k, _) in x.row(i) {
+            let k = k as usize;
+            if let (Some(o), Some(wk)) = (orow.get_mut(k), w.get(k * n..(k + 1) * n)) {
+                *o = dot(wk, d);
+            }
+        }
+    }
+}
+
+/// `Σ a[k] · b[k]` over the shorter length, in a fixed order: four 8-lane running sums over
+/// blocks of 32, then one over blocks of 8, then the lanes and the rest added in order.
+/// Intrinsics, because the compiler vectorised the plain loop only two lanes wide.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::{
+        __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps,
+        _mm256_storeu_ps,
+    };
+    let n = a.len().min(b.len());
+    // SAFETY: every load reads 8 floats starting at `p + i` with `i + 8 <= n`, and both `a`
+    // and `b` hold at least `n` floats; unaligned loads have no alignment requirement.
+    let load = |p: *const f32, i: usize| -> __m256 { unsafe { _mm256_loadu_ps(p.add(i)) } };
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut s = [_mm256_setzero_ps(); 4];
+    let mut i = 0;
+    while i + 32 <= n {
+        for (u, acc) in s.iter_mut().enumerate() {
+            *acc = _mm256_fmadd_ps(load(pa, i + 8 * u), load(pb, i + 8 * u), *acc);
+        }
+        i += 32;
+    }
+    while i + 8 <= n {
+        s[0] = _mm256_fmadd_ps(load(pa, i), load(pb, i), s[0]);
+        i += 8;
+    }
+    let sum = _mm256_add_ps(_mm256_add_ps(s[0], s[1]), _mm256_add_ps(s[2], s[3]));
+    let mut lanes = [0f32; 8];
+    // SAFETY: `lanes` holds exactly the 8 floats stored.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
+    let mut total = lanes.iter().sum::<f32>();
+    for (x, y) in a[i..n].iter().zip(&b[i..n]) {
+        total = x.mul_add(*y, total);
+    }
+    total
 }
 
 /// `acc[..B] = Σ v · m[i, c0..c0 + B]` over `entries`. A fixed width and plain slices (no
@@ -153,36 +311,29 @@ fn sum_tail(acc: &mut [f32], entries: &[(u32, f32)], (m, n): (&[f32], usize), c0
     }
 }
 
-/// `z[i, :] += x[rows[i], :] · w` for every `i`: `w` is `[inputs, n]`, `z` `[rows.len(), n]`.
-/// Returns false (leaving `z` unchanged) when the shapes disagree or `w` is not contiguous.
-pub fn rows_times(
-    x: &SparseRows,
-    rows: &[u32],
-    w: ArrayView2<f32>,
-    z: &mut ArrayViewMut2<f32>,
-) -> bool {
+/// `z[i, :] += x[i, :] · w` for every batch row `i`: `w` is `[inputs, n]`, `z`
+/// `[x.len(), n]`. Returns false (leaving `z` unchanged) when the shapes disagree, `w` is not
+/// contiguous or the CPU lacks AVX2/FMA.
+pub fn rows_times(x: Batch, w: ArrayView2<f32>, z: &mut ArrayViewMut2<f32>) -> bool {
     let n = w.ncols();
     let Some(w) = w.as_slice() else {
         return false;
     };
-    if rows.len() != z.nrows() || z.ncols() != n || w.len() != x.inputs() * n {
-        return false;
-    }
-    if !available() {
+    if x.len() != z.nrows() || z.ncols() != n || w.len() != x.inputs() * n || !available() {
         return false;
     }
     // SAFETY: `available()` just confirmed that this CPU has AVX2 and FMA, the features
     // `rows_times_fma` is compiled for; that is the only requirement of calling it.
-    unsafe { rows_times_fma(x, rows, w, z, n) };
+    unsafe { rows_times_fma(x, w, z, n) };
     true
 }
 
-/// `gw = x[rows]ᵀ · dz` for inputs `inputs` (a range of `x`'s columns, for splitting among
-/// threads): `dz` is `[rows.len(), n]`, `gw` `[inputs.len(), n]` and is overwritten. Returns
-/// false (leaving `gw` unchanged) when the shapes disagree or `dz` is not contiguous.
+/// `gw = x[:, inputs]ᵀ · dz` for a range `inputs` of `x`'s columns (for splitting among
+/// threads): `dz` is `[x.len(), n]`, `gw` `[inputs.len(), n]` and is overwritten. Returns false
+/// (leaving `gw` unchanged) when the shapes disagree, `dz` is not contiguous or the CPU lacks
+/// AVX2/FMA.
 pub fn rows_t_times(
-    x: &SparseRows,
-    rows: &[u32],
+    x: Batch,
     inputs: std::ops::Range<usize>,
     dz: ArrayView2<f32>,
     gw: &mut ArrayViewMut2<f32>,
@@ -191,14 +342,18 @@ pub fn rows_t_times(
     let Some(dz) = dz.as_slice() else {
         return false;
     };
-    if dz.len() != rows.len() * n || gw.dim() != (inputs.len(), n) || inputs.end > x.inputs() {
+    if dz.len() != x.len() * n
+        || gw.dim() != (inputs.len(), n)
+        || inputs.end > x.inputs()
+        || !available()
+    {
         return false;
     }
-    // Transpose the minibatch's entries in `inputs`: for each input, (sample, value) in
-    // sample order.
+    // Transpose the batch's entries in `inputs`: for each input, (sample, value) in sample
+    // order.
     let mut count = vec![0usize; inputs.len() + 1];
-    for &r in rows {
-        for &(p, _) in x.row(r as usize) {
+    for i in 0..x.len() {
+        for &(p, _) in x.row(i) {
             if inputs.contains(&(p as usize)) {
                 count[p as usize - inputs.start + 1] += 1;
             }
@@ -209,8 +364,8 @@ pub fn rows_t_times(
     }
     let mut fill = count.clone();
     let mut entries = vec![(0u32, 0f32); count[inputs.len()]];
-    for (i, &r) in rows.iter().enumerate() {
-        for &(p, v) in x.row(r as usize) {
+    for i in 0..x.len() {
+        for &(p, v) in x.row(i) {
             if inputs.contains(&(p as usize)) {
                 let slot = &mut fill[p as usize - inputs.start];
                 entries[*slot] = (i as u32, v);
@@ -218,62 +373,90 @@ pub fn rows_t_times(
             }
         }
     }
-    if !available() {
-        return false;
-    }
     // SAFETY: as in `rows_times`: AVX2 and FMA were confirmed by `available()`.
     unsafe { rows_t_times_fma(&entries, &count, dz, gw, n) };
     true
 }
 
-/// [`rows_times`] with `rows` and `z` split into blocks, one per thread of the current rayon
-/// pool when `threads` > 1 (each element is summed the same way whatever the split).
+/// The gradient into a ReLU layer's output, `out = (dz · wᵀ) ⊙ [x > 0]`, computed only where
+/// `x` (that layer's output, the next layer's input, `[batch, inputs]`) is nonzero: ReLU
+/// zeroes the gradient elsewhere. `dz` is `[x.len(), n]`, `w` `[inputs, n]` (the next layer's
+/// weights), `out` `[x.len(), inputs]` and is overwritten. Returns false (leaving `out`
+/// unchanged) when the shapes disagree, `dz` or `w` is not contiguous or the CPU lacks
+/// AVX2/FMA.
+pub fn masked_dots(
+    x: Batch,
+    dz: ArrayView2<f32>,
+    w: ArrayView2<f32>,
+    out: &mut ArrayViewMut2<f32>,
+) -> bool {
+    let n = dz.ncols();
+    let (Some(dz), Some(w_flat)) = (dz.as_slice(), w.as_slice()) else {
+        return false;
+    };
+    if dz.len() != x.len() * n
+        || w.dim() != (x.inputs(), n)
+        || out.dim() != (x.len(), x.inputs())
+        || !available()
+    {
+        return false;
+    }
+    // SAFETY: as in `rows_times`: AVX2 and FMA were confirmed by `available()`.
+    unsafe { masked_dots_fma(x, dz, w_flat, out, n) };
+    true
+}
+
+/// [`rows_times`] with the batch rows and `z` split into blocks, one per thread of the
+/// current rayon pool when `threads` > 1 (each element is summed the same way whatever the
+/// split).
 pub fn par_rows_times(
-    x: &SparseRows,
-    rows: &[u32],
+    x: Batch,
     w: ArrayView2<f32>,
     z: &mut ArrayViewMut2<f32>,
     threads: usize,
 ) -> bool {
-    if threads <= 1 || rows.len() < 2 || rows.len() != z.nrows() {
-        return rows_times(x, rows, w, z);
+    if threads <= 1 || x.len() < 2 || x.len() != z.nrows() {
+        return rows_times(x, w, z);
     }
-    let per = rows.len().div_ceil(threads);
-    let ok = std::sync::atomic::AtomicBool::new(true);
-    rayon::scope(|scope| {
-        for (rows, mut z) in rows.chunks(per).zip(z.axis_chunks_iter_mut(Axis(0), per)) {
-            let ok = &ok;
-            scope.spawn(move |_| {
-                if !rows_times(x, rows, w, &mut z) {
-                    ok.store(false, std::sync::atomic::Ordering::Relaxed);
-                }
-            });
-        }
-    });
-    ok.into_inner()
+    let per = x.len().div_ceil(threads);
+    let parts = z
+        .axis_chunks_iter_mut(Axis(0), per)
+        .enumerate()
+        .map(|(k, z)| (x.part(k * per..(k + 1) * per), z))
+        .collect();
+    in_parallel(parts, |(x, mut z)| rows_times(x, w, &mut z))
 }
 
 /// [`rows_t_times`] over all of `x`'s inputs, `gw` (`[inputs, n]`) split by input blocks, one
 /// per thread of the current rayon pool when `threads` > 1.
 pub fn par_rows_t_times(
-    x: &SparseRows,
-    rows: &[u32],
+    x: Batch,
     dz: ArrayView2<f32>,
     gw: &mut ArrayViewMut2<f32>,
     threads: usize,
 ) -> bool {
     let inputs = x.inputs();
     if threads <= 1 || inputs < 2 || gw.nrows() != inputs {
-        return rows_t_times(x, rows, 0..inputs, dz, gw);
+        return rows_t_times(x, 0..inputs, dz, gw);
     }
     let per = inputs.div_ceil(threads);
+    let parts = gw
+        .axis_chunks_iter_mut(Axis(0), per)
+        .enumerate()
+        .map(|(k, gw)| (k * per..k * per + gw.nrows(), gw))
+        .collect();
+    in_parallel(parts, |(range, mut gw)| rows_t_times(x, range, dz, &mut gw))
+}
+
+/// Runs `work` on every part, each on its own thread of the current rayon pool; true when
+/// every call returned true.
+fn in_parallel<T: Send>(parts: Vec<T>, work: impl Fn(T) -> bool + Sync) -> bool {
     let ok = std::sync::atomic::AtomicBool::new(true);
     rayon::scope(|scope| {
-        for (k, mut gw) in gw.axis_chunks_iter_mut(Axis(0), per).enumerate() {
-            let ok = &ok;
-            let range = k * per..(k * per + gw.nrows());
+        for part in parts {
+            let (ok, work) = (&ok, &work);
             scope.spawn(move |_| {
-                if !rows_t_times(x, rows, range, dz, &mut gw) {
+                if !work(part) {
                     ok.store(false, std::sync::atomic::Ordering::Relaxed);
                 }
             });
@@ -303,7 +486,11 @@ mod tests {
         assert_eq!(sx.density(), 4.0 / 12.0);
         // Forward over rows 2 and 0, onto a bias of 1.
         let mut z = Array2::from_elem((2, 70), 1.0f32);
-        assert!(rows_times(&sx, &[2, 0], w.view(), &mut z.view_mut()));
+        assert!(rows_times(
+            Batch::picked(&sx, &[2, 0]),
+            w.view(),
+            &mut z.view_mut()
+        ));
         let picked = ndarray::stack![Axis(0), x.row(2), x.row(0)];
         let dense = picked.dot(&w) + 1.0;
         for (a, b) in z.iter().zip(dense.iter()) {
@@ -312,18 +499,28 @@ mod tests {
         // Weight gradient for inputs 1..4 over rows 0, 1, 2.
         let dz = Array2::from_shape_fn((3, 70), |(i, j)| (i as f32 - 1.0) * (j as f32 + 1.0));
         let mut gw = Array2::from_elem((3, 70), f32::NAN);
-        assert!(rows_t_times(
-            &sx,
-            &[0, 1, 2],
-            1..4,
-            dz.view(),
-            &mut gw.view_mut()
-        ));
+        let all = Batch::range(&sx, 0..3);
+        assert!(rows_t_times(all, 1..4, dz.view(), &mut gw.view_mut()));
         let dense = x.t().dot(&dz);
         for (a, b) in gw.iter().zip(dense.slice(ndarray::s![1..4, ..]).iter()) {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
         }
+        // Gradient into x, (dz · wᵀ) where x is nonzero and 0 elsewhere.
+        let mut dx = Array2::from_elem((3, 4), f32::NAN);
+        assert!(masked_dots(all, dz.view(), w.view(), &mut dx.view_mut()));
+        let dense = dz.dot(&w.t());
+        for ((a, b), xv) in dx.iter().zip(dense.iter()).zip(x.iter()) {
+            let want = if *xv != 0.0 { *b } else { 0.0 };
+            assert!(
+                (a - want).abs() < 1e-2 * want.abs().max(1.0),
+                "{a} vs {want}"
+            );
+        }
         // Shapes that disagree are refused, not read out of bounds.
-        assert!(!rows_times(&sx, &[0], w.view(), &mut z.view_mut()));
+        assert!(!rows_times(
+            Batch::picked(&sx, &[0]),
+            w.view(),
+            &mut z.view_mut()
+        ));
     }
 }

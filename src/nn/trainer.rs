@@ -11,8 +11,11 @@ use super::loss::{Loss, backprop_logits};
 use super::matmul::{SplitAlong, matmul_into, matmul_split_into};
 use super::mlp::Mlp;
 use super::rng::{Stream, rng_for};
-use super::sparse::{par_rows_t_times, par_rows_times};
-use crate::data::Split;
+use super::sparse::{
+    Batch, MAX_ACTIVATION_DENSITY, density, masked_dots, par_rows_t_times, par_rows_times,
+    rows_t_times, worth_it,
+};
+use crate::data::{SparseRows, Split};
 
 /// Figures from one training epoch, averaged over its minibatches as they went by.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,11 +50,20 @@ pub struct Trainer {
     pub loss: Loss,
     /// Minibatch size.
     pub batch: usize,
+    /// Whether sparse inputs go through the sparse kernels where they pay (the default);
+    /// false sends every product to gemm, for comparisons. Results agree to rounding.
+    pub sparse_kernels: bool,
     x: Array2<f32>,
     z: Vec<Array2<f32>>,
     a: Vec<Array2<f32>>,
     grads: Vec<(Array2<f32>, Array1<f32>)>,
     labels: Vec<u8>,
+    /// Per hidden layer: its minibatch activations as sparse rows (filled when it is wide
+    /// enough for the sparse kernels).
+    acts: Vec<SparseRows>,
+    /// Per layer: whether this minibatch's input to it goes through the sparse kernels
+    /// (entry 0, the images, is decided separately).
+    sparse_in: Vec<bool>,
 }
 
 impl Trainer {
@@ -73,17 +85,28 @@ impl Trainer {
             .iter()
             .map(|l| (Array2::zeros(l.w.dim()), Array1::zeros(l.b.dim())))
             .collect();
+        let (mlp_hidden, mlp_layers) = (mlp.hidden_layers(), mlp.layers.len());
         Self {
             mlp,
             adam,
             loss,
             batch,
+            sparse_kernels: true,
             x: Array2::zeros((batch, inputs)),
             z,
             a,
             grads,
             labels: Vec::with_capacity(batch),
+            acts: vec![SparseRows::default(); mlp_hidden],
+            sparse_in: vec![false; mlp_layers],
         }
+    }
+
+    /// Per layer, whether the last minibatch's input to it went through the sparse kernels
+    /// (see [`super::sparse`]): entry 0 for the images, entry `l` for hidden layer `l`'s
+    /// activations feeding layer `l + 1`.
+    pub fn sparse_inputs(&self) -> &[bool] {
+        &self.sparse_in
     }
 
     /// Trains one epoch (1-based `epoch`) over `data` in an order shuffled from `seed`.
@@ -136,7 +159,12 @@ impl Trainer {
         let b = idx.len();
         // The first layer reads the sparse rows directly when the images are sparse enough.
         let width = self.mlp.layers.first().map_or(0, |l| l.outputs());
-        let sparse = data.sparse().filter(|_| super::sparse::worth_it(width));
+        let sparse = data
+            .sparse()
+            .filter(|_| self.sparse_kernels && worth_it(width));
+        if let Some(first) = self.sparse_in.first_mut() {
+            *first = sparse.is_some();
+        }
         self.labels.clear();
         for (r, &i) in idx.iter().enumerate() {
             let i = i as usize;
@@ -149,26 +177,41 @@ impl Trainer {
         let threads = crate::train::threads::current();
         // Forward: z[l] = a[l-1] W + b ; a[l] = relu(z[l]).
         for l in 0..self.mlp.layers.len() {
-            let input = if l == 0 {
-                self.x.slice(s![..b, ..])
-            } else {
-                self.a[l - 1].slice(s![..b, ..])
-            };
-            let mut z = self.z[l].slice_mut(s![..b, ..]);
             let layer = &self.mlp.layers[l];
-            match sparse {
-                Some(sx) if l == 0 => {
+            let mut z = self.z[l].slice_mut(s![..b, ..]);
+            let sparse_rows = match l {
+                0 => sparse.map(|sx| Batch::picked(sx, idx)),
+                _ if self.sparse_in[l] => Some(Batch::range(&self.acts[l - 1], 0..b)),
+                _ => None,
+            };
+            match sparse_rows {
+                Some(x) => {
                     z.assign(&layer.b.view().insert_axis(Axis(0)));
-                    let ok = par_rows_times(sx, idx, layer.w.view(), &mut z, threads);
+                    let ok = par_rows_times(x, layer.w.view(), &mut z, threads);
                     debug_assert!(ok, "sparse forward shapes");
                 }
-                _ => layer.forward_into(input, &mut z, threads),
+                None => {
+                    let input = if l == 0 {
+                        self.x.slice(s![..b, ..])
+                    } else {
+                        self.a[l - 1].slice(s![..b, ..])
+                    };
+                    layer.forward_into(input, &mut z, threads);
+                }
             }
             if l < hidden {
                 let mut a = self.a[l].slice_mut(s![..b, ..]);
                 ndarray::Zip::from(&mut a)
                     .and(&z)
                     .for_each(|a, &z| *a = z.max(0.0));
+                // Trained layers switch on a small share of samples: the next layer then
+                // skips the zeros of this one's output.
+                self.sparse_in[l + 1] = self.sparse_kernels
+                    && worth_it(self.mlp.layers[l + 1].outputs())
+                    && density(a.view()) <= MAX_ACTIVATION_DENSITY;
+                if self.sparse_in[l + 1] {
+                    self.acts[l].refill(a.view());
+                }
             }
         }
         // The logits buffer becomes dLoss/dlogits.
@@ -189,7 +232,8 @@ impl Trainer {
             if l == 0 {
                 match sparse {
                     Some(sx) => {
-                        let ok = par_rows_t_times(sx, idx, dz, &mut gw.view_mut(), threads);
+                        let x = Batch::picked(sx, idx);
+                        let ok = par_rows_t_times(x, dz, &mut gw.view_mut(), threads);
                         debug_assert!(ok, "sparse weight-gradient shapes");
                     }
                     None => {
@@ -208,19 +252,33 @@ impl Trainer {
             let input = self.a[l - 1].slice(s![..b, ..]);
             let w = &self.mlp.layers[l].w;
             let mut dprev = lower[l - 1].slice_mut(s![..b, ..]);
+            let sparse_input = self.sparse_in[l].then(|| Batch::range(&self.acts[l - 1], 0..b));
             // The weight gradient and the gradient into the layer below are independent
             // products of the same size: one thread each beats splitting both.
-            let mut weight_grad = || matmul_into(input.t(), dz, &mut gw.view_mut(), false, 1);
-            let mut input_grad = || {
-                matmul_into(dz, w.t(), &mut dprev, false, 1);
-                // ReLU gate: the gradient passes where the node was on (pre-activation > 0).
-                ndarray::Zip::from(&mut dprev)
-                    .and(&input)
-                    .for_each(|d, &a| {
-                        if a <= 0.0 {
-                            *d = 0.0;
-                        }
-                    });
+            let mut weight_grad = || match sparse_input {
+                Some(x) => {
+                    let ok = rows_t_times(x, 0..x.inputs(), dz, &mut gw.view_mut());
+                    debug_assert!(ok, "sparse weight-gradient shapes");
+                }
+                None => matmul_into(input.t(), dz, &mut gw.view_mut(), false, 1),
+            };
+            let mut input_grad = || match sparse_input {
+                // Only where the node was on: the ReLU gate zeroes the rest.
+                Some(x) => {
+                    let ok = masked_dots(x, dz, w.view(), &mut dprev);
+                    debug_assert!(ok, "sparse input-gradient shapes");
+                }
+                None => {
+                    matmul_into(dz, w.t(), &mut dprev, false, 1);
+                    // ReLU gate: the gradient passes where the node was on (pre-activation > 0).
+                    ndarray::Zip::from(&mut dprev)
+                        .and(&input)
+                        .for_each(|d, &a| {
+                            if a <= 0.0 {
+                                *d = 0.0;
+                            }
+                        });
+                }
             };
             if threads > 1 {
                 rayon::join(weight_grad, input_grad);

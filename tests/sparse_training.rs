@@ -1,0 +1,122 @@
+//! Training through the sparse kernels (hidden layers whose ReLU outputs are mostly 0, as in
+//! a trained network) on the real MNIST. Its own test binary: the matrix-thread setting is
+//! process-wide.
+
+mod common;
+
+use ndarray::{Array2, Axis, s};
+use sample_sets::data::dataset::{CLASSES, PIXELS};
+use sample_sets::nn::rng::{Stream, rng_for};
+use sample_sets::nn::{Adam, AdamConfig, Init, Loss, Mlp, Trainer};
+
+/// A 2x80 network whose hidden biases are shifted so that about 12 % of the activations are
+/// on over the first 1000 training images, as in a network trained for a few dozen epochs.
+fn sparse_network() -> Mlp {
+    let data = common::mnist();
+    let mut mlp = Mlp::new(
+        PIXELS,
+        &[80, 80],
+        CLASSES,
+        Init::HeUniform,
+        &mut rng_for(7, Stream::Init),
+    );
+    let mut a: Array2<f32> = data.train.images.slice(s![..1000, ..]).to_owned();
+    for l in 0..mlp.hidden_layers() {
+        let layer = &mut mlp.layers[l];
+        let z = a.dot(&layer.w) + layer.b.view().insert_axis(Axis(0));
+        let mut all: Vec<f32> = z.iter().copied().collect();
+        all.sort_by(f32::total_cmp);
+        let cut = all[all.len() * 88 / 100];
+        layer.b -= cut;
+        a = z.mapv(|v| (v - cut).max(0.0));
+        let on = a.iter().filter(|&&v| v > 0.0).count() as f64 / a.len() as f64;
+        assert!((0.08..0.16).contains(&on), "layer {l} density {on}");
+    }
+    mlp
+}
+
+/// Trains `minibatches` minibatches of epoch 1 with `threads` matrix threads, through the
+/// sparse kernels or not.
+fn train(mlp: &Mlp, threads: usize, minibatches: usize, sparse_kernels: bool) -> Trainer {
+    sample_sets::train::threads::configure(threads);
+    let adam = Adam::new(AdamConfig::default(), mlp);
+    let mut trainer = Trainer::new(mlp.clone(), adam, Loss::CrossEntropy, 128);
+    trainer.sparse_kernels = sparse_kernels;
+    let _ = trainer.train_epoch(&common::mnist().train, 1, 3, |seen, _| {
+        seen < minibatches * 128
+    });
+    trainer
+}
+
+#[test]
+fn sparse_hidden_layers_train_like_gemm_and_the_same_with_one_and_two_threads() {
+    let mlp = sparse_network();
+    // Few minibatches: while the loss is large the sample sets grow, and past a density of
+    // 0.25 the hidden layers go back to gemm.
+    let one = train(&mlp, 1, 6, true);
+    if sample_sets::nn::sparse::available() {
+        // The images and both 80-wide layers' inputs went through the sparse kernels; the
+        // 10-wide output layer's did not (gemm is faster there).
+        assert_eq!(one.sparse_inputs(), &[true, true, false]);
+    }
+    let two = train(&mlp, 2, 6, true);
+    assert!(
+        one.mlp == two.mlp && one.adam == two.adam,
+        "thread count changed the weights"
+    );
+    // The same steps through gemm only: the same weights up to rounding, and both moved
+    // far more than that from where they started.
+    let dense = train(&mlp, 1, 6, false);
+    assert_eq!(dense.sparse_inputs(), &[false, false, false]);
+    for (l, ((s, d), start)) in one
+        .mlp
+        .layers
+        .iter()
+        .zip(&dense.mlp.layers)
+        .zip(&mlp.layers)
+        .enumerate()
+    {
+        let gap = (&s.w - &d.w).mapv(f32::abs).fold(0f32, |m, &v| m.max(v));
+        let moved = (&s.w - &start.w)
+            .mapv(f32::abs)
+            .fold(0f32, |m, &v| m.max(v));
+        assert!(
+            gap < 1e-5,
+            "layer {l}: sparse and gemm weights differ by {gap}"
+        );
+        assert!(moved > 1e-3, "layer {l}: weights moved only {moved}");
+    }
+}
+
+#[test]
+fn measurement_through_the_sparse_kernels_counts_what_a_dense_forward_pass_counts() {
+    let data = common::mnist();
+    let mlp = sparse_network();
+    let probe: Vec<u32> = (0..100).collect();
+    let mut measurer = sample_sets::measure::Measurer::new(&data.train, CLASSES, &probe);
+    let m = measurer.measure(&mlp, &data.train, Loss::CrossEntropy);
+    // Reference: plain ndarray products over all 60,000 samples.
+    let mut a = data.train.images.clone();
+    let (mut differ, mut total) = (0u64, 0u64);
+    for (l, layer) in mlp.layers[..mlp.hidden_layers()].iter().enumerate() {
+        let z = a.dot(&layer.w) + layer.b.view().insert_axis(Axis(0));
+        let mut counts = vec![0u32; layer.outputs() * CLASSES];
+        for (row, &label) in z.axis_iter(Axis(0)).zip(&data.train.labels) {
+            for (j, &v) in row.iter().enumerate() {
+                counts[j * CLASSES + usize::from(label)] += u32::from(v > 0.0);
+            }
+        }
+        for (got, want) in m.layers[l].counts.iter().zip(&counts) {
+            differ += u64::from(got.abs_diff(*want));
+            total += u64::from(*want);
+        }
+        a = z.mapv(|v| v.max(0.0));
+    }
+    // Summation order differs, so a pre-activation within rounding of 0 may land on the
+    // other side; anything more is a wrong product.
+    assert!(total > 100_000, "only {total} activations on");
+    assert!(
+        differ * 10_000 <= total,
+        "{differ} of {total} on-counts differ from the dense pass"
+    );
+}
