@@ -15,7 +15,7 @@ use super::bits::{jaccard, words_for};
 use crate::data::{SparseRows, Split};
 use crate::nn::Mlp;
 use crate::nn::loss::{Loss, loss_and_correct};
-use crate::nn::sparse::{Batch, MAX_ACTIVATION_DENSITY, rows_times, worth_it};
+use crate::nn::sparse::{Batch, MAX_ACTIVATION_DENSITY, density, worth_it};
 
 /// Samples per forward chunk; a multiple of 64 so each chunk fills whole bitset words.
 const CHUNK: usize = 256;
@@ -220,22 +220,13 @@ fn measure_range(
                 (0, None) => None,
                 _ => acts_sparse.then(|| Batch::range(&acts, 0..rows)),
             };
-            match sparse_rows {
-                Some(x) => {
-                    out.assign(&layer.b.view().insert_axis(ndarray::Axis(0)));
-                    let ok = rows_times(x, layer.w.view(), &mut out);
-                    debug_assert!(ok, "sparse forward shapes");
-                }
-                // Workers already split the samples: one whole product each.
-                None => {
-                    let input = if l == 0 {
-                        x
-                    } else {
-                        before[l - 1].slice(s![..rows, ..])
-                    };
-                    layer.forward_whole_into(input, &mut out);
-                }
-            }
+            let input = if l == 0 {
+                x
+            } else {
+                before[l - 1].slice(s![..rows, ..])
+            };
+            // Workers already split the samples: one whole product each.
+            layer.forward_chunk_into(input, sparse_rows, &mut out);
             if l < hidden {
                 let w = layer.outputs();
                 let layer_bits = &mut bits[l];
@@ -300,14 +291,48 @@ fn measure_range(
     }
 }
 
-/// Mean loss and accuracy of `mlp` over `split`, in chunks (no update).
+/// Mean loss and accuracy of `mlp` over `split`, in chunks (no update), skipping the zeros
+/// of sparse enough layer inputs as the measurement pass does.
 pub fn evaluate(mlp: &Mlp, split: &Split, loss: Loss) -> (f64, f64) {
     let (mut loss_sum, mut correct) = (0f64, 0usize);
     let n = split.len();
-    for start in (0..n).step_by(CHUNK * 2) {
-        let end = (start + CHUNK * 2).min(n);
-        let logits = mlp.logits(split.images.slice(s![start..end, ..]));
-        let (l, c) = loss_and_correct(loss, logits.view(), &split.labels[start..end]);
+    let hidden = mlp.hidden_layers();
+    let width = mlp.layers.first().map_or(0, |l| l.outputs());
+    let images = split.sparse().filter(|_| worth_it(width));
+    let mut z: Vec<Array2<f32>> = mlp
+        .layers
+        .iter()
+        .map(|l| Array2::zeros((CHUNK, l.outputs())))
+        .collect();
+    let mut acts = SparseRows::default();
+    for start in (0..n).step_by(CHUNK) {
+        let rows = CHUNK.min(n - start);
+        let x = split.images.slice(s![start..start + rows, ..]);
+        let mut acts_sparse = false;
+        for (l, layer) in mlp.layers.iter().enumerate() {
+            let (before, after) = z.split_at_mut(l);
+            let mut out = after[0].slice_mut(s![..rows, ..]);
+            let (input, sparse_rows) = if l == 0 {
+                (x, images.map(|sx| Batch::range(sx, start..start + rows)))
+            } else {
+                let sparse = acts_sparse.then(|| Batch::range(&acts, 0..rows));
+                (before[l - 1].slice(s![..rows, ..]), sparse)
+            };
+            layer.forward_chunk_into(input, sparse_rows, &mut out);
+            if l < hidden {
+                out.mapv_inplace(|v| v.max(0.0));
+                acts_sparse = mlp
+                    .layers
+                    .get(l + 1)
+                    .is_some_and(|next| worth_it(next.outputs()))
+                    && density(out.view()) <= MAX_ACTIVATION_DENSITY;
+                if acts_sparse {
+                    acts.refill(out.view());
+                }
+            }
+        }
+        let labels = &split.labels[start..start + rows];
+        let (l, c) = loss_and_correct(loss, z[hidden].slice(s![..rows, ..]), labels);
         loss_sum += l;
         correct += c;
     }

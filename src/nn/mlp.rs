@@ -3,6 +3,7 @@
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use super::matmul::{SplitAlong, matmul_into, matmul_split_into};
+use super::sparse::{Batch, rows_times};
 use rand_chacha::ChaCha8Rng;
 
 use super::init::Init;
@@ -43,6 +44,23 @@ impl Dense {
     pub fn forward_whole_into(&self, x: ArrayView2<f32>, z: &mut ndarray::ArrayViewMut2<f32>) {
         z.assign(&self.b.view().insert_axis(Axis(0)));
         matmul_into(x, self.w.view(), z, true, 1);
+    }
+
+    /// [`Dense::forward_whole_into`], through the sparse kernels when `sparse` holds the same
+    /// input `x` as sparse rows (see [`super::sparse`]); gemm if those refuse it.
+    pub fn forward_chunk_into(
+        &self,
+        x: ArrayView2<f32>,
+        sparse: Option<Batch>,
+        z: &mut ndarray::ArrayViewMut2<f32>,
+    ) {
+        if let Some(rows) = sparse {
+            z.assign(&self.b.view().insert_axis(Axis(0)));
+            if rows_times(rows, self.w.view(), z) {
+                return;
+            }
+        }
+        self.forward_whole_into(x, z);
     }
 }
 
@@ -97,20 +115,6 @@ impl Mlp {
     /// Number of outputs (classes).
     pub fn outputs(&self) -> usize {
         self.layers.last().map_or(0, Dense::outputs)
-    }
-
-    /// Logits `[batch, outputs]` for inputs `[batch, inputs]` (allocates; for evaluation).
-    pub fn logits(&self, x: ArrayView2<f32>) -> Array2<f32> {
-        let mut a = x.to_owned();
-        for (i, layer) in self.layers.iter().enumerate() {
-            let mut z = Array2::zeros((a.nrows(), layer.outputs()));
-            layer.forward_into(a.view(), &mut z.view_mut(), 1);
-            if i + 1 < self.layers.len() {
-                z.mapv_inplace(|v| v.max(0.0));
-            }
-            a = z;
-        }
-        a
     }
 
     /// True when every parameter is finite.
