@@ -96,17 +96,7 @@ fn main() {
         return;
     }
     if let Some(path) = arg("--from") {
-        let session = match sample_sets::session::load(std::path::Path::new(&path)) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("{e}");
-                std::process::exit(2);
-            }
-        };
-        let Some(cp) = session.checkpoint else {
-            eprintln!("{path}: no checkpoint");
-            std::process::exit(2);
-        };
+        let (session, cp) = checkpoint(&path);
         let label = format!("{}@{}", session.preset.name, cp.epoch);
         let loss = session.preset.loss;
         let trainer = Trainer::new(cp.mlp, cp.adam, loss, session.preset.batch_size);
@@ -180,17 +170,7 @@ fn kernels(path: &str, data: &Dataset) {
     use sample_sets::data::SparseRows;
     use sample_sets::nn::matmul::matmul_into;
     use sample_sets::nn::sparse::{Batch, masked_dots, rows_t_times, rows_times};
-    let session = match sample_sets::session::load(std::path::Path::new(path)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(2);
-        }
-    };
-    let Some(cp) = session.checkpoint else {
-        eprintln!("{path}: no checkpoint");
-        std::process::exit(2);
-    };
+    let (_, cp) = checkpoint(path);
     let mlp = cp.mlp;
     let b = 128;
     let mut a: Array2<f32> = data.train.images.slice(s![..b, ..]).to_owned();
@@ -250,4 +230,25 @@ fn kernels(path: &str, data: &Dataset) {
         }
         a = z;
     }
+}
+
+/// The session at `path` and its checkpoint; exits with a message when it has none.
+fn checkpoint(
+    path: &str,
+) -> (
+    sample_sets::session::Session,
+    sample_sets::session::Checkpoint,
+) {
+    let mut session = match sample_sets::session::load(std::path::Path::new(path)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let Some(cp) = session.checkpoint.take() else {
+        eprintln!("{path}: no checkpoint");
+        std::process::exit(2);
+    };
+    (session, cp)
 }

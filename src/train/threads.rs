@@ -11,7 +11,6 @@ pub fn configure(threads: usize) {
     MATMUL_THREADS.store(threads.clamp(1, 64), Ordering::Relaxed);
 }
 
-/// The matrix-product thread count for training.
 /// The thread pool training runs its parallel work on: one thread per core, each with
 /// subnormals flushed (as on every training thread, see [`crate::nn::ftz`]), so a result is the
 /// same whichever thread computed it. `None` if the system refused to start threads; callers
@@ -32,6 +31,7 @@ pub fn pool() -> Option<&'static rayon::ThreadPool> {
     .as_ref()
 }
 
+/// The matrix-product thread count for training.
 pub fn current() -> usize {
     MATMUL_THREADS.load(Ordering::Relaxed)
 }
