@@ -15,7 +15,7 @@ use super::bits::{jaccard, words_for};
 use crate::data::{SparseRows, Split};
 use crate::nn::Mlp;
 use crate::nn::loss::{Loss, loss_and_correct};
-use crate::nn::sparse::{Batch, MAX_ACTIVATION_DENSITY, density, worth_it};
+use crate::nn::sparse::{Batch, MAX_ACTIVATION_DENSITY, refill_if_sparse, worth_it};
 
 /// Samples per forward chunk; a multiple of 64 so each chunk fills whole bitset words.
 const CHUNK: usize = 256;
@@ -321,14 +321,8 @@ pub fn evaluate(mlp: &Mlp, split: &Split, loss: Loss) -> (f64, f64) {
             layer.forward_chunk_into(input, sparse_rows, &mut out);
             if l < hidden {
                 out.mapv_inplace(|v| v.max(0.0));
-                acts_sparse = mlp
-                    .layers
-                    .get(l + 1)
-                    .is_some_and(|next| worth_it(next.outputs()))
-                    && density(out.view()) <= MAX_ACTIVATION_DENSITY;
-                if acts_sparse {
-                    acts.refill(out.view());
-                }
+                let next = mlp.layers.get(l + 1).map_or(0, |n| n.outputs());
+                acts_sparse = refill_if_sparse(&mut acts, out.view(), next);
             }
         }
         let labels = &split.labels[start..start + rows];

@@ -51,6 +51,17 @@ pub fn density(x: ArrayView2<f32>) -> f64 {
     nonzero as f64 / x.len() as f64
 }
 
+/// Refills `acts` from a hidden layer's output `out` (`[rows, width]`, after ReLU) and returns
+/// true when the next layer, `next_width` wide, should read it through the sparse kernels;
+/// leaves `acts` alone and returns false otherwise.
+pub fn refill_if_sparse(acts: &mut SparseRows, out: ArrayView2<f32>, next_width: usize) -> bool {
+    let sparse = worth_it(next_width) && density(out) <= MAX_ACTIVATION_DENSITY;
+    if sparse {
+        acts.refill(out);
+    }
+    sparse
+}
+
 /// Whether this CPU runs the sparse kernels at full speed (AVX2 and FMA); callers use the
 /// dense products otherwise.
 pub fn available() -> bool {

@@ -12,8 +12,7 @@ use super::matmul::{SplitAlong, matmul_into, matmul_split_into};
 use super::mlp::Mlp;
 use super::rng::{Stream, rng_for};
 use super::sparse::{
-    Batch, MAX_ACTIVATION_DENSITY, density, masked_dots, par_rows_t_times, par_rows_times,
-    rows_t_times, worth_it,
+    Batch, masked_dots, par_rows_t_times, par_rows_times, refill_if_sparse, rows_t_times, worth_it,
 };
 use crate::data::{SparseRows, Split};
 
@@ -206,12 +205,9 @@ impl Trainer {
                     .for_each(|a, &z| *a = z.max(0.0));
                 // Trained layers switch on a small share of samples: the next layer then
                 // skips the zeros of this one's output.
-                self.sparse_in[l + 1] = self.sparse_kernels
-                    && worth_it(self.mlp.layers[l + 1].outputs())
-                    && density(a.view()) <= MAX_ACTIVATION_DENSITY;
-                if self.sparse_in[l + 1] {
-                    self.acts[l].refill(a.view());
-                }
+                let next = self.mlp.layers[l + 1].outputs();
+                self.sparse_in[l + 1] =
+                    self.sparse_kernels && refill_if_sparse(&mut self.acts[l], a.view(), next);
             }
         }
         // The logits buffer becomes dLoss/dlogits.
