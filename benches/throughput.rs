@@ -2,8 +2,9 @@
 //!
 //! `cargo bench --bench throughput [-- --threads T --repeats R --configs 2x20,5x80,9x320]`
 //! prints, per configuration (cross-entropy, minibatch 128), the median over R repeats of one
-//! training epoch and one measurement pass, in seconds and samples/s. Data: $SAMPLE_SETS_DATA,
-//! else ../shared/datasets/mnist.
+//! training epoch and one measurement pass, in seconds and samples/s, and the fastest of each
+//! (this machine's neighbours only ever slow a run down, so A/B comparisons use the fastest).
+//! Data: $SAMPLE_SETS_DATA, else ../shared/datasets/mnist.
 //!
 //! `-- --from SESSION` times epochs from a session's checkpoint instead of a fresh network:
 //! trained layers are sparser than fresh ones (a fresh ReLU node is on for half the samples),
@@ -91,6 +92,33 @@ fn main() {
         );
         return;
     }
+    if let Some(path) = arg("--save") {
+        // What a run pays after every epoch to keep its session on disk: the checkpoint's
+        // encoding and the atomic write of the whole file, for a session as long as `path`.
+        let (session, cp) = checkpoint(&path);
+        let out = std::env::temp_dir().join("sample-sets-bench-save.ron");
+        let mut writer = sample_sets::session::SessionWriter::new(&out, &session);
+        for _ in 0..repeats {
+            let t = Instant::now();
+            writer.set_checkpoint(&cp);
+            let encoded = t.elapsed().as_secs_f64();
+            let text = writer.to_ron();
+            let serialised = t.elapsed().as_secs_f64();
+            if let Err(e) = writer.save() {
+                eprintln!("{e}");
+                std::process::exit(2);
+            }
+            println!(
+                "save of {} epochs: checkpoint {encoded:.3} s, RON {:.3} s ({:.1} MB), whole save {:.3} s",
+                session.epochs.len(),
+                serialised - encoded,
+                text.len() as f64 / 1e6,
+                t.elapsed().as_secs_f64() - (serialised - encoded)
+            );
+        }
+        let _ = std::fs::remove_file(&out);
+        return;
+    }
     if let Some(path) = arg("--kernels") {
         kernels(&path, &data);
         return;
@@ -141,10 +169,12 @@ fn time_epochs(label: &str, mut trainer: Trainer, data: &Dataset, repeats: usize
         measurer.measure(&trainer.mlp, &data.train, loss);
         measure.push(t.elapsed().as_secs_f64());
     }
+    let fastest = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let (t_min, m_min) = (fastest(&train), fastest(&measure));
     let (t, m) = (median(train), median(measure));
     let n = data.train.len() as f64;
     println!(
-        "{label:<7} {t:>10.3} {:>14.0} {m:>12.3} {:>14.0} {:>8.0}%",
+        "{label:<7} {t:>10.3} {:>14.0} {m:>12.3} {:>14.0} {:>8.0}%  (fastest: train {t_min:.3} s, measure {m_min:.3} s)",
         n / t,
         n / m,
         100.0 * m / t
@@ -176,15 +206,20 @@ fn kernels(path: &str, data: &Dataset) {
     let mut a: Array2<f32> = data.train.images.slice(s![..b, ..]).to_owned();
     let reps = 30;
     println!(
-        "{:<6} {:>8} {:>22} {:>22} {:>22}",
-        "layer", "density", "forward gemm/sparse", "dW gemm/sparse", "dA gemm/sparse"
+        "{:<6} {:>8} {:>8} {:>22} {:>22} {:>22}",
+        "layer", "density", "rows", "forward gemm/sparse", "dW gemm/sparse", "dA gemm/sparse"
     );
+    // Layer 0 reads the images (their own sparse rows in training); the sparse columns time
+    // the kernels alone, "rows" the building of the sparse rows they read.
     for (l, layer) in mlp.layers.iter().enumerate() {
         let mut z = Array2::<f32>::zeros((b, layer.outputs()));
         matmul_into(a.view(), layer.w.view(), &mut z.view_mut(), false, 1);
         z += &layer.b.view().insert_axis(Axis(0));
-        if l > 0 {
-            let sx = SparseRows::from_dense(a.view());
+        {
+            let mut sx = SparseRows::default();
+            let rows = best_us(reps, || {
+                sx.refill(a.view());
+            });
             let x = Batch::range(&sx, 0..b);
             let dz = z.mapv(|v| if v > 0.0 { v } else { 0.0 });
             let mut out = Array2::<f32>::zeros(z.dim());
@@ -194,8 +229,7 @@ fn kernels(path: &str, data: &Dataset) {
                 matmul_into(a.view(), layer.w.view(), &mut out.view_mut(), false, 1)
             });
             let fs = best_us(reps, || {
-                let sx = SparseRows::from_dense(a.view());
-                rows_times(Batch::range(&sx, 0..b), layer.w.view(), &mut out.view_mut());
+                rows_times(x, layer.w.view(), None, &mut out.view_mut());
             });
             let wd = best_us(reps, || {
                 matmul_into(a.t(), dz.view(), &mut gw.view_mut(), false, 1)
@@ -215,7 +249,7 @@ fn kernels(path: &str, data: &Dataset) {
                 masked_dots(x, dz.view(), layer.w.view(), &mut da.view_mut());
             });
             println!(
-                "{l:<6} {:>8.3} {:>10.0} / {:>9.0} {:>10.0} / {:>9.0} {:>10.0} / {:>9.0}",
+                "{l:<6} {:>8.3} {rows:>8.0} {:>10.0} / {:>9.0} {:>10.0} / {:>9.0} {:>10.0} / {:>9.0}",
                 sx.density(),
                 fd,
                 fs,

@@ -30,6 +30,17 @@ impl SparseRows {
     /// buffers (no allocation once they are large enough), and returns the density: the
     /// fraction of entries that are nonzero. For a minibatch's activations after ReLU.
     pub fn refill(&mut self, x: ArrayView2<f32>) -> f64 {
+        self.refill_with::<false>(x)
+    }
+
+    /// [`SparseRows::refill`] with the ReLU of `x` (`[rows, inputs]` pre-activations): keeps
+    /// the entries above 0 (NaN is not), so a layer's sparse output is built straight from
+    /// its pre-activations without writing the dense activations first.
+    pub fn refill_relu(&mut self, x: ArrayView2<f32>) -> f64 {
+        self.refill_with::<true>(x)
+    }
+
+    fn refill_with<const RELU: bool>(&mut self, x: ArrayView2<f32>) -> f64 {
         self.offsets.clear();
         self.entries.clear();
         self.offsets.push(0);
@@ -44,7 +55,7 @@ impl SparseRows {
                     &copy
                 }
             };
-            push_nonzero(&mut self.entries, row);
+            push_nonzero::<RELU>(&mut self.entries, row);
             self.offsets.push(self.entries.len());
         }
         self.inputs = x.ncols();
@@ -80,31 +91,36 @@ impl SparseRows {
     }
 }
 
-/// Appends (column, value) for every nonzero entry of `row`, columns increasing: a mask of
-/// the nonzero entries, then one step per set bit. A branch per entry would be mispredicted
-/// on activations that are on or off at random.
-fn push_nonzero(entries: &mut Vec<(u32, f32)>, row: &[f32]) {
+/// Appends (column, value) for every nonzero entry of `row` (with `RELU`, every entry above
+/// 0), columns increasing: a mask of the entries kept, then one step per set bit. A branch per
+/// entry would be mispredicted on activations that are on or off at random.
+fn push_nonzero<const RELU: bool>(entries: &mut Vec<(u32, f32)>, row: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2, the only feature `push_nonzero_avx2` is compiled for, was just
         // detected on this CPU.
-        unsafe { push_nonzero_avx2(entries, row) };
+        unsafe { push_nonzero_avx2::<RELU>(entries, row) };
         return;
     }
-    push_masked(entries, row, 0, |chunk| {
-        chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |m, (k, &v)| m | u32::from(v != 0.0) << k)
-    });
+    push_masked(entries, row, 0, mask_plain::<RELU>);
+}
+
+/// Bit `k` set where `chunk[k]` is kept (nonzero, or with `RELU` above 0).
+#[inline(always)]
+fn mask_plain<const RELU: bool>(chunk: &[f32]) -> u32 {
+    chunk.iter().enumerate().fold(0u32, |m, (k, &v)| {
+        let keep = if RELU { v > 0.0 } else { v != 0.0 };
+        m | u32::from(keep) << k
+    })
 }
 
 /// [`push_nonzero`] with each block's mask from two AVX2 compares.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn push_nonzero_avx2(entries: &mut Vec<(u32, f32)>, row: &[f32]) {
+fn push_nonzero_avx2<const RELU: bool>(entries: &mut Vec<(u32, f32)>, row: &[f32]) {
     use std::arch::x86_64::{
-        _CMP_NEQ_UQ, _mm256_cmp_ps, _mm256_loadu_ps, _mm256_movemask_ps, _mm256_setzero_ps,
+        _CMP_GT_OQ, _CMP_NEQ_UQ, _mm256_cmp_ps, _mm256_loadu_ps, _mm256_movemask_ps,
+        _mm256_setzero_ps,
     };
     let whole = row.len() / 16 * 16;
     push_masked(entries, &row[..whole], 0, |chunk| {
@@ -113,17 +129,16 @@ fn push_nonzero_avx2(entries: &mut Vec<(u32, f32)>, row: &[f32]) {
             // SAFETY: `half` holds exactly 8 floats, the load reads those; unaligned loads
             // have no alignment requirement.
             let v = unsafe { _mm256_loadu_ps(half.as_ptr()) };
-            let nonzero = _mm256_cmp_ps::<_CMP_NEQ_UQ>(v, _mm256_setzero_ps());
-            mask |= (_mm256_movemask_ps(nonzero) as u32) << (8 * h);
+            let keep = if RELU {
+                _mm256_cmp_ps::<_CMP_GT_OQ>(v, _mm256_setzero_ps())
+            } else {
+                _mm256_cmp_ps::<_CMP_NEQ_UQ>(v, _mm256_setzero_ps())
+            };
+            mask |= (_mm256_movemask_ps(keep) as u32) << (8 * h);
         }
         mask
     });
-    push_masked(entries, &row[whole..], whole, |chunk| {
-        chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |m, (k, &v)| m | u32::from(v != 0.0) << k)
-    });
+    push_masked(entries, &row[whole..], whole, mask_plain::<RELU>);
 }
 
 /// Appends the entries of `row` (its columns offset by `first`) that `mask_of` marks, in
@@ -143,6 +158,33 @@ fn push_masked(
                 entries.push(((first + block * 16 + k) as u32, v));
             }
             mask &= mask - 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn refill_relu_keeps_what_relu_then_refill_keeps() {
+        // 37 columns: two 16-wide blocks and a tail; negatives, -0, NaN and positives.
+        let z = Array2::from_shape_fn((4, 37), |(i, k)| match (i * 37 + k) % 7 {
+            0 => -1.5,
+            1 => -0.0,
+            2 => f32::NAN,
+            3 => 0.0,
+            n => n as f32 * 0.25 - 0.5,
+        });
+        let relu = z.mapv(|v| v.max(0.0));
+        let (mut direct, mut dense) = (SparseRows::default(), SparseRows::default());
+        let d = direct.refill_relu(z.view());
+        assert_eq!(d, dense.refill(relu.view()));
+        assert_eq!(direct, dense);
+        assert!(d > 0.2 && d < 0.6, "density {d}");
+        for r in 0..4 {
+            assert!(direct.row(r).iter().all(|&(_, v)| v > 0.0));
         }
     }
 }

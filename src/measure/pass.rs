@@ -248,14 +248,7 @@ fn measure_range(
                         };
                         let c = usize::from(label).min(classes - 1);
                         let cnt = &mut layer_counts[c * w..(c + 1) * w];
-                        let shift = r % 64;
-                        // ReLU on the way, while the row is in cache.
-                        for ((word, n), v) in words.iter_mut().zip(cnt.iter_mut()).zip(row) {
-                            let on = *v > 0.0;
-                            *word |= u64::from(on) << shift;
-                            *n += u32::from(on);
-                            *v = v.max(0.0);
-                        }
+                        pack_row(row, words, cnt, (r % 64) as u32);
                     }
                     on += words.iter().map(|w| w.count_ones() as usize).sum::<usize>();
                     let word_index = (chunk_start - a) / 64 + block;
@@ -288,6 +281,37 @@ fn measure_range(
         counts,
         chunk_losses,
         correct,
+    }
+}
+
+/// One sample's row of pre-activations `row` (`[nodes]`): sets bit `shift` of node `j`'s
+/// word where it is on (pre-activation > 0), adds its on-nodes to its class's `counts`
+/// (`[nodes]`), and applies ReLU in place while the row is in cache.
+fn pack_row(row: &mut [f32], words: &mut [u64], counts: &mut [u32], shift: u32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2, the only feature `pack_row_avx2` is compiled for, was just detected.
+        unsafe { pack_row_avx2(row, words, counts, shift) };
+        return;
+    }
+    pack_row_plain(row, words, counts, shift);
+}
+
+/// [`pack_row`] compiled for AVX2: the compiler then packs four words and eight counts per
+/// instruction (this loop took 5 % of a trained 9x320 epoch at SSE2 width).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn pack_row_avx2(row: &mut [f32], words: &mut [u64], counts: &mut [u32], shift: u32) {
+    pack_row_plain(row, words, counts, shift);
+}
+
+#[inline(always)]
+fn pack_row_plain(row: &mut [f32], words: &mut [u64], counts: &mut [u32], shift: u32) {
+    for ((word, n), v) in words.iter_mut().zip(counts.iter_mut()).zip(row) {
+        let on = *v > 0.0;
+        *word |= u64::from(on) << shift;
+        *n += u32::from(on);
+        *v = v.max(0.0);
     }
 }
 

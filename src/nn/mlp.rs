@@ -55,8 +55,11 @@ impl Dense {
         z: &mut ndarray::ArrayViewMut2<f32>,
     ) {
         if let Some(rows) = sparse {
-            z.assign(&self.b.view().insert_axis(Axis(0)));
-            if rows_times(rows, self.w.view(), z) {
+            let bias = self.b.as_slice();
+            if bias.is_none() {
+                z.assign(&self.b.view().insert_axis(Axis(0)));
+            }
+            if rows_times(rows, self.w.view(), bias, z) {
                 return;
             }
         }

@@ -12,7 +12,7 @@ use super::matmul::{SplitAlong, matmul_into, matmul_split_into};
 use super::mlp::Mlp;
 use super::rng::{Stream, rng_for};
 use super::sparse::{
-    Batch, masked_dots, par_rows_t_times, par_rows_times, refill_if_sparse, rows_t_times, worth_it,
+    Batch, masked_dots, par_rows_t_times, par_rows_times, relu_if_sparse, rows_t_times, worth_it,
 };
 use crate::data::{SparseRows, Split};
 
@@ -185,8 +185,11 @@ impl Trainer {
             };
             match sparse_rows {
                 Some(x) => {
-                    z.assign(&layer.b.view().insert_axis(Axis(0)));
-                    let ok = par_rows_times(x, layer.w.view(), &mut z, threads);
+                    let bias = layer.b.as_slice();
+                    if bias.is_none() {
+                        z.assign(&layer.b.view().insert_axis(Axis(0)));
+                    }
+                    let ok = par_rows_times(x, layer.w.view(), bias, &mut z, threads);
                     debug_assert!(ok, "sparse forward shapes");
                 }
                 None => {
@@ -199,15 +202,19 @@ impl Trainer {
                 }
             }
             if l < hidden {
-                let mut a = self.a[l].slice_mut(s![..b, ..]);
-                ndarray::Zip::from(&mut a)
-                    .and(&z)
-                    .for_each(|a, &z| *a = z.max(0.0));
                 // Trained layers switch on a small share of samples: the next layer then
-                // skips the zeros of this one's output.
+                // skips the zeros of this one's output, built straight from `z` (the dense
+                // activations are only written for the dense path, the only one reading them).
                 let next = self.mlp.layers[l + 1].outputs();
-                self.sparse_in[l + 1] =
-                    self.sparse_kernels && refill_if_sparse(&mut self.acts[l], a.view(), next);
+                let sparse_next =
+                    self.sparse_kernels && relu_if_sparse(&mut self.acts[l], z.view(), next);
+                if !sparse_next {
+                    let mut a = self.a[l].slice_mut(s![..b, ..]);
+                    ndarray::Zip::from(&mut a)
+                        .and(&z)
+                        .for_each(|a, &z| *a = z.max(0.0));
+                }
+                self.sparse_in[l + 1] = sparse_next;
             }
         }
         // The logits buffer becomes dLoss/dlogits.
@@ -216,7 +223,11 @@ impl Trainer {
             self.z[hidden].slice_mut(s![..b, ..]),
             &self.labels,
         );
-        // Backward: z[l] now holds dLoss/dz[l].
+        // Backward: z[l] now holds dLoss/dz[l]. Each layer's Adam update follows its
+        // gradients while they are still in cache (a layer's update reads only its own
+        // gradient and state, so the order changes no result). On a trained 9x320 network
+        // this made the epoch about 10 % faster than one update of all layers at the end.
+        let adam_step = self.adam.begin_step();
         for l in (0..self.mlp.layers.len()).rev() {
             let (gw, gb) = &mut self.grads[l];
             let (lower, upper) = self.z.split_at_mut(l);
@@ -225,6 +236,7 @@ impl Trainer {
             for row in dz.axis_iter(Axis(0)) {
                 *gb += &row;
             }
+            let layer = &mut self.mlp.layers[l];
             if l == 0 {
                 match sparse {
                     Some(sx) => {
@@ -243,47 +255,49 @@ impl Trainer {
                         );
                     }
                 }
-                continue;
-            }
-            let input = self.a[l - 1].slice(s![..b, ..]);
-            let w = &self.mlp.layers[l].w;
-            let mut dprev = lower[l - 1].slice_mut(s![..b, ..]);
-            let sparse_input = self.sparse_in[l].then(|| Batch::range(&self.acts[l - 1], 0..b));
-            // The weight gradient and the gradient into the layer below are independent
-            // products of the same size: one thread each beats splitting both.
-            let mut weight_grad = || match sparse_input {
-                Some(x) => {
-                    let ok = rows_t_times(x, 0..x.inputs(), dz, &mut gw.view_mut());
-                    debug_assert!(ok, "sparse weight-gradient shapes");
-                }
-                None => matmul_into(input.t(), dz, &mut gw.view_mut(), false, 1),
-            };
-            let mut input_grad = || match sparse_input {
-                // Only where the node was on: the ReLU gate zeroes the rest.
-                Some(x) => {
-                    let ok = masked_dots(x, dz, w.view(), &mut dprev);
-                    debug_assert!(ok, "sparse input-gradient shapes");
-                }
-                None => {
-                    matmul_into(dz, w.t(), &mut dprev, false, 1);
-                    // ReLU gate: the gradient passes where the node was on (pre-activation > 0).
-                    ndarray::Zip::from(&mut dprev)
-                        .and(&input)
-                        .for_each(|d, &a| {
-                            if a <= 0.0 {
-                                *d = 0.0;
-                            }
-                        });
-                }
-            };
-            if threads > 1 {
-                rayon::join(weight_grad, input_grad);
             } else {
-                weight_grad();
-                input_grad();
+                let input = self.a[l - 1].slice(s![..b, ..]);
+                let w = &layer.w;
+                let mut dprev = lower[l - 1].slice_mut(s![..b, ..]);
+                let sparse_input = self.sparse_in[l].then(|| Batch::range(&self.acts[l - 1], 0..b));
+                // The weight gradient and the gradient into the layer below are independent
+                // products of the same size: one thread each beats splitting both.
+                let mut weight_grad = || match sparse_input {
+                    Some(x) => {
+                        let ok = rows_t_times(x, 0..x.inputs(), dz, &mut gw.view_mut());
+                        debug_assert!(ok, "sparse weight-gradient shapes");
+                    }
+                    None => matmul_into(input.t(), dz, &mut gw.view_mut(), false, 1),
+                };
+                let mut input_grad = || match sparse_input {
+                    // Only where the node was on: the ReLU gate zeroes the rest.
+                    Some(x) => {
+                        let ok = masked_dots(x, dz, w.view(), &mut dprev);
+                        debug_assert!(ok, "sparse input-gradient shapes");
+                    }
+                    None => {
+                        matmul_into(dz, w.t(), &mut dprev, false, 1);
+                        // ReLU gate: the gradient passes where the node was on.
+                        ndarray::Zip::from(&mut dprev)
+                            .and(&input)
+                            .for_each(|d, &a| {
+                                if a <= 0.0 {
+                                    *d = 0.0;
+                                }
+                            });
+                    }
+                };
+                if threads > 1 {
+                    rayon::join(weight_grad, input_grad);
+                } else {
+                    weight_grad();
+                    input_grad();
+                }
             }
+            self.adam
+                .update_weights(&adam_step, l, &mut layer.w, gw, threads > 1);
+            self.adam.update_biases(&adam_step, l, &mut layer.b, gb);
         }
-        self.adam.step(&mut self.mlp, &self.grads, threads > 1);
         (loss, correct)
     }
 }
