@@ -122,14 +122,9 @@ fn sum_entries(
     m: (&[f32], usize),
     c0: usize,
 ) {
-    match width {
-        80 => sum_block::<80>(acc, entries, m, c0),
-        64 => sum_block::<64>(acc, entries, m, c0),
-        32 => sum_block::<32>(acc, entries, m, c0),
-        16 => sum_block::<16>(acc, entries, m, c0),
-        8 => sum_block::<8>(acc, entries, m, c0),
-        _ => sum_tail(&mut acc[..width.min(BLOCK)], entries, m, c0),
-    }
+    let dst = &mut acc[..width.min(BLOCK)];
+    dst.fill(0.0);
+    add_entries(dst, entries, m, c0);
 }
 
 /// The rows of a minibatch held in a [`SparseRows`]: batch row `i` is `x`'s row
@@ -271,7 +266,8 @@ fn add_entries(dst: &mut [f32], entries: &[(u32, f32)], m: (&[f32], usize), c0: 
     }
 }
 
-/// [`add_entries`] for a fixed width: the sums stay in vector registers.
+/// [`add_entries`] for a fixed width. A fixed width and plain slices (no iterator adaptors)
+/// let the compiler keep the sums in vector registers.
 #[inline(always)]
 fn add_block<const B: usize>(
     dst: &mut [f32],
@@ -379,32 +375,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     total
 }
 
-/// `acc[..B] = Σ v · m[i, c0..c0 + B]` over `entries`. A fixed width and plain slices (no
-/// iterator adaptors) let the compiler keep the sums in vector registers.
-#[inline(always)]
-fn sum_block<const B: usize>(
-    acc: &mut [f32; BLOCK],
-    entries: &[(u32, f32)],
-    (m, n): (&[f32], usize),
-    c0: usize,
-) {
-    let mut local = [0f32; B];
-    for &(i, v) in entries {
-        let start = i as usize * n + c0;
-        let Some(src) = m.get(start..start + B) else {
-            continue;
-        };
-        let Ok(src) = <&[f32; B]>::try_from(src) else {
-            continue;
-        };
-        for k in 0..B {
-            local[k] = v.mul_add(src[k], local[k]);
-        }
-    }
-    acc[..B].copy_from_slice(&local);
-}
-
-/// [`sum_block`] for a width under 8.
+/// [`add_entries`] for a width without a fixed-width body.
 #[inline(always)]
 fn sum_tail(acc: &mut [f32], entries: &[(u32, f32)], (m, n): (&[f32], usize), c0: usize) {
     let width = acc.len();
