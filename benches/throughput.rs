@@ -93,27 +93,38 @@ fn main() {
         return;
     }
     if let Some(path) = arg("--save") {
-        // What a run pays after every epoch to keep its session on disk: the checkpoint's
-        // encoding and the atomic write of the whole file, for a session as long as `path`.
+        // What a run pays after every epoch to keep its session on disk: the last `repeats`
+        // epochs of `path` arrive one by one after a first whole save of the earlier ones;
+        // each is encoded with the checkpoint and the file written atomically.
         let (session, cp) = checkpoint(&path);
         let out = std::env::temp_dir().join("sample-sets-bench-save.ron");
-        let mut writer = sample_sets::session::SessionWriter::new(&out, &session);
-        for _ in 0..repeats {
-            let t = Instant::now();
-            writer.set_checkpoint(&cp);
-            let encoded = t.elapsed().as_secs_f64();
-            let text = writer.to_ron();
-            let serialised = t.elapsed().as_secs_f64();
+        let keep = session.epochs.len().saturating_sub(repeats);
+        let mut head = session.clone();
+        head.epochs.truncate(keep);
+        let mut writer = sample_sets::session::SessionWriter::new(&out, &head);
+        let t = Instant::now();
+        let save = |writer: &mut sample_sets::session::SessionWriter| {
             if let Err(e) = writer.save() {
                 eprintln!("{e}");
                 std::process::exit(2);
             }
+            std::fs::metadata(&out).map_or(0.0, |m| m.len() as f64 / 1e6)
+        };
+        let mb = save(&mut writer);
+        println!(
+            "whole save of {keep} epochs: {:.3} s ({mb:.1} MB)",
+            t.elapsed().as_secs_f64()
+        );
+        for rec in &session.epochs[keep..] {
+            let t = Instant::now();
+            writer.push_epoch(rec);
+            writer.set_checkpoint(&cp);
+            let encoded = t.elapsed().as_secs_f64();
+            let mb = save(&mut writer);
             println!(
-                "save of {} epochs: checkpoint {encoded:.3} s, RON {:.3} s ({:.1} MB), whole save {:.3} s",
-                session.epochs.len(),
-                serialised - encoded,
-                text.len() as f64 / 1e6,
-                t.elapsed().as_secs_f64() - (serialised - encoded)
+                "save after epoch {}: encoding the epoch and checkpoint {encoded:.3} s, whole save {:.3} s ({mb:.1} MB)",
+                rec.epoch,
+                t.elapsed().as_secs_f64()
             );
         }
         let _ = std::fs::remove_file(&out);

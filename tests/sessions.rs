@@ -34,6 +34,11 @@ fn load_of_save_is_the_same_session() {
     assert!(text.contains("name: \"mnist-2x20-ce\""));
     assert!(text.contains("test_accuracy:"));
     assert!(text.contains("format: \"sample-sets session\""));
+    // Strings are written unescaped (raw when they must be): awkward names still read back.
+    let mut odd = s.clone();
+    odd.preset.name = "quote \" backslash \\ hash #\" newline \n tab \t é".into();
+    session::save(&odd, &path).unwrap();
+    assert!(session::load(&path).unwrap() == odd, "awkward name changed");
 }
 
 #[test]
@@ -41,7 +46,7 @@ fn a_run_saves_after_every_epoch_atomically() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("live.ron");
     let mut p = preset::find("mnist-2x20-ce", &[]).unwrap();
-    p.epochs = 2;
+    p.epochs = 3;
     p.probe_size = 100;
     let mut run = Run::new(p, common::mnist(), 1).unwrap();
     let mut seen = Vec::new();
@@ -54,10 +59,16 @@ fn a_run_saves_after_every_epoch_atomically() {
                 // The file on disk already holds this epoch when the event arrives.
                 let on_disk = session::load(&path).unwrap();
                 seen.push((rec.epoch, on_disk.epochs_done()));
+                // Saves after the first extend the previous text: it must be exactly the
+                // text of writing the same session whole.
+                let text = std::fs::read_to_string(&path).unwrap();
+                let whole = session::SessionWriter::new(&path, &on_disk).to_ron();
+                assert!(text == whole, "epoch {}: extended save differs", rec.epoch);
             }
         },
     );
-    assert_eq!(seen, vec![(0, 0), (1, 1), (2, 2)]);
+    assert_eq!(seen, vec![(0, 0), (1, 1), (2, 2), (3, 3)]);
+    assert!(session::load(&path).unwrap() == run.session);
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())

