@@ -151,3 +151,28 @@ fn truncated_garbage_and_foreign_files_give_errors_naming_the_file() {
     // Nothing already saved changed.
     assert_eq!(std::fs::read(&good).unwrap(), bytes);
 }
+
+#[test]
+fn extended_saves_survive_names_that_look_like_the_file_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("odd.ron");
+    let mut odd = small_session().clone();
+    // Saves after the first extend the previous text, found by markers in the layout; names
+    // are written unescaped, so this one holds those markers.
+    odd.preset.name = "x\n    epochs: [(\n    ), (],\n    checkpoint: None\n\"#".into();
+    let mut first = odd.clone();
+    first.epochs.truncate(1);
+    let mut writer = session::SessionWriter::new(&path, &first);
+    writer.save().unwrap();
+    for rec in &odd.epochs[1..] {
+        writer.push_epoch(rec);
+        writer.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text == writer.to_ron(),
+            "epoch {}: extended save differs from a whole one",
+            rec.epoch
+        );
+    }
+    assert!(session::load(&path).unwrap() == odd, "odd session changed");
+}

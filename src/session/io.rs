@@ -47,16 +47,19 @@ struct SavedText {
 }
 
 /// Where the epoch list opens and where it closes (the checkpoint follows it) in the text of
-/// a [`SessionFileText`]: top-level fields are indented by exactly four spaces, everything
-/// inside an epoch record by more, so neither marker can occur inside the list.
+/// a [`SessionFileText`].
 const EPOCHS_OPEN: &str = "\n    epochs: [";
 const EPOCHS_CLOSE: &str = "],\n    checkpoint: ";
 
 /// Where the epoch list of a [`SessionFileText`]'s text opens (just after the bracket) and
-/// where its last element ends; None when the markers are not there.
+/// where its last element ends; None when the markers are not there. Text a user chose (preset
+/// and dataset names, a failure message) only comes before the list and is written unescaped,
+/// so it may hold a marker; the epoch records and the checkpoint after it hold numbers, names
+/// of our own and base64, and no field called `epochs` or `checkpoint`. So both markers are
+/// searched from the end.
 fn cut(text: &str) -> Option<(usize, usize)> {
-    let head = text.find(EPOCHS_OPEN)? + EPOCHS_OPEN.len();
-    let end = head + text.get(head..)?.find(EPOCHS_CLOSE)?;
+    let end = text.rfind(EPOCHS_CLOSE)?;
+    let head = text.get(..end)?.rfind(EPOCHS_OPEN)? + EPOCHS_OPEN.len();
     Some((head, end))
 }
 
