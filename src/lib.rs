@@ -15,12 +15,3 @@ pub mod nn;
 pub mod preset;
 pub mod session;
 pub mod train;
-
-/// The allocator of every binary built on this crate. jemalloc places each large allocation
-/// (a weight matrix, a minibatch's activations, Adam's moments) on a 64-byte boundary, so
-/// the 32-byte loads of the AVX2 kernels never straddle two cache lines; glibc's malloc gives
-/// 16-byte boundaries, and on the half of the matrices that land off a 32-byte boundary the
-/// sparse forward ran about 18 % slower.
-#[cfg(all(not(target_env = "msvc"), not(miri)))]
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
