@@ -196,11 +196,13 @@ fn measure_range(
         .map(|&w| vec![0u64; w * range_words])
         .collect();
     let mut counts: Vec<Vec<u32>> = widths.iter().map(|&w| vec![0u32; classes * w]).collect();
-    let mut z: Vec<Array2<f32>> = mlp
-        .layers
-        .iter()
-        .map(|l| Array2::zeros((CHUNK, l.outputs())))
-        .collect();
+    // Two buffers in turn (layer `l` writes `z[l % 2]` and reads `z[(l - 1) % 2]`) instead of
+    // one per layer: they stay in cache from chunk to chunk.
+    let widest = mlp.layers.iter().map(|l| l.outputs()).max().unwrap_or(0);
+    let mut z = [
+        Array2::zeros((CHUNK, widest)),
+        Array2::zeros((CHUNK, widest)),
+    ];
     let max_w = widths.iter().copied().max().unwrap_or(0);
     let mut word_buf = vec![0u64; max_w];
     let (mut chunk_losses, mut correct) = (Vec::new(), 0usize);
@@ -213,8 +215,9 @@ fn measure_range(
         let x: ArrayView2<f32> = train.images.slice(s![chunk_start..chunk_start + rows, ..]);
         let labels = &train.labels[chunk_start..chunk_start + rows];
         for (l, layer) in mlp.layers.iter().enumerate() {
-            let (before, after) = z.split_at_mut(l);
-            let mut out = after[0].slice_mut(s![..rows, ..]);
+            let [even, odd] = &mut z;
+            let (here, before) = if l % 2 == 0 { (even, odd) } else { (odd, even) };
+            let mut out = here.slice_mut(s![..rows, ..layer.outputs()]);
             let sparse_rows = match (l, images) {
                 (0, Some(sx)) => Some(Batch::range(sx, chunk_start..chunk_start + rows)),
                 (0, None) => None,
@@ -223,7 +226,7 @@ fn measure_range(
             let input = if l == 0 {
                 x
             } else {
-                before[l - 1].slice(s![..rows, ..])
+                before.slice(s![..rows, ..layer.inputs()])
             };
             // Workers already split the samples: one whole product each.
             layer.forward_chunk_into(input, sparse_rows, &mut out);
@@ -272,7 +275,8 @@ fn measure_range(
                 }
             }
         }
-        let (l, c) = loss_and_correct(loss, z[hidden].slice(s![..rows, ..]), labels);
+        let logits = z[hidden % 2].slice(s![..rows, ..mlp.outputs()]);
+        let (l, c) = loss_and_correct(loss, logits, labels);
         chunk_losses.push(l);
         correct += c;
     }
@@ -323,24 +327,26 @@ pub fn evaluate(mlp: &Mlp, split: &Split, loss: Loss) -> (f64, f64) {
     let hidden = mlp.hidden_layers();
     let width = mlp.layers.first().map_or(0, |l| l.outputs());
     let images = split.sparse().filter(|_| worth_it(width));
-    let mut z: Vec<Array2<f32>> = mlp
-        .layers
-        .iter()
-        .map(|l| Array2::zeros((CHUNK, l.outputs())))
-        .collect();
+    // Two buffers in turn, as in `measure_range`.
+    let widest = mlp.layers.iter().map(|l| l.outputs()).max().unwrap_or(0);
+    let mut z = [
+        Array2::zeros((CHUNK, widest)),
+        Array2::zeros((CHUNK, widest)),
+    ];
     let mut acts = SparseRows::default();
     for start in (0..n).step_by(CHUNK) {
         let rows = CHUNK.min(n - start);
         let x = split.images.slice(s![start..start + rows, ..]);
         let mut acts_sparse = false;
         for (l, layer) in mlp.layers.iter().enumerate() {
-            let (before, after) = z.split_at_mut(l);
-            let mut out = after[0].slice_mut(s![..rows, ..]);
+            let [even, odd] = &mut z;
+            let (here, before) = if l % 2 == 0 { (even, odd) } else { (odd, even) };
+            let mut out = here.slice_mut(s![..rows, ..layer.outputs()]);
             let (input, sparse_rows) = if l == 0 {
                 (x, images.map(|sx| Batch::range(sx, start..start + rows)))
             } else {
                 let sparse = acts_sparse.then(|| Batch::range(&acts, 0..rows));
-                (before[l - 1].slice(s![..rows, ..]), sparse)
+                (before.slice(s![..rows, ..layer.inputs()]), sparse)
             };
             layer.forward_chunk_into(input, sparse_rows, &mut out);
             if l < hidden {
@@ -350,7 +356,8 @@ pub fn evaluate(mlp: &Mlp, split: &Split, loss: Loss) -> (f64, f64) {
             }
         }
         let labels = &split.labels[start..start + rows];
-        let (l, c) = loss_and_correct(loss, z[hidden].slice(s![..rows, ..]), labels);
+        let logits = z[hidden % 2].slice(s![..rows, ..mlp.outputs()]);
+        let (l, c) = loss_and_correct(loss, logits, labels);
         loss_sum += l;
         correct += c;
     }
