@@ -11,6 +11,8 @@ pub mod matmul;
 pub mod mlp;
 pub mod rng;
 pub mod sparse;
+#[cfg(target_arch = "x86_64")]
+mod sparse_avx2;
 pub mod trainer;
 
 pub use adam::{Adam, AdamConfig};

@@ -79,7 +79,8 @@ pub fn relu_if_sparse(acts: &mut SparseRows, z: ArrayView2<f32>, next_width: usi
 }
 
 /// Whether this CPU runs the sparse kernels at full speed (AVX2 and FMA); callers use the
-/// dense products otherwise.
+/// dense products otherwise. The kernels exist only on x86_64 ([`super::sparse_avx2`]): on
+/// other architectures this is false at compile time and the dense products are the path.
 pub fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -91,30 +92,14 @@ pub fn available() -> bool {
     }
 }
 
-/// Column blocks (first column, width) covering `0..n`: as many 80-wide blocks as fit (ten
-/// 8-lane sums in registers; a 320-wide layer is four), then 64, 32, 16 and 8, then the last
-/// few columns. Wider blocks read each nonzero entry fewer times; 32-wide ones were slower.
-fn blocks(n: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut c0 = 0;
-    for width in [80, 64, 32, 16, 8] {
-        while n - c0 >= width {
-            out.push((c0, width));
-            c0 += width;
-        }
-    }
-    if c0 < n {
-        out.push((c0, n - c0));
-    }
-    out
-}
-
 /// The rows of a minibatch held in a [`SparseRows`]: batch row `i` is `x`'s row
 /// `picked[first + i]` (a shuffled minibatch of images) or `first + i` (a minibatch's own
 /// activations, or a contiguous chunk of images).
 #[derive(Debug, Clone, Copy)]
 pub struct Batch<'a> {
     x: &'a SparseRows,
+    // Read only by the x86_64 kernels.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     picked: Option<&'a [u32]>,
     first: usize,
     len: usize,
@@ -158,7 +143,8 @@ impl<'a> Batch<'a> {
 
     /// Batch row `i`'s (column, value) pairs, columns increasing.
     #[inline]
-    fn row(&self, i: usize) -> &'a [(u32, f32)] {
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    pub(super) fn row(&self, i: usize) -> &'a [(u32, f32)] {
         if i >= self.len {
             return &[];
         }
@@ -178,199 +164,6 @@ impl<'a> Batch<'a> {
             first: self.first + start,
             len: end - start,
             ..*self
-        }
-    }
-}
-
-/// The body of [`rows_times`], compiled for AVX2 and FMA. Column blocks outermost, then
-/// tiles of inputs: one tile of `w` (128 rows of an 80-wide block, 40 KB) stays in or near L1
-/// while every row adds its entries in that tile to its running sums in `z`. Each element is
-/// still summed over the inputs in increasing order.
-#[target_feature(enable = "avx2,fma")]
-fn rows_times_fma(x: Batch, w: &[f32], bias: Option<&[f32]>, z: &mut ArrayViewMut2<f32>, n: usize) {
-    let tile = input_tile(x);
-    let tiles = x.inputs().max(1).div_ceil(tile);
-    // Where each row's entries cross into the next tile, found once for all column blocks:
-    // counting them again per block, entry by entry, took a tenth of this kernel's time.
-    let mut cuts = Vec::with_capacity(x.len() * (tiles + 1));
-    for i in 0..x.len() {
-        let row = x.row(i);
-        cuts.push(0);
-        for t in 1..=tiles {
-            let k1 = (t * tile).min(u32::MAX as usize) as u32;
-            cuts.push(row.partition_point(|&(k, _)| k < k1));
-        }
-    }
-    for (c0, width) in blocks(n) {
-        for t in 0..tiles {
-            for (i, mut zrow) in z.axis_iter_mut(Axis(0)).enumerate() {
-                let Some(zrow) = zrow.as_slice_mut() else {
-                    continue;
-                };
-                if t == 0
-                    && let Some(b) = bias
-                {
-                    // The bias enters each segment just before its sums, while it is in cache.
-                    zrow[c0..c0 + width].copy_from_slice(&b[c0..c0 + width]);
-                }
-                let at = i * (tiles + 1) + t;
-                let entries = x.row(i).get(cuts[at]..cuts[at + 1]).unwrap_or(&[]);
-                if !entries.is_empty() {
-                    add_entries(&mut zrow[c0..c0 + width], entries, (w, n), c0);
-                }
-            }
-        }
-    }
-}
-
-/// Inputs per tile in [`rows_times_fma`]: 128, more when the rows are so sparse that a tile
-/// would hold too few entries to pay for reloading the running sums. On a trained 9x320
-/// network (`cargo bench --bench throughput -- --kernels SESSION`, fastest of 4 x 30, one
-/// minibatch through all ten layers) the forward took 1205 µs untiled, 1103 with 32-row
-/// tiles, 1090 with 64, 1026-1032 with 128, 1014 with 192 and 1073 with 256.
-fn input_tile(x: Batch) -> usize {
-    let entries: usize = (0..x.len()).map(|i| x.row(i).len()).sum();
-    let per_row = entries as f64 / x.len().max(1) as f64;
-    let inputs = x.inputs().max(1);
-    // Aim for at least 8 entries per row and tile.
-    let want = (8.0 * inputs as f64 / per_row.max(1e-9)).ceil() as usize;
-    want.clamp(128, inputs.max(128)).next_multiple_of(64)
-}
-
-/// `dst[..] += Σ v · m[i, c0..c0 + dst.len()]` over `entries`, in entry order.
-#[inline(always)]
-fn add_entries(dst: &mut [f32], entries: &[(u32, f32)], m: (&[f32], usize), c0: usize) {
-    match dst.len() {
-        80 => add_block::<80>(dst, entries, m, c0),
-        64 => add_block::<64>(dst, entries, m, c0),
-        32 => add_block::<32>(dst, entries, m, c0),
-        16 => add_block::<16>(dst, entries, m, c0),
-        8 => add_block::<8>(dst, entries, m, c0),
-        _ => sum_tail(dst, entries, m, c0),
-    }
-}
-
-/// [`add_entries`] for a fixed width. A fixed width and plain slices (no iterator adaptors)
-/// let the compiler keep the sums in vector registers.
-#[inline(always)]
-fn add_block<const B: usize>(
-    dst: &mut [f32],
-    entries: &[(u32, f32)],
-    (m, n): (&[f32], usize),
-    c0: usize,
-) {
-    let Ok(dst) = <&mut [f32; B]>::try_from(dst) else {
-        return;
-    };
-    let mut local = *dst;
-    for &(i, v) in entries {
-        let start = i as usize * n + c0;
-        let Some(src) = m.get(start..start + B) else {
-            continue;
-        };
-        let Ok(src) = <&[f32; B]>::try_from(src) else {
-            continue;
-        };
-        for k in 0..B {
-            local[k] = v.mul_add(src[k], local[k]);
-        }
-    }
-    *dst = local;
-}
-
-/// The body of [`rows_t_times`], compiled for AVX2 and FMA: `entries[count[k]..count[k+1]]`
-/// are input `k`'s (sample, value) pairs.
-#[target_feature(enable = "avx2,fma")]
-fn rows_t_times_fma(
-    entries: &[(u32, f32)],
-    count: &[usize],
-    dz: &[f32],
-    gw: &mut ArrayViewMut2<f32>,
-    n: usize,
-) {
-    for (c0, width) in blocks(n) {
-        for (k, mut grow) in gw.axis_iter_mut(Axis(0)).enumerate() {
-            let Some(grow) = grow.as_slice_mut() else {
-                continue;
-            };
-            let samples = entries.get(count[k]..count[k + 1]).unwrap_or(&[]);
-            // Summed straight into `gw`: going through a block on the stack and copying it
-            // over cost a store and a copy per segment.
-            let seg = &mut grow[c0..c0 + width];
-            seg.fill(0.0);
-            add_entries(seg, samples, (dz, n), c0);
-        }
-    }
-}
-
-/// The body of [`masked_dots`], compiled for AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-fn masked_dots_fma(x: Batch, dz: &[f32], w: &[f32], out: &mut ArrayViewMut2<f32>, n: usize) {
-    for (i, mut orow) in out.axis_iter_mut(Axis(0)).enumerate() {
-        orow.fill(0.0);
-        let Some(orow) = orow.as_slice_mut() else {
-            continue;
-        };
-        let Some(d) = dz.get(i * n..(i + 1) * n) else {
-            continue;
-        };
-        for &(k, _) in x.row(i) {
-            let k = k as usize;
-            if let (Some(o), Some(wk)) = (orow.get_mut(k), w.get(k * n..(k + 1) * n)) {
-                *o = dot(wk, d);
-            }
-        }
-    }
-}
-
-/// `Σ a[k] · b[k]` over the shorter length, in a fixed order: four 8-lane running sums over
-/// blocks of 32, then one over blocks of 8, then the lanes and the rest added in order.
-/// Intrinsics, because the compiler vectorised the plain loop only two lanes wide.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    use std::arch::x86_64::{
-        __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps,
-        _mm256_storeu_ps,
-    };
-    let n = a.len().min(b.len());
-    // SAFETY: every load reads 8 floats starting at `p + i` with `i + 8 <= n`, and both `a`
-    // and `b` hold at least `n` floats; unaligned loads have no alignment requirement.
-    let load = |p: *const f32, i: usize| -> __m256 { unsafe { _mm256_loadu_ps(p.add(i)) } };
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    let mut s = [_mm256_setzero_ps(); 4];
-    let mut i = 0;
-    while i + 32 <= n {
-        for (u, acc) in s.iter_mut().enumerate() {
-            *acc = _mm256_fmadd_ps(load(pa, i + 8 * u), load(pb, i + 8 * u), *acc);
-        }
-        i += 32;
-    }
-    while i + 8 <= n {
-        s[0] = _mm256_fmadd_ps(load(pa, i), load(pb, i), s[0]);
-        i += 8;
-    }
-    let sum = _mm256_add_ps(_mm256_add_ps(s[0], s[1]), _mm256_add_ps(s[2], s[3]));
-    let mut lanes = [0f32; 8];
-    // SAFETY: `lanes` holds exactly the 8 floats stored.
-    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
-    let mut total = lanes.iter().sum::<f32>();
-    for (x, y) in a[i..n].iter().zip(&b[i..n]) {
-        total = x.mul_add(*y, total);
-    }
-    total
-}
-
-/// [`add_entries`] for a width without a fixed-width body.
-#[inline(always)]
-fn sum_tail(acc: &mut [f32], entries: &[(u32, f32)], (m, n): (&[f32], usize), c0: usize) {
-    let width = acc.len();
-    for &(i, v) in entries {
-        let start = i as usize * n + c0;
-        if let Some(src) = m.get(start..start + width) {
-            for (a, &s) in acc.iter_mut().zip(src) {
-                *a = v.mul_add(s, *a);
-            }
         }
     }
 }
@@ -396,10 +189,18 @@ pub fn rows_times(
     {
         return false;
     }
-    // SAFETY: `available()` just confirmed that this CPU has AVX2 and FMA, the features
-    // `rows_times_fma` is compiled for; that is the only requirement of calling it.
-    unsafe { rows_times_fma(x, w, bias, z, n) };
-    true
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: `available()` just confirmed that this CPU has AVX2 and FMA, the features
+        // `rows_times_fma` is compiled for; that is the only requirement of calling it.
+        unsafe { super::sparse_avx2::rows_times_fma(x, w, bias, z, n) };
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (w, n);
+        false
+    }
 }
 
 /// `gw = x[:, inputs]ᵀ · dz` for a range `inputs` of `x`'s columns (for splitting among
@@ -423,14 +224,23 @@ pub fn rows_t_times(
     {
         return false;
     }
-    let (entries, count) = transpose(x, inputs);
-    // SAFETY: as in `rows_times`: AVX2 and FMA were confirmed by `available()`.
-    unsafe { rows_t_times_fma(&entries, &count, dz, gw, n) };
-    true
+    #[cfg(target_arch = "x86_64")]
+    {
+        let (entries, count) = transpose(x, inputs);
+        // SAFETY: as in `rows_times`: AVX2 and FMA were confirmed by `available()`.
+        unsafe { super::sparse_avx2::rows_t_times_fma(&entries, &count, dz, gw, n) };
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (dz, n);
+        false
+    }
 }
 
 /// The batch's entries in `inputs`, by input: `entries[count[k]..count[k + 1]]` are input
 /// `inputs.start + k`'s (sample, value) pairs, in sample order.
+#[cfg(target_arch = "x86_64")]
 fn transpose(x: Batch, inputs: std::ops::Range<usize>) -> (Vec<(u32, f32)>, Vec<usize>) {
     let mut count = vec![0usize; inputs.len() + 1];
     for i in 0..x.len() {
@@ -480,9 +290,17 @@ pub fn masked_dots(
     {
         return false;
     }
-    // SAFETY: as in `rows_times`: AVX2 and FMA were confirmed by `available()`.
-    unsafe { masked_dots_fma(x, dz, w_flat, out, n) };
-    true
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: as in `rows_times`: AVX2 and FMA were confirmed by `available()`.
+        unsafe { super::sparse_avx2::masked_dots_fma(x, dz, w_flat, out, n) };
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (dz, w_flat, out, n);
+        false
+    }
 }
 
 /// [`rows_times`] with the batch rows and `z` split into blocks, one per thread of the
@@ -546,6 +364,7 @@ fn in_parallel<T: Send>(parts: Vec<T>, work: impl Fn(T) -> bool + Sync) -> bool 
 }
 
 #[cfg(test)]
+#[cfg(target_arch = "x86_64")]
 mod tests {
     use super::*;
     use ndarray::{Array2, array};
