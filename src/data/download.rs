@@ -180,10 +180,7 @@ fn fetch_verified(
         .take(MAX_FILE + 1)
         .read_to_end(&mut raw)
         .map_err(|e| Some(format!("not a valid gzip file: {e}")))?;
-    let got: String = Sha256::digest(&raw)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let got = super::to_hex(&Sha256::digest(&raw));
     if got != sha {
         return Err(Some(format!(
             "checksum mismatch (SHA-256 {got}, expected {sha})"
