@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod colors;
 pub mod data;
 pub mod export;
 pub mod measure;

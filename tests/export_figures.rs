@@ -35,12 +35,54 @@ fn distinct_colours(png: &[u8]) -> (u32, u32, usize) {
 }
 
 #[test]
+fn the_node_map_png_uses_the_apps_viridis_colours() {
+    // The app colours its node map with `colors::viridis` too (unit test in app::ui::colors):
+    // the same value is the same colour on screen and in the file.
+    let s = session();
+    let last = s.epochs.len() - 1;
+    for m in [Metric::ActivationFraction, Metric::Predictability] {
+        let png = figures::render_png_bytes(s, FigureKind::NodeMap(m), None, None).unwrap();
+        let img = image::load_from_memory(&png).unwrap().to_rgb8();
+        let drawn: HashSet<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+        let values: Vec<f32> = s.layer_values(last, m).into_iter().flatten().collect();
+        assert_eq!(values.len(), 40);
+        for v in values {
+            let want = sample_sets::colors::viridis(v, m.info().range).unwrap();
+            assert!(
+                drawn.contains(&want),
+                "{}: {v} should be {want:?}",
+                m.slug()
+            );
+        }
+    }
+}
+
+#[test]
 fn every_figure_renders_to_a_full_size_png_with_content() {
     let s = session();
-    assert_eq!(FigureKind::ALL.len(), FigureKind::NAMES.len());
-    for (kind, name) in FigureKind::ALL.into_iter().zip(FigureKind::NAMES) {
+    // The list derives from the metrics; the command-line names stay what they were.
+    assert_eq!(
+        FigureKind::names(),
+        [
+            "loss",
+            "accuracy",
+            "activation-fraction",
+            "predictability",
+            "informativeness",
+            "churn",
+            "node-map",
+            "node-map-predictability",
+            "node-map-informativeness",
+            "node-map-churn",
+            "node-raster",
+            "node-composition",
+            "node-composition-fractions",
+            "node-metrics",
+        ]
+    );
+    for (kind, name) in FigureKind::all().into_iter().zip(FigureKind::names()) {
         assert_eq!(FigureKind::parse(name), Some(kind));
-        assert_eq!(kind.name(), *name);
+        assert_eq!(kind.name(), name);
         let png = figures::render_png_bytes(s, kind, Some((1, 7)), None)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let (w, h, colours) = distinct_colours(&png);
@@ -86,7 +128,7 @@ fn has_text_line(svg: &str, t: &str) -> bool {
 #[test]
 fn svg_of_every_figure_is_well_formed_and_titled() {
     let s = session();
-    for kind in FigureKind::ALL {
+    for kind in FigureKind::all() {
         let text = figures::render_svg(s, kind, Some((0, 0)), None).unwrap();
         assert!(text.starts_with("<svg"), "{}", kind.name());
         assert!(text.trim_end().ends_with("</svg>"), "{}", kind.name());

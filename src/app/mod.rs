@@ -516,7 +516,7 @@ impl SampleSetsApp {
                     ui.label("Select a run first");
                     return;
                 };
-                for f in crate::export::figures::FigureKind::ALL {
+                for f in crate::export::figures::FigureKind::all() {
                     let enabled = !f.needs_node() || self.sel.node.is_some();
                     if ui
                         .add_enabled(

@@ -384,7 +384,7 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
             let kind = crate::export::figures::FigureKind::parse(name).ok_or_else(|| {
                 CliError::Usage(format!(
                     "unknown plot '{name}'; try: {}",
-                    crate::export::figures::FigureKind::NAMES.join(", ")
+                    crate::export::figures::FigureKind::names().join(", ")
                 ))
             })?;
             crate::export::figures::write_one(&s, kind, node, args.epoch, out)

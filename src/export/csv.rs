@@ -3,19 +3,23 @@
 use std::fmt::Write;
 
 use crate::measure::node_metrics;
-use crate::session::Session;
+use crate::session::{Metric, Session};
 
 /// Header then one row per (epoch, layer, node): `epoch, layer` (1-based), `node` (0-based),
-/// `on_class_0..on_class_{C-1}` (samples of each class that switch the node on),
-/// `activation_fraction, predictability, informativeness` and `churn` (Jaccard with the
-/// previous epoch; empty at epoch 0).
+/// `on_class_0..on_class_{C-1}` (samples of each class that switch the node on), then one
+/// column per metric of [`Metric::ALL`] named by its [`crate::session::MetricInfo::column`]
+/// (`activation_fraction, predictability, informativeness, churn`), empty where a metric has
+/// no value (churn at epoch 0).
 pub fn nodes_csv(s: &Session) -> String {
     let classes = s.classes();
     let mut out = String::from("epoch,layer,node");
     for c in 0..classes {
         let _ = write!(out, ",on_class_{c}");
     }
-    out.push_str(",activation_fraction,predictability,informativeness,churn\n");
+    for m in Metric::ALL {
+        let _ = write!(out, ",{}", m.info().column);
+    }
+    out.push('\n');
     for e in &s.epochs {
         for (l, layer) in e.layers.iter().enumerate() {
             for (j, on) in layer.counts.chunks_exact(classes).enumerate() {
@@ -23,20 +27,26 @@ pub fn nodes_csv(s: &Session) -> String {
                 for c in on {
                     let _ = write!(out, ",{c}");
                 }
-                let m = node_metrics(on, &s.dataset.train_class_counts);
-                let _ = write!(
-                    out,
-                    ",{:.6},{:.6},{:.6},",
-                    m.activation_fraction, m.predictability, m.informativeness
-                );
-                if let Some(c) = layer.churn.get(j) {
-                    let _ = write!(out, "{c:.6}");
+                let metrics = node_metrics(on, &s.dataset.train_class_counts);
+                let churn = layer.churn.get(j).copied();
+                for m in Metric::ALL {
+                    let v = m.value(&metrics, churn);
+                    let _ = write!(
+                        out,
+                        ",{}",
+                        v.map_or_else(String::new, |v| format!("{v:.6}"))
+                    );
                 }
                 out.push('\n');
             }
         }
     }
     out
+}
+
+/// A metric value as CSV text: six decimals, empty when undefined.
+fn value(v: Option<f32>) -> String {
+    v.map_or_else(String::new, |v| format!("{v:.6}"))
 }
 
 /// The numbers behind one figure, as CSV (what the figure of the same kind draws).
@@ -48,8 +58,8 @@ pub fn nodes_csv(s: &Session) -> String {
 ///   the node's sample set;
 /// - node composition: `epoch,on_class_0..` (counts) or `epoch,fraction_class_0..`
 ///   (count / class size);
-/// - node metrics: `epoch,activation_fraction,predictability,informativeness,churn` for the
-///   node, then the layer means of the same.
+/// - node metrics: `epoch` and one column per metric ([`Metric::ALL`]) for the node, then
+///   the layer means of the same (`layer_mean_<column>`).
 pub fn figure_csv(
     s: &Session,
     kind: crate::export::figures::FigureKind,
@@ -57,11 +67,10 @@ pub fn figure_csv(
     epoch_index: usize,
 ) -> String {
     use crate::export::figures::FigureKind as K;
-    use crate::session::Metric;
     let mut out = String::new();
     let classes = s.classes();
     let (l, j) = node.unwrap_or((0, 0));
-    let opt = |v: Option<f32>| v.map_or_else(String::new, |v| format!("{v:.6}"));
+    let opt = value;
     match kind {
         K::Loss | K::Accuracy => {
             out.push_str("epoch,train,test\n");
@@ -149,8 +158,14 @@ pub fn figure_csv(
             }
         }
         K::NodeMetrics => {
-            out.push_str("epoch,activation_fraction,predictability,informativeness,churn");
-            out.push_str(",layer_mean_activation_fraction,layer_mean_predictability,layer_mean_informativeness,layer_mean_churn\n");
+            out.push_str("epoch");
+            for m in Metric::ALL {
+                let _ = write!(out, ",{}", m.info().column);
+            }
+            for m in Metric::ALL {
+                let _ = write!(out, ",layer_mean_{}", m.info().column);
+            }
+            out.push('\n');
             for (ei, e) in s.epochs.iter().enumerate() {
                 let _ = write!(out, "{}", e.epoch);
                 for m in Metric::ALL {
@@ -169,4 +184,39 @@ pub fn figure_csv(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_csv_columns_follow_the_metric_list() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/example-session.ron");
+        let s = crate::session::load(std::path::Path::new(path)).unwrap();
+        let csv = nodes_csv(&s);
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let classes = s.classes();
+        // Adding a metric to `Metric::ALL` adds its column here, in that order.
+        assert_eq!(header.len(), 3 + classes + Metric::ALL.len());
+        let tail: Vec<&str> = Metric::ALL.iter().map(|m| m.info().column).collect();
+        assert_eq!(header[3 + classes..], tail[..]);
+        assert_eq!(
+            tail,
+            [
+                "activation_fraction",
+                "predictability",
+                "informativeness",
+                "churn"
+            ]
+        );
+        // Every row has a field per column; churn is empty at epoch 0 only.
+        for line in lines {
+            let fields: Vec<&str> = line.split(',').collect();
+            assert_eq!(fields.len(), header.len(), "{line}");
+            let churn_empty = fields.last().is_some_and(|c| c.is_empty());
+            assert_eq!(churn_empty, fields[0] == "0", "{line}");
+        }
+    }
 }

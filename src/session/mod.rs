@@ -8,13 +8,15 @@ pub mod compare;
 pub mod error;
 pub mod file;
 pub mod io;
+pub mod metric;
 pub mod model;
 pub mod series;
 
 pub use error::SessionError;
 pub use io::{SessionWriter, load, save};
+pub use metric::{Metric, MetricInfo};
 pub use model::{Checkpoint, EpochRecord, LayerRecord, ProbeSet, RunStatus, Session, Timing};
-pub use series::{BandPoint, Metric};
+pub use series::BandPoint;
 
 /// Schema version written by this build; files with a larger number are refused.
 pub const SCHEMA: u32 = 1;

@@ -1,71 +1,9 @@
 //! Series over epochs drawn from a session: what plots, node maps and exports show.
 
-use crate::measure::{NodeMetrics, Quartiles, node_metrics};
+use crate::measure::node_metrics;
 
 use super::Session;
-
-/// A per-node quantity that can colour a node map or draw a line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Metric {
-    /// |sample set| / N.
-    ActivationFraction,
-    /// 1 - H(Z|Y)/ln 2.
-    Predictability,
-    /// 1 - H(Y|Z)/ln |C|.
-    Informativeness,
-    /// Jaccard similarity of the sample set with the previous epoch's.
-    Churn,
-}
-
-impl Metric {
-    /// All metrics, in display order.
-    pub const ALL: [Metric; 4] = [
-        Metric::ActivationFraction,
-        Metric::Predictability,
-        Metric::Informativeness,
-        Metric::Churn,
-    ];
-
-    /// Display name.
-    pub fn label(self) -> &'static str {
-        match self {
-            Metric::ActivationFraction => "activation fraction",
-            Metric::Predictability => "predictability",
-            Metric::Informativeness => "informativeness",
-            Metric::Churn => "churn (Jaccard with previous epoch)",
-        }
-    }
-
-    /// File-name friendly name.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Metric::ActivationFraction => "activation-fraction",
-            Metric::Predictability => "predictability",
-            Metric::Informativeness => "informativeness",
-            Metric::Churn => "churn",
-        }
-    }
-
-    /// The layer summary's quartiles for this metric (`None` for churn at epoch 0).
-    pub fn of_summary(self, s: &crate::measure::LayerSummary) -> Option<Quartiles> {
-        match self {
-            Metric::ActivationFraction => Some(s.activation_fraction),
-            Metric::Predictability => Some(s.predictability),
-            Metric::Informativeness => Some(s.informativeness),
-            Metric::Churn => s.churn,
-        }
-    }
-
-    /// The value from a node's metrics and churn.
-    pub fn pick(self, m: &NodeMetrics, churn: Option<f32>) -> Option<f32> {
-        match self {
-            Metric::ActivationFraction => Some(m.activation_fraction as f32),
-            Metric::Predictability => Some(m.predictability as f32),
-            Metric::Informativeness => Some(m.informativeness as f32),
-            Metric::Churn => churn,
-        }
-    }
-}
+pub use super::metric::Metric;
 
 /// One point of a layer band: epoch, mean, first and third quartile.
 #[derive(Debug, Clone, Copy, PartialEq)]

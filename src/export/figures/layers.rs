@@ -16,14 +16,14 @@ pub(super) fn metric_bands<DB: DrawingBackend>(
         root,
         &style::title(s, &format!("{} per layer", metric.label())),
     )?;
-    let y_desc = match metric {
-        Metric::Churn => "churn (Jaccard similarity)",
-        m => m.label(),
-    };
+    let y_desc = metric.label();
     let mut chart = style::epoch_chart(
         &plot,
         style::epoch_range(s),
-        0.0..1.0,
+        {
+            let (lo, hi) = metric.info().range;
+            f64::from(lo)..f64::from(hi)
+        },
         y_desc,
         &style::number,
     )?;
@@ -60,8 +60,8 @@ pub(super) fn metric_bands<DB: DrawingBackend>(
     entries.push((Mark::Note, String::new()));
     entries.push((Mark::Note, "line: layer mean".into()));
     entries.push((Mark::Note, "band: interquartile range".into()));
-    if metric == Metric::Churn {
-        entries.push((Mark::Note, "no value at epoch 0 (no previous epoch)".into()));
+    if let Some(undefined) = metric.info().undefined {
+        entries.push((Mark::Note, undefined.into()));
     }
     style::legend(&legend, &entries)
 }

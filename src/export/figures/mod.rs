@@ -53,41 +53,25 @@ pub enum FigureKind {
 }
 
 impl FigureKind {
-    /// Names accepted on the command line, in the order of [`FigureKind::ALL`].
-    pub const NAMES: &'static [&'static str] = &[
-        "loss",
-        "accuracy",
-        "activation-fraction",
-        "predictability",
-        "informativeness",
-        "churn",
-        "node-map",
-        "node-map-predictability",
-        "node-map-informativeness",
-        "node-map-churn",
-        "node-raster",
-        "node-composition",
-        "node-composition-fractions",
-        "node-metrics",
-    ];
+    /// Every figure: loss, accuracy, each metric's layer bands, each metric's node map, then
+    /// the one-node figures (metrics in [`Metric::ALL`] order).
+    pub fn all() -> Vec<FigureKind> {
+        let mut all = vec![FigureKind::Loss, FigureKind::Accuracy];
+        all.extend(Metric::ALL.map(FigureKind::Metric));
+        all.extend(Metric::ALL.map(FigureKind::NodeMap));
+        all.extend([
+            FigureKind::NodeRaster,
+            FigureKind::NodeComposition { fractions: false },
+            FigureKind::NodeComposition { fractions: true },
+            FigureKind::NodeMetrics,
+        ]);
+        all
+    }
 
-    /// Every figure, in the order of [`FigureKind::NAMES`].
-    pub const ALL: [FigureKind; 14] = [
-        FigureKind::Loss,
-        FigureKind::Accuracy,
-        FigureKind::Metric(Metric::ActivationFraction),
-        FigureKind::Metric(Metric::Predictability),
-        FigureKind::Metric(Metric::Informativeness),
-        FigureKind::Metric(Metric::Churn),
-        FigureKind::NodeMap(Metric::ActivationFraction),
-        FigureKind::NodeMap(Metric::Predictability),
-        FigureKind::NodeMap(Metric::Informativeness),
-        FigureKind::NodeMap(Metric::Churn),
-        FigureKind::NodeRaster,
-        FigureKind::NodeComposition { fractions: false },
-        FigureKind::NodeComposition { fractions: true },
-        FigureKind::NodeMetrics,
-    ];
+    /// Names accepted on the command line, in the order of [`FigureKind::all`].
+    pub fn names() -> Vec<&'static str> {
+        Self::all().into_iter().map(Self::name).collect()
+    }
 
     /// The command-line name (also used in file names).
     pub fn name(self) -> &'static str {
@@ -95,10 +79,7 @@ impl FigureKind {
             FigureKind::Loss => "loss",
             FigureKind::Accuracy => "accuracy",
             FigureKind::Metric(m) => m.slug(),
-            FigureKind::NodeMap(Metric::ActivationFraction) => "node-map",
-            FigureKind::NodeMap(Metric::Predictability) => "node-map-predictability",
-            FigureKind::NodeMap(Metric::Informativeness) => "node-map-informativeness",
-            FigureKind::NodeMap(Metric::Churn) => "node-map-churn",
+            FigureKind::NodeMap(m) => m.info().node_map_figure,
             FigureKind::NodeRaster => "node-raster",
             FigureKind::NodeComposition { fractions: false } => "node-composition",
             FigureKind::NodeComposition { fractions: true } => "node-composition-fractions",
@@ -106,14 +87,14 @@ impl FigureKind {
         }
     }
 
-    /// Parses a command-line name (see [`FigureKind::NAMES`]); also accepts
+    /// Parses a command-line name (see [`FigureKind::names`]); also accepts
     /// `node-map-activation-fraction`.
     pub fn parse(name: &str) -> Option<Self> {
         let name = name.trim().to_ascii_lowercase();
         if name == "node-map-activation-fraction" {
             return Some(FigureKind::NodeMap(Metric::ActivationFraction));
         }
-        Self::ALL.into_iter().find(|k| k.name() == name)
+        Self::all().into_iter().find(|k| k.name() == name)
     }
 
     /// Whether the figure is about one node (needs a node).
@@ -321,7 +302,12 @@ fn encode_png(rgb: &[u8]) -> Result<Vec<u8>, ExportError> {
     use image::ImageEncoder;
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(rgb, FIGURE_SIZE.0, FIGURE_SIZE.1, image::ColorType::Rgb8)
+        .write_image(
+            rgb,
+            FIGURE_SIZE.0,
+            FIGURE_SIZE.1,
+            image::ExtendedColorType::Rgb8,
+        )
         .map_err(|e| ExportError::Request(format!("cannot encode PNG: {e}")))?;
     Ok(out)
 }

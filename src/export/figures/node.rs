@@ -272,11 +272,7 @@ pub(super) fn metrics<DB: DrawingBackend>(
         "metric value",
         &style::number,
     )?;
-    let shown = [
-        Metric::ActivationFraction,
-        Metric::Predictability,
-        Metric::Informativeness,
-    ];
+    let shown: Vec<Metric> = Metric::headline().collect();
     for (i, &m) in shown.iter().enumerate() {
         let b = s.layer_band(layer, m);
         let xs: Vec<f64> = b.iter().map(|p| f64::from(p.epoch)).collect();

@@ -22,7 +22,7 @@ pub(super) fn node_map<DB: DrawingBackend>(
         root,
         &style::title(
             s,
-            &format!("node map of {} at epoch {epoch}", short(metric)),
+            &format!("node map of {} at epoch {epoch}", metric.label()),
         ),
     )?;
     let values = s.layer_values(epoch_index, metric);
@@ -57,7 +57,7 @@ pub(super) fn node_map<DB: DrawingBackend>(
         row.iter().enumerate().map(move |(j, &v)| {
             Rectangle::new(
                 [(j as f64, y0), ((j + 1) as f64, y1)],
-                style::viridis(v).filled(),
+                style::viridis(v, metric.info().range).filled(),
             )
         })
     });
@@ -81,15 +81,8 @@ pub(super) fn node_map<DB: DrawingBackend>(
     colour_bar(&legend, metric, any_missing)
 }
 
-/// A short metric name for titles.
-fn short(metric: Metric) -> &'static str {
-    match metric {
-        Metric::Churn => "churn (Jaccard with previous epoch)",
-        m => m.label(),
-    }
-}
-
-/// A vertical viridis bar from 0 (bottom) to 1 (top) with ticks, under the metric's name.
+/// A vertical viridis bar over the metric's range (low at the bottom) with ticks, under the
+/// metric's name.
 fn colour_bar<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     metric: Metric,
@@ -99,8 +92,8 @@ fn colour_bar<DB: DrawingBackend>(
     let h = h as i32;
     let caption = style::font(style::LEGEND_PX).pos(Pos::new(HPos::Left, VPos::Top));
     let mut y = 0;
-    for line in caption_lines(metric) {
-        area.draw_text(line, &caption, (0, y)).map_err(style::de)?;
+    for line in style::wrap(metric.label(), 20) {
+        area.draw_text(&line, &caption, (0, y)).map_err(style::de)?;
         y += 32;
     }
     let top = y + 20;
@@ -110,10 +103,11 @@ fn colour_bar<DB: DrawingBackend>(
     for i in 0..BAR_STEPS {
         let a = top + (span * i as f64 / BAR_STEPS as f64).round() as i32;
         let b = top + (span * (i + 1) as f64 / BAR_STEPS as f64).round() as i32;
-        let v = 1.0 - (i as f32 + 0.5) / BAR_STEPS as f32;
+        let (lo, hi) = metric.info().range;
+        let v = hi - (hi - lo) * (i as f32 + 0.5) / BAR_STEPS as f32;
         area.draw(&Rectangle::new(
             [(x0, a), (x1, b)],
-            style::viridis(v).filled(),
+            style::viridis(v, (lo, hi)).filled(),
         ))
         .map_err(style::de)?;
     }
@@ -123,9 +117,11 @@ fn colour_bar<DB: DrawingBackend>(
     ))
     .map_err(style::de)?;
     let tick = style::font(style::TICK_PX).pos(Pos::new(HPos::Left, VPos::Center));
+    let (lo, hi) = metric.info().range;
     for k in 0..=4 {
-        let v = f64::from(k) / 4.0;
-        let ty = bottom - (span * v).round() as i32;
+        let t = f64::from(k) / 4.0;
+        let v = f64::from(lo) + (f64::from(hi) - f64::from(lo)) * t;
+        let ty = bottom - (span * t).round() as i32;
         area.draw(&PathElement::new(
             vec![(x1, ty), (x1 + 10, ty)],
             style::INK.stroke_width(2),
@@ -141,23 +137,9 @@ fn colour_bar<DB: DrawingBackend>(
             style::NO_VALUE.filled(),
         ))
         .map_err(style::de)?;
-        let note = if metric == Metric::Churn {
-            "no value (epoch 0)"
-        } else {
-            "no value"
-        };
+        let note = metric.info().undefined.unwrap_or("no value");
         area.draw_text(note, &tick, (x1 + 16, y))
             .map_err(style::de)?;
     }
     Ok(())
-}
-
-/// The colour bar's caption, in lines short enough for the legend column.
-fn caption_lines(metric: Metric) -> &'static [&'static str] {
-    match metric {
-        Metric::ActivationFraction => &["activation fraction"],
-        Metric::Predictability => &["predictability"],
-        Metric::Informativeness => &["informativeness"],
-        Metric::Churn => &["churn (Jaccard with", "previous epoch)"],
-    }
 }

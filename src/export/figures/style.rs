@@ -54,50 +54,17 @@ pub(super) fn font(px: f64) -> TextStyle<'static> {
     TextStyle::from(FontDesc::new(FontFamily::SansSerif, px, FontStyle::Normal)).color(&INK)
 }
 
-/// Ten distinct colours (Tableau 10, the matplotlib default cycle), for classes and layers.
-pub(super) const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
-
-/// Colour number `i` of [`PALETTE`] (cycling).
-pub(super) fn series_color(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
+/// Colour number `i` of the category scheme ([`crate::colors::category`]), for classes,
+/// layers and series.
+pub(super) const fn series_color(i: usize) -> RGBColor {
+    let [r, g, b] = crate::colors::category(i);
+    RGBColor(r, g, b)
 }
 
-/// Viridis, sampled at nine equally spaced points: `viridisLite::viridis(9)` in R, the same
-/// map as matplotlib's `viridis` (van der Walt & Smith, CC0). Linear interpolation between.
-const VIRIDIS: [(u8, u8, u8); 9] = [
-    (0x44, 0x01, 0x54),
-    (0x47, 0x2D, 0x7B),
-    (0x3B, 0x52, 0x8B),
-    (0x2C, 0x72, 0x8E),
-    (0x21, 0x90, 0x8C),
-    (0x27, 0xAD, 0x81),
-    (0x5D, 0xC8, 0x63),
-    (0xAA, 0xDC, 0x32),
-    (0xFD, 0xE7, 0x25),
-];
-
-/// Viridis colour of `v` in [0, 1] (clamped); [`NO_VALUE`] grey for NaN.
-pub(super) fn viridis(v: f32) -> RGBColor {
-    if !v.is_finite() {
-        return NO_VALUE;
-    }
-    let t = f64::from(v.clamp(0.0, 1.0)) * (VIRIDIS.len() - 1) as f64;
-    let i = (t.floor() as usize).min(VIRIDIS.len() - 2);
-    let f = t - i as f64;
-    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
-    let mix = |x: u8, y: u8| (f64::from(x) + (f64::from(y) - f64::from(x)) * f).round() as u8;
-    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+/// Viridis colour of `v` on the metric's `range` ([`crate::colors::viridis`], the map the app
+/// draws with); [`NO_VALUE`] grey for NaN.
+pub(super) fn viridis(v: f32, range: (f32, f32)) -> RGBColor {
+    crate::colors::viridis(v, range).map_or(NO_VALUE, |[r, g, b]| RGBColor(r, g, b))
 }
 
 /// "mnist-5x80-ce (seed 1) · what".
@@ -145,7 +112,7 @@ pub(super) enum Mark {
 pub(super) const BAND_ALPHA: f64 = 0.18;
 
 /// Wraps `text` into lines of at most `max` characters (at spaces).
-fn wrap(text: &str, max: usize) -> Vec<String> {
+pub(super) fn wrap(text: &str, max: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     for word in text.split(' ') {
         match lines.last_mut() {
@@ -328,11 +295,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn viridis_ends_and_nan() {
-        assert_eq!(viridis(0.0), RGBColor(0x44, 0x01, 0x54));
-        assert_eq!(viridis(1.0), RGBColor(0xFD, 0xE7, 0x25));
-        assert_eq!(viridis(2.0), RGBColor(0xFD, 0xE7, 0x25));
-        assert_eq!(viridis(f32::NAN), NO_VALUE);
+    fn figures_use_the_shared_viridis() {
+        let unit = (0.0, 1.0);
+        for k in 0..=20 {
+            let v = k as f32 / 20.0;
+            let [r, g, b] = crate::colors::viridis(v, unit).unwrap();
+            assert_eq!(viridis(v, unit), RGBColor(r, g, b), "value {v}");
+        }
+        assert_eq!(viridis(0.0, unit), RGBColor(0x44, 0x01, 0x54));
+        assert_eq!(viridis(2.0, unit), RGBColor(0xFD, 0xE7, 0x25));
+        assert_eq!(viridis(f32::NAN, unit), NO_VALUE);
     }
 
     #[test]

@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use super::style::{self, Drawn, Mark};
 use crate::session::Session;
 
-const TRAIN: RGBColor = style::PALETTE[0];
-const TEST: RGBColor = style::PALETTE[1];
+const TRAIN: RGBColor = style::series_color(0);
+const TEST: RGBColor = style::series_color(1);
 
 fn train_test_legend<DB: DrawingBackend>(legend: &DrawingArea<DB, Shift>) -> Drawn {
     style::legend(
