@@ -4,7 +4,9 @@
 //!
 //! Data flows one way: [`data`] (IDX/MNIST loading) -> [`nn`] (MLP, losses, Adam) ->
 //! [`measure`] (sample sets, counts, metrics) -> [`session`] (RON files) -> [`train`] (runs),
-//! and on top the desktop [`app`], the file [`export`]er and the [`cli`].
+//! and on top the file [`export`]er, the [`cli`] and the desktop [`app`]. The app is the cargo
+//! feature `gui` (on by default); without it only the app's start-up options build, and
+//! everything else builds and tests with no screen libraries at all.
 
 pub mod app;
 pub mod cli;

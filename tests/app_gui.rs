@@ -1,5 +1,6 @@
 //! The desktop app driven through egui_kittest: real MNIST, real worker threads, the app's own
 //! run machinery.
+#![cfg(feature = "gui")]
 
 mod common;
 
@@ -9,10 +10,11 @@ use std::time::{Duration, Instant};
 use egui::{Event, Modifiers, PointerButton, Pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use sample_sets::app::node_density::NodeLines;
-use sample_sets::app::runs::RunState;
-use sample_sets::app::state::RunId;
-use sample_sets::app::{AppConfig, SampleSetsApp};
+use sample_sets::app::SampleSetsApp;
+use sample_sets::app::command::Command;
+use sample_sets::app::runs::{RunId, RunState};
+use sample_sets::app::settings::{NodeLines, Setting};
+use sample_sets::app::startup::StartupOptions as AppConfig;
 use sample_sets::preset::{Preset, find};
 use sample_sets::session::{Metric, RunStatus};
 
@@ -53,7 +55,14 @@ fn tiny(epochs: u32, probe: usize) -> Preset {
 }
 
 fn state(app: &SampleSetsApp, id: RunId) -> RunState {
-    app.runs.get(id).unwrap().state.clone()
+    app.state.runs.get(id).unwrap().state.clone()
+}
+
+/// Starts `preset` as the grid's Train button does; returns the new run.
+fn start(h: &mut Harness<'static, SampleSetsApp>, preset: Preset) -> RunId {
+    let app = h.state_mut();
+    app.apply(Command::StartPreset(Box::new(preset)));
+    app.state.runs.newest().unwrap()
 }
 
 fn click(h: &mut Harness<'static, SampleSetsApp>, pos: Pos2) {
@@ -76,9 +85,9 @@ fn train_click_node_and_move_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = harness(dir.path(), AppConfig::default());
     wait_for(&mut h, "MNIST", Duration::from_secs(30), |a| {
-        a.dataset().is_some()
+        a.state.dataset().is_some()
     });
-    let id = h.state_mut().start_preset(tiny(2, 200));
+    let id = start(&mut h, tiny(2, 200));
     wait_for(&mut h, "the run to finish", Duration::from_secs(120), |a| {
         matches!(state(a, id), RunState::Done(_))
     });
@@ -87,15 +96,15 @@ fn train_click_node_and_move_epoch() {
         h.step();
     }
     // The session file was written next to the others.
-    let path = h.state().runs.get(id).unwrap().path.clone().unwrap();
+    let path = h.state().state.runs.get(id).unwrap().path.clone().unwrap();
     assert!(path.starts_with(dir.path()) && path.exists());
 
     // Click node 3 of layer 1 in the node map.
     let pos = h.state().node_map_cell(0, 3).expect("node map drawn");
     click(&mut h, pos);
-    assert_eq!(h.state().sel.node, Some((0, 3)));
+    assert_eq!(h.state().state.sel.node, Some((0, 3)));
     h.get_by_label("layer 1 · node 3");
-    let s = h.state().selected_session().unwrap().clone();
+    let s = h.state().state.selected_session().unwrap().clone();
     let last = s.epochs.len() - 1;
     let shown = h.state().rendered_detail().unwrap();
     assert_eq!((shown.node, shown.epoch), ((0, 3), 2));
@@ -111,7 +120,7 @@ fn train_click_node_and_move_epoch() {
     h.step();
     h.step();
     h.step();
-    assert_eq!(h.state().sel.epoch, 1);
+    assert_eq!(h.state().state.sel.epoch, 1);
     assert_eq!(h.state().rendered_epochs(), [Some(1); 3]);
     h.get_by_label("Plots · epoch 1");
     h.get_by_label("Node map · epoch 1 / 2");
@@ -120,7 +129,7 @@ fn train_click_node_and_move_epoch() {
     assert_eq!(shown.counts, s.node_counts(1, 0, 3).unwrap());
 
     // Back to epoch 0 (before training): still every view.
-    h.state_mut().set_epoch(0);
+    h.state_mut().apply(Command::SelectEpoch(0));
     h.step();
     h.step();
     assert_eq!(h.state().rendered_epochs(), [Some(0); 3]);
@@ -128,8 +137,9 @@ fn train_click_node_and_move_epoch() {
     // Node lines of the selected layer: clicking a node's line selects that node. Target the
     // layer-1 node whose activation fraction at epoch 1 lies furthest from every other node's.
     // With no node selected, the lines are layer 1's.
-    h.state_mut().sel.node = None;
-    h.state_mut().settings.node_line_scope = NodeLines::Layer;
+    h.state_mut().apply(Command::SelectNode(None));
+    h.state_mut()
+        .apply(Command::Set(Setting::NodeLines(NodeLines::Layer)));
     wait_for(&mut h, "the node lines", Duration::from_secs(30), |a| {
         a.node_lines_ready()
     });
@@ -148,7 +158,7 @@ fn train_click_node_and_move_epoch() {
         .metric_plot_position(Metric::ActivationFraction, 1, fractions[target])
         .expect("activation fraction plot drawn");
     click(&mut h, pos);
-    assert_eq!(h.state().sel.node, Some((0, target)));
+    assert_eq!(h.state().state.sel.node, Some((0, target)));
     h.get_by_label(&format!("layer 1 · node {target}"));
     // A click on empty plot space above every line selects nothing new.
     let top = fractions.iter().copied().fold(0.0f32, f32::max);
@@ -158,7 +168,7 @@ fn train_click_node_and_move_epoch() {
             .metric_plot_position(Metric::ActivationFraction, 1, (top + 1.0) / 2.0)
             .unwrap();
         click(&mut h, pos);
-        assert_eq!(h.state().sel.node, Some((0, target)));
+        assert_eq!(h.state().state.sel.node, Some((0, target)));
     }
 }
 
@@ -167,11 +177,12 @@ fn cancel_keeps_completed_epochs_and_offers_resume() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = harness(dir.path(), AppConfig::default());
     wait_for(&mut h, "MNIST", Duration::from_secs(30), |a| {
-        a.dataset().is_some()
+        a.state.dataset().is_some()
     });
-    let id = h.state_mut().start_preset(tiny(50, 100));
+    let id = start(&mut h, tiny(50, 100));
     wait_for(&mut h, "epoch 1", Duration::from_secs(90), |a| {
-        a.runs
+        a.state
+            .runs
             .get(id)
             .and_then(|e| e.session.as_ref())
             .is_some_and(|s| s.epochs_done() >= 1)
@@ -181,7 +192,7 @@ fn cancel_keeps_completed_epochs_and_offers_resume() {
         matches!(state(a, id), RunState::Done(_))
     });
     assert_eq!(state(h.state(), id), RunState::Done(RunStatus::Cancelled));
-    let entry = h.state().runs.get(id).unwrap();
+    let entry = h.state().state.runs.get(id).unwrap();
     let kept = entry.session.as_ref().unwrap().epochs.len();
     assert!(kept >= 2, "epoch 0 and 1 are kept, got {kept}");
     let path = entry.path.clone().unwrap();
@@ -201,9 +212,12 @@ fn cancel_keeps_completed_epochs_and_offers_resume() {
         },
     );
     wait_for(&mut h2, "the file", Duration::from_secs(30), |a| {
-        a.selected_session().is_some()
+        a.state.selected_session().is_some()
     });
-    assert_eq!(h2.state().selected_session().unwrap().epochs.len(), kept);
+    assert_eq!(
+        h2.state().state.selected_session().unwrap().epochs.len(),
+        kept
+    );
     h2.step();
     h2.get_by_label("Resume");
 }
@@ -223,18 +237,25 @@ fn bad_files_and_missing_data_are_messages() {
         },
     );
     wait_for(&mut h, "the bad file", Duration::from_secs(10), |a| {
-        a.runs
+        a.state
+            .runs
             .entries
             .iter()
             .any(|e| matches!(e.state, RunState::Error(_)))
     });
     h.step();
-    assert!(h.state().messages.iter().any(|m| m.contains("broken.ron")));
-    assert!(h.state().data_problem().is_some());
+    assert!(
+        h.state()
+            .state
+            .notices
+            .iter()
+            .any(|m| m.contains("broken.ron"))
+    );
+    assert!(h.state().state.data_problem().is_some());
     h.get_by_label("MNIST not found");
     h.get_by_label("Use this folder");
     // Training without data queues the run and says why.
-    let id = h.state_mut().start_preset(tiny(1, 10));
+    let id = start(&mut h, tiny(1, 10));
     for _ in 0..5 {
         h.step();
     }
@@ -260,7 +281,7 @@ fn first_run_without_data_opens_the_example_session_with_one_click() {
         "the example session",
         Duration::from_secs(20),
         |a| {
-            a.runs.entries.iter().any(|e| {
+            a.state.runs.entries.iter().any(|e| {
                 e.session
                     .as_ref()
                     .is_some_and(|s| s.preset.name == "mnist-2x80-ce" && s.epochs_done() == 20)
@@ -268,7 +289,7 @@ fn first_run_without_data_opens_the_example_session_with_one_click() {
         },
     );
     // The example is explorable at once: select a node, the detail shows its counts.
-    h.state_mut().select_node(0, 5);
+    h.state_mut().apply(Command::SelectNode(Some((0, 5))));
     h.step();
     h.step();
     h.get_by_label("layer 1 · node 5");
@@ -289,23 +310,23 @@ fn two_runs_in_parallel_then_compare() {
             move |cc| SampleSetsApp::new(cc, config)
         });
     wait_for(&mut h, "MNIST", Duration::from_secs(30), |a| {
-        a.dataset().is_some()
+        a.state.dataset().is_some()
     });
-    let a = h.state_mut().start_preset(tiny(1, 50));
+    let a = start(&mut h, tiny(1, 50));
     let mut other = tiny(1, 50);
     other.seed = 2;
     other.name = "mnist-2x20-ce-seed2".into();
-    let b = h.state_mut().start_preset(other);
+    let b = start(&mut h, other);
     h.step();
     // Default parallel limit 2: both train at once.
-    assert_eq!(h.state().runs.training(), 2);
+    assert_eq!(h.state().state.runs.training(), 2);
     wait_for(&mut h, "both runs", Duration::from_secs(120), |app| {
         [a, b]
             .iter()
             .all(|&id| state(app, id) == RunState::Done(RunStatus::Completed))
     });
     for id in [a, b] {
-        h.state_mut().runs.get_mut(id).unwrap().compare = true;
+        h.state_mut().apply(Command::SetCompare(id, true));
     }
     h.get_by_label("Compare").click();
     for _ in 0..4 {

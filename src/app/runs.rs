@@ -1,17 +1,19 @@
-//! The runs list: training on worker threads (queued up to a parallel limit), sessions loaded
-//! from files, and the channel that brings their results to the UI thread.
+//! The runs list: runs queued up to a parallel limit, training, finished, or opened from
+//! files. This is the model only: the threads that train and read files are started by
+//! [`super::background`], which brings their messages back here.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
-
-use super::state::RunId;
 use crate::data::Dataset;
 use crate::preset::Preset;
 use crate::session::{RunStatus, Session};
 use crate::train::{Control, Run, RunEvent};
+
+/// Identifies one entry of the runs list for the lifetime of the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId(pub u64);
 
 /// Where a run stands, as the runs list shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +44,7 @@ pub struct Progress {
 }
 
 /// What a queued run will do once it gets a slot.
-enum Job {
+pub enum RunJob {
     /// Train a preset from scratch.
     Fresh(Box<Preset>),
     /// Continue a session from its checkpoint.
@@ -72,7 +74,7 @@ pub struct RunEntry {
     pub version: u64,
     /// Compare this run with the other checked ones.
     pub compare: bool,
-    job: Option<Job>,
+    job: Option<RunJob>,
     started: Option<Instant>,
 }
 
@@ -143,28 +145,34 @@ pub fn status_sentence(s: &RunStatus) -> String {
     }
 }
 
-/// What workers send to the UI thread.
-enum Msg {
+/// What a training worker sends to the UI thread.
+pub enum RunMsg {
     /// The run was built: its session header (no epochs yet, or the resumed ones).
     Started(Box<Session>),
     /// An event of the run.
     Event(RunEvent),
     /// The run could not start.
     Failed(String),
-    /// A session file was read.
-    Loaded(Result<Box<Session>, String>),
 }
 
-/// All runs plus the channel from their workers.
+/// A queued run that got a slot: what its worker needs.
+pub struct StartRun {
+    /// The entry.
+    pub id: RunId,
+    /// Train or resume.
+    pub job: RunJob,
+    /// Session file the run writes after every epoch.
+    pub out: PathBuf,
+    /// Pause / cancel flags shared with the entry.
+    pub control: Arc<Control>,
+}
+
+/// All runs.
 pub struct Runs {
     /// Runs in the order they were added.
     pub entries: Vec<RunEntry>,
-    /// How many may train at the same time.
-    pub parallel: usize,
     /// Folder new sessions are written to.
     pub sessions_dir: PathBuf,
-    tx: Sender<(RunId, Msg)>,
-    rx: Receiver<(RunId, Msg)>,
     next: u64,
 }
 
@@ -184,32 +192,22 @@ pub fn session_file_name(preset: &Preset) -> String {
     format!("{}-{t}.ron", preset.file_stem())
 }
 
-/// What happened while draining the channel that the app may want to tell the user.
-#[derive(Debug, Default)]
-pub struct Drained {
-    /// Readable messages (failures, saved files).
-    pub messages: Vec<String>,
-    /// Files that loaded fine (for the recent list).
-    pub loaded: Vec<(RunId, PathBuf)>,
-    /// True if any session changed.
-    pub changed: bool,
-}
-
 impl Runs {
     /// An empty list writing sessions to `sessions_dir`.
-    pub fn new(sessions_dir: PathBuf, parallel: usize) -> Self {
-        let (tx, rx) = unbounded();
+    pub fn new(sessions_dir: PathBuf) -> Self {
         Self {
             entries: Vec::new(),
-            parallel: parallel.max(1),
             sessions_dir,
-            tx,
-            rx,
             next: 1,
         }
     }
 
-    fn push(&mut self, state: RunState, job: Option<Job>, session: Option<Session>) -> RunId {
+    /// The run added last.
+    pub fn newest(&self) -> Option<RunId> {
+        self.entries.last().map(|e| e.id)
+    }
+
+    fn push(&mut self, state: RunState, job: Option<RunJob>, session: Option<Session>) -> RunId {
         let id = RunId(self.next);
         self.next += 1;
         self.entries.push(RunEntry {
@@ -240,15 +238,19 @@ impl Runs {
 
     /// Queues a fresh run of `preset`; it starts once data is loaded and a slot is free.
     pub fn queue(&mut self, preset: Preset) -> RunId {
-        self.push(RunState::Queued, Some(Job::Fresh(Box::new(preset))), None)
+        self.push(
+            RunState::Queued,
+            Some(RunJob::Fresh(Box::new(preset))),
+            None,
+        )
     }
 
     /// Queues resuming run `id` from its checkpoint, in place.
     pub fn queue_resume(&mut self, id: RunId) {
         if let Some(e) = self.get_mut(id) {
             let job = match (&e.session, &e.path) {
-                (Some(s), _) if s.checkpoint.is_some() => Job::Resume(Box::new(s.clone())),
-                (_, Some(p)) => Job::ResumeFile(p.clone()),
+                (Some(s), _) if s.checkpoint.is_some() => RunJob::Resume(Box::new(s.clone())),
+                (_, Some(p)) => RunJob::ResumeFile(p.clone()),
                 _ => return,
             };
             e.job = Some(job);
@@ -281,37 +283,53 @@ impl Runs {
         self.entries.retain(|e| e.id != id);
     }
 
-    /// Reads a session file on a worker thread; the entry shows a spinner meanwhile.
-    pub fn open(&mut self, path: &Path, ctx: &egui::Context) -> RunId {
+    /// An entry for the session file `path`: the existing one when that file is listed and
+    /// not training, else a new entry in the loading state. The flag is true when the file
+    /// must be read (by a worker; see [`Runs::loaded`]).
+    pub fn open(&mut self, path: &Path) -> (RunId, bool) {
         if let Some(e) = self
             .entries
             .iter()
             .find(|e| e.path.as_deref() == Some(path) && !e.is_training())
         {
-            return e.id;
+            return (e.id, false);
         }
         let id = self.push(RunState::Loading, None, None);
         if let Some(e) = self.get_mut(id) {
             e.path = Some(path.to_path_buf());
         }
-        let tx = self.tx.clone();
-        let ctx = ctx.clone();
-        let path = path.to_path_buf();
-        let spawned = std::thread::Builder::new()
-            .name("load-session".into())
-            .spawn(move || {
-                let r = crate::session::load(&path)
-                    .map(Box::new)
-                    .map_err(|e| e.to_string());
-                let _ = tx.send((id, Msg::Loaded(r)));
-                ctx.request_repaint();
-            });
-        if let Err(e) = spawned
-            && let Some(entry) = self.get_mut(id)
-        {
-            entry.state = RunState::Error(format!("cannot start a loader thread: {e}"));
+        (id, true)
+    }
+
+    /// A session file was read for entry `id`; returns the path that loaded (for the recent
+    /// list) or the message to show.
+    pub fn loaded(
+        &mut self,
+        id: RunId,
+        result: Result<Box<Session>, String>,
+    ) -> Result<Option<PathBuf>, String> {
+        let Some(e) = self.get_mut(id) else {
+            return Ok(None);
+        };
+        match result {
+            Ok(s) => {
+                e.state = RunState::Done(s.status.clone());
+                e.session = Some(*s);
+                e.version += 1;
+                Ok(e.path.clone())
+            }
+            Err(m) => {
+                e.state = RunState::Error(m.clone());
+                Err(m)
+            }
         }
-        id
+    }
+
+    /// A worker could not be started for entry `id`.
+    pub fn not_started(&mut self, id: RunId, message: String) {
+        if let Some(e) = self.get_mut(id) {
+            e.state = RunState::Error(message);
+        }
     }
 
     /// Number of runs training now.
@@ -319,152 +337,114 @@ impl Runs {
         self.entries.iter().filter(|e| e.is_training()).count()
     }
 
-    /// Starts queued runs while slots are free (needs the data).
-    pub fn start_queued(&mut self, data: Option<&Arc<Dataset>>, ctx: &egui::Context) {
-        let Some(data) = data else { return };
-        while self.training() < self.parallel {
-            let Some(e) = self
-                .entries
-                .iter_mut()
-                .find(|e| e.state == RunState::Queued && e.job.is_some())
-            else {
-                return;
-            };
-            let Some(job) = e.job.take() else { return };
-            e.state = RunState::Training;
-            e.started = Some(Instant::now());
-            let id = e.id;
-            let control = Arc::clone(&e.control);
-            let out = match &job {
-                Job::Fresh(p) => self.sessions_dir.join(session_file_name(p)),
-                Job::Resume(_) | Job::ResumeFile(_) => e
-                    .path
-                    .clone()
-                    .unwrap_or_else(|| self.sessions_dir.join(format!("resumed-{}.ron", id.0))),
-            };
-            e.path = Some(out.clone());
-            let tx = self.tx.clone();
-            let ctx = ctx.clone();
-            let data = Arc::clone(data);
-            let dir = self.sessions_dir.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("run-{}", id.0))
-                .spawn(move || work(id, job, &data, &dir, &out, &control, &tx, &ctx));
-            if let Err(err) = spawned
-                && let Some(e) = self.get_mut(id)
-            {
-                e.state = RunState::Error(format!("cannot start a worker thread: {err}"));
-            }
+    /// The next queued run, when fewer than `parallel` train: marks it training and returns
+    /// what its worker needs.
+    pub fn next_to_start(&mut self, parallel: usize) -> Option<StartRun> {
+        if self.training() >= parallel.max(1) {
+            return None;
         }
+        let sessions_dir = self.sessions_dir.clone();
+        let e = self
+            .entries
+            .iter_mut()
+            .find(|e| e.state == RunState::Queued && e.job.is_some())?;
+        let job = e.job.take()?;
+        e.state = RunState::Training;
+        e.started = Some(Instant::now());
+        let out = match &job {
+            RunJob::Fresh(p) => sessions_dir.join(session_file_name(p)),
+            RunJob::Resume(_) | RunJob::ResumeFile(_) => e
+                .path
+                .clone()
+                .unwrap_or_else(|| sessions_dir.join(format!("resumed-{}.ron", e.id.0))),
+        };
+        e.path = Some(out.clone());
+        Some(StartRun {
+            id: e.id,
+            job,
+            out,
+            control: Arc::clone(&e.control),
+        })
     }
 
-    /// Applies everything the workers sent since the last call. Never blocks.
-    pub fn drain(&mut self) -> Drained {
-        let mut out = Drained::default();
-        while let Ok((id, msg)) = self.rx.try_recv() {
-            let Some(e) = self.get_mut(id) else { continue };
-            match msg {
-                Msg::Started(s) => {
-                    e.session = Some(*s);
-                    e.version += 1;
-                    out.changed = true;
-                }
-                Msg::Event(RunEvent::Progress {
+    /// Applies one message of run `id`'s worker; returns what the user should be told.
+    pub fn apply(&mut self, id: RunId, msg: RunMsg) -> Option<String> {
+        let e = self.get_mut(id)?;
+        match msg {
+            RunMsg::Started(s) => {
+                e.session = Some(*s);
+                e.version += 1;
+                None
+            }
+            RunMsg::Event(RunEvent::Progress {
+                epoch,
+                samples_done,
+                samples_total,
+                samples_per_s,
+                ..
+            }) => {
+                e.progress = Some(Progress {
                     epoch,
                     samples_done,
                     samples_total,
                     samples_per_s,
-                    ..
-                }) => {
-                    e.progress = Some(Progress {
-                        epoch,
-                        samples_done,
-                        samples_total,
-                        samples_per_s,
-                    });
+                });
+                None
+            }
+            RunMsg::Event(RunEvent::Epoch(rec)) => {
+                if let Some(s) = e.session.as_mut() {
+                    s.epochs.retain(|x| x.epoch < rec.epoch);
+                    s.epochs.push(*rec);
                 }
-                Msg::Event(RunEvent::Epoch(rec)) => {
-                    if let Some(s) = e.session.as_mut() {
-                        s.epochs.retain(|x| x.epoch < rec.epoch);
-                        s.epochs.push(*rec);
-                    }
-                    e.version += 1;
-                    out.changed = true;
+                e.version += 1;
+                None
+            }
+            RunMsg::Event(RunEvent::SaveFailed(m)) => {
+                e.note = Some(format!("not saved: {m}"));
+                Some(format!("{}: could not save: {m}", e.title()))
+            }
+            RunMsg::Event(RunEvent::Finished(status)) => {
+                if let Some(s) = e.session.as_mut() {
+                    s.status = status.clone();
                 }
-                Msg::Event(RunEvent::SaveFailed(m)) => {
-                    out.messages
-                        .push(format!("{}: could not save: {m}", e.title()));
-                    e.note = Some(format!("not saved: {m}"));
-                }
-                Msg::Event(RunEvent::Finished(status)) => {
-                    if let Some(s) = e.session.as_mut() {
-                        s.status = status.clone();
-                    }
-                    if matches!(
-                        status,
-                        RunStatus::Diverged { .. } | RunStatus::Failed { .. }
-                    ) {
-                        out.messages
-                            .push(format!("{}: {}", e.title(), status_sentence(&status)));
-                    }
-                    e.state = RunState::Done(status);
-                    e.progress = None;
-                    e.version += 1;
-                    out.changed = true;
-                }
-                Msg::Failed(m) => {
-                    out.messages
-                        .push(format!("{}: could not start: {m}", e.title()));
-                    e.state = RunState::Error(m);
-                }
-                Msg::Loaded(Ok(s)) => {
-                    e.state = RunState::Done(s.status.clone());
-                    e.session = Some(*s);
-                    e.version += 1;
-                    out.changed = true;
-                    if let Some(p) = &e.path {
-                        out.loaded.push((id, p.clone()));
-                    }
-                }
-                Msg::Loaded(Err(m)) => {
-                    out.messages.push(m.clone());
-                    e.state = RunState::Error(m);
-                }
+                let say = matches!(
+                    status,
+                    RunStatus::Diverged { .. } | RunStatus::Failed { .. }
+                )
+                .then(|| format!("{}: {}", e.title(), status_sentence(&status)));
+                e.state = RunState::Done(status);
+                e.progress = None;
+                e.version += 1;
+                say
+            }
+            RunMsg::Failed(m) => {
+                let say = format!("{}: could not start: {m}", e.title());
+                e.state = RunState::Error(m);
+                Some(say)
             }
         }
-        out
     }
 }
 
-/// The worker: builds the run, sends its session header, executes it.
-#[allow(clippy::too_many_arguments)]
-fn work(
-    id: RunId,
-    job: Job,
-    data: &Dataset,
-    dir: &Path,
-    out: &Path,
-    control: &Control,
-    tx: &Sender<(RunId, Msg)>,
-    ctx: &egui::Context,
-) {
-    let send = |m: Msg| {
-        let _ = tx.send((id, m));
-        ctx.request_repaint();
-    };
+/// A training worker's body: builds the run, sends its session header, executes it (on the
+/// thread [`super::background`] started for it).
+pub fn train_worker(start: StartRun, data: &Dataset, dir: &Path, send: &dyn Fn(RunMsg)) {
+    let StartRun {
+        job, out, control, ..
+    } = start;
     if let Err(e) = std::fs::create_dir_all(dir) {
-        send(Msg::Event(RunEvent::SaveFailed(format!(
+        send(RunMsg::Event(RunEvent::SaveFailed(format!(
             "cannot create {}: {e}",
             dir.display()
         ))));
     }
     let built = match job {
-        Job::Fresh(p) => Run::new(*p, data, 1),
-        Job::Resume(s) => Run::resume(*s, data, &out.display().to_string()),
-        Job::ResumeFile(p) => match crate::session::load(&p) {
+        RunJob::Fresh(p) => Run::new(*p, data, 1),
+        RunJob::Resume(s) => Run::resume(*s, data, &out.display().to_string()),
+        RunJob::ResumeFile(p) => match crate::session::load(&p) {
             Ok(s) => Run::resume(s, data, &p.display().to_string()),
             Err(e) => {
-                send(Msg::Failed(e.to_string()));
+                send(RunMsg::Failed(e.to_string()));
                 return;
             }
         },
@@ -472,12 +452,14 @@ fn work(
     let mut run = match built {
         Ok(r) => r,
         Err(e) => {
-            send(Msg::Failed(e.to_string()));
+            send(RunMsg::Failed(e.to_string()));
             return;
         }
     };
-    send(Msg::Started(Box::new(run.session.clone())));
-    run.execute(data, Some(out), control, &mut |ev| send(Msg::Event(ev)));
+    send(RunMsg::Started(Box::new(run.session.clone())));
+    run.execute(data, Some(&out), &control, &mut |ev| {
+        send(RunMsg::Event(ev))
+    });
 }
 
 #[cfg(test)]

@@ -1,120 +1,151 @@
-//! What the user has selected (run, epoch, node, metric) and the settings kept between runs.
+//! What the app knows and every view reads: settings, runs, the selection, the data set, the
+//! download, notices. Views get it read-only; only the command handler changes it.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
-use serde::{Deserialize, Serialize};
+use egui::util::History;
 
-use crate::session::{Metric, Session};
+use super::command::Purpose;
+use super::runs::{RunEntry, RunId, Runs};
+use super::selection::Selection;
+use super::settings::Settings;
+use crate::data::Dataset;
+use crate::data::download::DownloadProgress;
+use crate::preset::Preset;
+use crate::session::Session;
 
-/// Identifies one entry of the runs list for the lifetime of the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RunId(pub u64);
+/// Most notices kept (oldest dropped first).
+const MAX_NOTICES: usize = 20;
 
-/// The selection every view reads from: one run, one epoch, optionally one node.
+/// Where the data set stands.
+pub enum DataState {
+    /// Being read on a worker thread from this folder.
+    Loading(PathBuf),
+    /// Ready for training.
+    Ready(Arc<Dataset>),
+    /// Not found or unreadable: a message saying where the app looked.
+    Missing(String),
+}
+
+/// The MNIST download.
+#[derive(Default)]
+pub struct DownloadState {
+    /// True while a download runs.
+    pub running: bool,
+    /// Set to stop the running download.
+    pub cancel: Arc<AtomicBool>,
+    /// Bytes so far of the file being fetched.
+    pub progress: Option<DownloadProgress>,
+    /// The last failure, shown under the button.
+    pub error: Option<String>,
+}
+
+/// Which centre view is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// Plots, node map and node detail of the selected run.
+    Explore,
+    /// Runs marked for comparison, side by side.
+    Compare,
+}
+
+/// The path prompt the user was asked to fill.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Selection {
-    /// Run shown in the plots, node map and node detail.
-    pub run: Option<RunId>,
-    /// Selected epoch number (0 = before training).
-    pub epoch: u32,
-    /// Keep the selected epoch on the newest one while a run trains.
-    pub follow_latest: bool,
-    /// Selected node as (0-based layer, 0-based node).
-    pub node: Option<(usize, usize)>,
-    /// Metric colouring the node map.
-    pub metric: Metric,
-    /// Probe sample shown large in the node detail (index into the probe).
-    pub probe_row: Option<usize>,
+pub struct PathRequest {
+    /// What the path is for.
+    pub purpose: Purpose,
+    /// Text the field starts with.
+    pub initial: String,
+    /// Shown under the field when the native dialog gave nothing.
+    pub hint: Option<String>,
 }
 
-impl Default for Selection {
-    fn default() -> Self {
+/// Everything the views read.
+pub struct AppState {
+    /// Persisted settings.
+    pub settings: Settings,
+    /// All runs.
+    pub runs: Runs,
+    /// What every view shows.
+    pub sel: Selection,
+    /// The data set.
+    pub data: DataState,
+    /// The MNIST download.
+    pub download: DownloadState,
+    /// Messages for the user, oldest first.
+    pub notices: Vec<String>,
+    /// The centre view.
+    pub tab: Tab,
+    /// The path prompt, while open.
+    pub prompt: Option<PathRequest>,
+    /// The embedded presets (the grid), or why they did not load.
+    pub presets: Result<Vec<Preset>, String>,
+    /// CPU time of the UI code of recent frames, milliseconds.
+    pub frame_times: History<f32>,
+}
+
+impl AppState {
+    /// A fresh state: no runs, no data yet, sessions written to `sessions_dir`.
+    pub fn new(settings: Settings, sessions_dir: PathBuf) -> Self {
         Self {
-            run: None,
-            epoch: 0,
-            follow_latest: true,
-            node: None,
-            metric: Metric::ActivationFraction,
-            probe_row: None,
+            settings,
+            runs: Runs::new(sessions_dir),
+            sel: Selection::default(),
+            data: DataState::Missing(String::new()),
+            download: DownloadState::default(),
+            notices: Vec::new(),
+            tab: Tab::Explore,
+            prompt: None,
+            presets: crate::preset::builtin().map_err(|e| e.to_string()),
+            frame_times: History::new(0..120, f32::INFINITY),
         }
     }
-}
 
-impl Selection {
-    /// Selects epoch `epoch` of `session`, snapping to a recorded epoch; following the newest
-    /// epoch stays on only when the last one is chosen.
-    pub fn set_epoch(&mut self, session: &Session, epoch: u32) {
-        let idx = session.epoch_index(epoch).unwrap_or(0);
-        self.epoch = session.epochs.get(idx).map_or(0, |e| e.epoch);
-        self.follow_latest = self.epoch >= session.epochs_done();
-    }
-
-    /// Index of the selected epoch's record in `session` (the nearest earlier one).
-    pub fn epoch_index(&self, session: &Session) -> Option<usize> {
-        session.epoch_index(self.epoch)
-    }
-
-    /// Keeps the selection valid for `session`: node inside its shape, epoch recorded.
-    pub fn clamp_to(&mut self, session: &Session) {
-        if let Some((l, j)) = self.node
-            && session.widths.get(l).is_none_or(|&w| j >= w)
-        {
-            self.node = None;
-        }
-        if self.probe_row.is_some_and(|k| k >= session.probe.len()) {
-            self.probe_row = None;
-        }
-        if self.follow_latest || self.epoch > session.epochs_done() {
-            self.epoch = session.epochs_done();
+    /// The loaded data set, if ready.
+    pub fn dataset(&self) -> Option<&Arc<Dataset>> {
+        match &self.data {
+            DataState::Ready(d) => Some(d),
+            _ => None,
         }
     }
-}
 
-/// A node as users read it: 1-based layer, 0-based node (as in the CSV export).
-pub fn node_label(layer: usize, node: usize) -> String {
-    format!("layer {} · node {}", layer + 1, node)
-}
-
-/// Settings persisted with eframe storage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Settings {
-    /// How many runs train at the same time.
-    pub parallel: usize,
-    /// Recently opened or written session files, newest first.
-    pub recent: Vec<PathBuf>,
-    /// Data folder chosen in the app.
-    pub data_dir: Option<PathBuf>,
-    /// Grid loss switch: cross-entropy (true) or MSE (false).
-    pub grid_ce: bool,
-    /// Which node lines the metric plots draw (named apart from the old on/off `node_lines`
-    /// so settings saved by earlier versions still load).
-    pub node_line_scope: super::node_density::NodeLines,
-    /// Show the class composition as fractions of each class instead of counts.
-    pub composition_fractions: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            parallel: 2,
-            recent: Vec::new(),
-            data_dir: None,
-            grid_ce: true,
-            node_line_scope: super::node_density::NodeLines::Off,
-            composition_fractions: false,
+    /// Why the data is missing (`None` while loading or ready).
+    pub fn data_problem(&self) -> Option<&str> {
+        match &self.data {
+            DataState::Missing(m) => Some(m),
+            _ => None,
         }
     }
-}
 
-/// Most entries kept in the recent-files list.
-pub const MAX_RECENT: usize = 10;
+    /// The selected run's entry.
+    pub fn selected_run(&self) -> Option<&RunEntry> {
+        self.runs.get(self.sel.run?)
+    }
 
-impl Settings {
-    /// Puts `path` first in the recent list.
-    pub fn push_recent(&mut self, path: PathBuf) {
-        self.recent.retain(|p| p != &path);
-        self.recent.insert(0, path);
-        self.recent.truncate(MAX_RECENT);
+    /// The session of the selected run.
+    pub fn selected_session(&self) -> Option<&Session> {
+        self.selected_run()?.session.as_ref()
+    }
+
+    /// The selected run, if it has a session (what exports need).
+    pub fn selected_with_session(&self) -> Option<RunId> {
+        self.sel
+            .run
+            .filter(|id| self.runs.get(*id).is_some_and(|e| e.session.is_some()))
+    }
+
+    /// The embedded preset named `name`.
+    pub fn preset(&self, name: &str) -> Option<&Preset> {
+        self.presets.as_ref().ok()?.iter().find(|p| p.name == name)
+    }
+
+    /// Adds a notice for the user.
+    pub fn notify(&mut self, m: impl Into<String>) {
+        self.notices.push(m.into());
+        if self.notices.len() > MAX_NOTICES {
+            self.notices.remove(0);
+        }
     }
 }

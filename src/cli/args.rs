@@ -10,8 +10,9 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "sample-sets", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
-    /// Session files to open in the desktop app.
-    pub files: Vec<PathBuf>,
+    /// With no command: how the desktop app starts (session files and overrides).
+    #[command(flatten)]
+    pub app: crate::app::startup::StartupOptions,
     /// Command to run headless.
     #[command(subcommand)]
     pub command: Option<Command>,

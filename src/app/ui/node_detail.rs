@@ -8,9 +8,12 @@ use egui::{
 };
 use egui_plot::{FilledArea, Legend, Line};
 
-use super::colormap::{class_color, layer_color};
-use super::plots::{EpochAxis, band, epoch_marker};
-use super::state::{RunId, Selection, node_label};
+use super::colors::{MARKER, class_color, layer_color};
+use super::epoch_axis::{EpochAxis, band, epoch_marker};
+use crate::app::command::{Command, CommandSender};
+use crate::app::runs::RunId;
+use crate::app::selection::{Selection, node_label};
+use crate::app::settings::Setting;
 use crate::session::{Metric, Session};
 
 /// Most raster rows or columns (under the texture side limit); more are thinned evenly.
@@ -21,15 +24,6 @@ const MAX_THUMBS: usize = 120;
 const THUMB_COLS: usize = 12;
 /// Pixels per side of a sample.
 const SIDE: usize = 28;
-
-/// What the user did in the node detail.
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
-pub struct DetailAction {
-    /// Select this epoch.
-    pub epoch: Option<u32>,
-    /// Show this probe sample large.
-    pub probe_row: Option<usize>,
-}
 
 /// A texture with the key it was built for and the probe rows it shows.
 struct Cached<K> {
@@ -49,9 +43,11 @@ pub struct NodeDetailView {
     raster: Option<Cached<RasterKey>>,
     thumbs: Option<Cached<ThumbKey>>,
     digit: Option<(TextureHandle, (RunId, usize))>,
-    /// Node and epoch drawn last frame (for tests and linked views).
+    /// Node and epoch drawn last frame (read by the GUI tests).
+    #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
     pub rendered: Option<((usize, usize), u32)>,
-    /// Per-class on-counts shown last frame.
+    /// Per-class on-counts shown last frame (read by the GUI tests).
+    #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
     pub rendered_counts: Option<Vec<u32>>,
 }
 
@@ -67,8 +63,7 @@ impl NodeDetailView {
     fn raster(
         &mut self,
         ctx: &egui::Context,
-        run: RunId,
-        version: u64,
+        (run, version): (RunId, u64),
         s: &Session,
         l: usize,
         j: usize,
@@ -132,40 +127,40 @@ impl NodeDetailView {
         });
     }
 
-    /// Draws the detail of the selected node (or a hint when none is selected).
+    /// Draws the detail of the selected node of run `run` (session `s` at `version`), or a
+    /// hint when none is selected; `fractions` shows the composition as class fractions.
     pub fn ui(
         &mut self,
         ui: &mut Ui,
-        run: RunId,
-        version: u64,
+        (run, version): (RunId, u64),
         s: &Session,
         sel: &Selection,
-        fractions: &mut bool,
-    ) -> DetailAction {
-        let mut action = DetailAction::default();
+        fractions: bool,
+        tx: &CommandSender,
+    ) {
         let Some((l, j)) = sel.node else {
             ui.heading("Node detail");
             ui.label("Click a cell of the node map to see which samples switch that node on.");
             self.rendered = None;
-            return action;
+            return;
         };
         let Some(idx) = sel.epoch_index(s) else {
             ui.label("No epochs measured yet.");
-            return action;
+            return;
         };
         ui.heading(node_label(l, j));
         ui.label(format!("at epoch {}", sel.epoch));
         let ctx = ui.ctx().clone();
         // Metrics and class counts at the selected epoch.
-        if let Some(m) = s.node_metrics(idx, l, j) {
-            let churn = s.node_value(idx, l, j, Metric::Churn);
-            ui.label(format!(
-                "activation fraction {:.3} · p {:.3} · u {:.3}{}",
-                m.activation_fraction,
-                m.predictability,
-                m.informativeness,
-                churn.map_or(String::new(), |c| format!(" · churn {c:.3}"))
-            ));
+        let values: Vec<String> = Metric::ALL
+            .into_iter()
+            .filter_map(|m| {
+                let v = s.node_value(idx, l, j, m)?;
+                Some(format!("{} {v:.3}", m.info().short))
+            })
+            .collect();
+        if !values.is_empty() {
+            ui.label(values.join(" · "));
         }
         let counts = s.node_counts(idx, l, j).map(<[u32]>::to_vec);
         if let Some(on) = &counts {
@@ -199,7 +194,7 @@ impl NodeDetailView {
         // (a) Membership raster.
         ui.separator();
         ui.strong("Probe membership (rows: samples by class, columns: epochs)");
-        self.raster(&ctx, run, version, s, l, j);
+        self.raster(&ctx, (run, version), s, l, j);
         if let Some(Cached { tex, rows, .. }) = &self.raster {
             let h = 220.0;
             let label_w = 14.0;
@@ -236,7 +231,7 @@ impl NodeDetailView {
             let x = img.left() + (idx as f32 + 0.5) / cols * img.width();
             painter.line_segment(
                 [pos2(x, img.top()), pos2(x, img.bottom())],
-                Stroke::new(1.0, Color32::from_rgb(255, 200, 60)),
+                Stroke::new(1.0, MARKER),
             );
             if let Some(k) = sel.probe_row
                 && let Some(r) = rows.iter().position(|&x| x >= k)
@@ -252,9 +247,13 @@ impl NodeDetailView {
                 && img.contains(p)
             {
                 let r = (((p.y - img.top()) / img.height()) * n) as usize;
-                action.probe_row = rows.get(r.min(rows.len().saturating_sub(1))).copied();
+                if let Some(&k) = rows.get(r.min(rows.len().saturating_sub(1))) {
+                    tx.send(Command::SelectProbeRow(Some(k)));
+                }
                 let e = (((p.x - img.left()) / img.width()) * cols) as usize;
-                action.epoch = s.epochs.get(e).map(|e| e.epoch);
+                if let Some(e) = s.epochs.get(e) {
+                    tx.send(Command::SelectEpoch(e.epoch));
+                }
             }
         }
         if let Some(k) = sel.probe_row {
@@ -265,14 +264,20 @@ impl NodeDetailView {
         ui.separator();
         ui.horizontal(|ui| {
             ui.strong("Class composition");
-            ui.checkbox(fractions, "fraction of each class");
+            let mut checked = fractions;
+            if ui
+                .checkbox(&mut checked, "fraction of each class")
+                .changed()
+            {
+                tx.send(Command::Set(Setting::CompositionFractions(checked)));
+            }
         });
         ui.label(
             RichText::new("colours: classes as in the table above; hover for values")
                 .small()
                 .weak(),
         );
-        let frac = *fractions;
+        let frac = fractions;
         let classes = s.classes();
         let totals = s.dataset.train_class_counts.clone();
         let resp = axis.plot("composition", w, 150.0).show(ui, |p| {
@@ -309,7 +314,7 @@ impl NodeDetailView {
             epoch_marker(p, sel.epoch);
         });
         if let Some(e) = EpochAxis::clicked_epoch(&resp) {
-            action.epoch = Some(e);
+            tx.send(Command::SelectEpoch(e));
         }
 
         // (c) Node metrics against the layer band.
@@ -323,20 +328,9 @@ impl NodeDetailView {
                     .position(egui_plot::Corner::RightBottom),
             )
             .show(ui, |p| {
-                for (i, m) in [
-                    Metric::ActivationFraction,
-                    Metric::Predictability,
-                    Metric::Informativeness,
-                ]
-                .into_iter()
-                .enumerate()
-                {
+                for (i, m) in Metric::headline().enumerate() {
                     let c = layer_color(i);
-                    let name = match m {
-                        Metric::ActivationFraction => "activation fraction",
-                        Metric::Predictability => "p",
-                        _ => "u",
-                    };
+                    let name = m.info().short;
                     band(p, "", &s.layer_band(l, m), c.gamma_multiply(0.5));
                     let pts: Vec<[f64; 2]> = s
                         .node_series(l, j, m)
@@ -348,7 +342,7 @@ impl NodeDetailView {
                 epoch_marker(p, sel.epoch);
             });
         if let Some(e) = EpochAxis::clicked_epoch(&resp) {
-            action.epoch = Some(e);
+            tx.send(Command::SelectEpoch(e));
         }
 
         // (d) Thumbnails.
@@ -388,13 +382,12 @@ impl NodeDetailView {
                     let i = ((p.y - rect.top()) / cell) as usize * THUMB_COLS
                         + ((p.x - rect.left()) / cell) as usize;
                     if let Some(&k) = members.get(i) {
-                        action.probe_row = Some(k);
+                        tx.send(Command::SelectProbeRow(Some(k)));
                     }
                 }
             }
         }
         self.rendered = Some(((l, j), sel.epoch));
-        action
     }
 
     #[allow(clippy::too_many_arguments)]

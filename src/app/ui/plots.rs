@@ -1,22 +1,18 @@
 //! Linked plots over epochs for the selected run: loss, accuracy and the per-layer bands of
-//! activation fraction, predictability, informativeness and churn.
+//! every metric ([`Metric::ALL`]), with optional node lines.
 
-use egui::{Color32, Id, Ui, Vec2b};
-use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints, PlotTransform, PlotUi, Text, VLine};
+use egui::{Color32, Ui};
+use egui_plot::{Legend, Line, PlotPoints, PlotTransform, PlotUi, Text};
 
-use super::colormap::layer_color;
-use super::node_density::{NodeDensity, NodeLines, epoch_range, extent_on_screen, node_at};
-use super::state::{RunId, Selection};
+use super::colors::{MARKER, layer_color};
+use super::epoch_axis::{EpochAxis, band_with_alpha, epoch_marker, xy};
+use super::node_lines::{NodeDensity, node_at};
+use crate::app::command::{Command, CommandSender};
+use crate::app::node_lines::{epoch_range, extent_on_screen};
+use crate::app::runs::RunId;
+use crate::app::selection::{Selection, node_label};
+use crate::app::settings::{NodeLines, Setting};
 use crate::session::{BandPoint, Metric, Session};
-
-/// What a click in a plot asked for.
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
-pub struct PlotAction {
-    /// Select this epoch everywhere.
-    pub epoch: Option<u32>,
-    /// Select this node everywhere (a node line was clicked).
-    pub node: Option<(usize, usize)>,
-}
 
 /// Series drawn from one version of a session.
 struct Series {
@@ -39,22 +35,16 @@ type Tile<'a> = (&'static str, Box<dyn FnOnce(&mut PlotUi<'_>) + 'a>);
 pub struct PlotsView {
     key: Option<(RunId, u64)>,
     series: Option<Series>,
-    density: NodeDensity,
+    /// Node-line textures.
+    pub density: NodeDensity,
     /// Each metric plot's transform in the last frame (`Metric::ALL` order): sizes the node
     /// line textures and lets tests find where a value is drawn.
     pub metric_transforms: Vec<Option<PlotTransform>>,
     /// The selected node's series `[metric]`, for (run, version, node).
     selected: Option<(SelectedKey, Vec<Vec<[f64; 2]>>)>,
-    /// Epoch drawn as the selected one in the last frame (for tests and linked views).
+    /// Epoch drawn as the selected one in the last frame (read by the GUI tests).
+    #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
     pub rendered_epoch: Option<u32>,
-}
-
-/// (epoch, value) points of a per-epoch quantity of `s`.
-pub fn xy(s: &Session, f: impl Fn(&crate::session::EpochRecord) -> f64) -> Vec<[f64; 2]> {
-    s.epochs
-        .iter()
-        .map(|e| [f64::from(e.epoch), f(e)])
-        .collect()
 }
 
 impl Series {
@@ -73,104 +63,6 @@ impl Series {
     }
 }
 
-/// Draws a layer band (q1..q3 filled) and its mean line, both named `name`.
-pub fn band(plot_ui: &mut PlotUi<'_>, name: &str, points: &[BandPoint], color: Color32) {
-    band_with_alpha(plot_ui, name, points, color, 0.22);
-}
-
-/// [`band`] with the fill's opacity (lower when many bands overlap).
-pub fn band_with_alpha(
-    plot_ui: &mut PlotUi<'_>,
-    name: &str,
-    points: &[BandPoint],
-    color: Color32,
-    alpha: f32,
-) {
-    if points.is_empty() {
-        return;
-    }
-    let xs: Vec<f64> = points.iter().map(|b| f64::from(b.epoch)).collect();
-    let q1: Vec<f64> = points.iter().map(|b| f64::from(b.q1)).collect();
-    let q3: Vec<f64> = points.iter().map(|b| f64::from(b.q3)).collect();
-    // Unnamed: the legend shows the mean line's colour (a named band would show grey).
-    plot_ui.add(
-        FilledArea::new("", &xs, &q1, &q3)
-            .fill_color(color.gamma_multiply(alpha))
-            .id(("band", name, color.to_array())),
-    );
-    let mean: PlotPoints<'_> = points
-        .iter()
-        .map(|b| [f64::from(b.epoch), f64::from(b.mean)])
-        .collect();
-    plot_ui.line(Line::new(name, mean).color(color).width(1.5).id((
-        "mean",
-        name,
-        color.to_array(),
-    )));
-}
-
-/// The shared epoch axis: every linked plot gets the same id group and x range.
-pub struct EpochAxis {
-    /// Link group.
-    pub group: Id,
-    /// Right end (the preset's epoch count, or more if the run went further).
-    pub x_max: f64,
-}
-
-impl EpochAxis {
-    /// The axis for `session` shown as run `run`.
-    pub fn new(run: RunId, s: &Session) -> Self {
-        let x_max = f64::from(s.preset.epochs.max(s.epochs_done()).max(1));
-        Self {
-            group: Id::unique(("epoch-axis", run.0, x_max.to_bits())),
-            x_max,
-        }
-    }
-
-    /// A plot on this axis: fixed x range, linked axis and cursor, no pan or zoom (hovering,
-    /// clicking or dragging selects an epoch instead).
-    pub fn plot<'a>(&self, name: &str, width: f32, height: f32) -> Plot<'a> {
-        Plot::new((name, self.group))
-            .width(width)
-            .height(height)
-            .include_x(0.0)
-            .include_x(self.x_max)
-            .auto_bounds(Vec2b::new(true, true))
-            .allow_drag(false)
-            .allow_zoom(false)
-            .allow_scroll(false)
-            .allow_boxed_zoom(false)
-            .allow_double_click_reset(false)
-            .link_axis(self.group, Vec2b::new(true, false))
-            .link_cursor(self.group, Vec2b::new(true, false))
-            .y_axis_min_width(28.0)
-    }
-
-    /// The epoch the pointer hovers, clicks or drags on `resp`, if any: hovering an epoch in
-    /// one plot selects it in every view.
-    pub fn clicked_epoch(resp: &egui_plot::PlotResponse<()>) -> Option<u32> {
-        let r = &resp.response;
-        let pos = if r.clicked() || r.dragged() {
-            r.interact_pointer_pos()?
-        } else if r.hovered() {
-            r.hover_pos()?
-        } else {
-            return None;
-        };
-        let x = resp.transform.value_from_position(pos).x;
-        Some(x.round().max(0.0) as u32)
-    }
-}
-
-/// The selected-epoch marker.
-pub fn epoch_marker(plot_ui: &mut PlotUi<'_>, epoch: u32) {
-    plot_ui.vline(
-        VLine::new("", f64::from(epoch))
-            .color(Color32::from_rgb(255, 200, 60))
-            .width(1.0),
-    );
-}
-
 impl PlotsView {
     fn refresh(&mut self, run: RunId, version: u64, s: &Session) {
         if self.key != Some((run, version)) {
@@ -179,33 +71,35 @@ impl PlotsView {
         }
     }
 
-    /// Whether node-line textures are up to date (none wanted counts as ready).
-    pub fn node_lines_ready(&self) -> bool {
-        !self.density.building()
-    }
-
-    /// Draws the six plots; returns what a click asked for.
+    /// Draws the loss, accuracy and metric plots of run `run` (session `s` at `version`);
+    /// clicks and hovers send selection commands.
+    #[allow(clippy::too_many_arguments)]
     pub fn ui(
         &mut self,
         ui: &mut Ui,
         (run, version): (RunId, u64),
         s: &Session,
         sel: &Selection,
-        node_lines: &mut NodeLines,
+        scope: NodeLines,
         height: f32,
-    ) -> PlotAction {
+        tx: &CommandSender,
+    ) {
         self.refresh(run, version, s);
-        let mut action = PlotAction::default();
         let axis = EpochAxis::new(run, s);
         ui.horizontal_wrapped(|ui| {
             ui.strong(format!("Plots · epoch {}", sel.epoch));
             ui.label("node lines:");
-            for choice in [NodeLines::Off, NodeLines::Layer, NodeLines::All] {
-                ui.selectable_value(node_lines, choice, choice.label())
+            for choice in NodeLines::ALL {
+                if ui
+                    .selectable_label(scope == choice, choice.label())
                     .on_hover_text(
                         "Every node's line, drawn as a density (brighter where more lines \
                          pass); hover a line to see its node, click to select it",
-                    );
+                    )
+                    .clicked()
+                {
+                    tx.send(Command::Set(Setting::NodeLines(choice)));
+                }
             }
             if self.density.building() {
                 ui.spinner().on_hover_text("drawing node lines");
@@ -221,14 +115,14 @@ impl PlotsView {
             }
             if let Some((l, j)) = sel.node {
                 ui.label(
-                    egui::RichText::new(format!("white: {}", super::state::node_label(l, j)))
+                    egui::RichText::new(format!("white: {}", node_label(l, j)))
                         .small()
                         .color(Color32::WHITE),
                 );
             }
         });
         let Some(series) = self.series.take() else {
-            return action;
+            return;
         };
         let line_layer = sel.node.map_or(0, |n| n.0);
         let selected: Option<Vec<Vec<[f64; 2]>>> = sel.node.map(|node| {
@@ -250,17 +144,13 @@ impl PlotsView {
                 .map(|c| c.1.clone())
                 .unwrap_or_default()
         });
-        let selected_name = sel
-            .node
-            .map(|(l, j)| super::state::node_label(l, j))
-            .unwrap_or_default();
+        let selected_name = sel.node.map(|(l, j)| node_label(l, j)).unwrap_or_default();
         let spacing = ui.spacing().item_spacing;
         let w = ((ui.available_width() - spacing.x) / 2.0).max(100.0);
         let h = ((height - 3.0 * spacing.y - 20.0) / 3.0).max(60.0);
-        let scope = *node_lines;
         let line_layers = scope.layers(line_layer, s.widths.len());
         if scope == NodeLines::Off {
-            self.density = NodeDensity::default();
+            self.density.clear();
         } else {
             // Sized from where the data extent was drawn last frame (the whole plot at first).
             let screen = self
@@ -272,8 +162,12 @@ impl PlotsView {
                 .map_or(egui::vec2(w - 30.0, h - 20.0), |(t, r)| {
                     extent_on_screen(&t, r)
                 });
-            self.density
-                .refresh(ui.ctx(), (run, version), s, scope, line_layer, screen);
+            if let Some(job) =
+                self.density
+                    .refresh(ui.ctx(), (run, version), s, scope, line_layer, screen)
+            {
+                tx.send(Command::DrawNodeLines(Box::new(job)));
+            }
         }
         let density = &self.density;
         let layers = s.widths.len();
@@ -301,16 +195,11 @@ impl PlotsView {
             let own_name = selected_name.as_str();
             let line_layers = line_layers.clone();
             tiles.push((
-                match m {
-                    Metric::ActivationFraction => "activation fraction",
-                    Metric::Predictability => "predictability",
-                    Metric::Informativeness => "informativeness",
-                    Metric::Churn => "churn",
-                },
+                m.info().name,
                 Box::new(move |p: &mut PlotUi<'_>| {
                     if scope != NodeLines::Off {
                         // The image spans values 0..1, so auto bounds show every line.
-                        density.draw(p, mi);
+                        density.draw(p, m);
                     }
                     let alpha = (0.6 / layers.max(1) as f32).clamp(0.07, 0.22);
                     for (l, b) in bands.iter().enumerate().take(layers) {
@@ -335,7 +224,15 @@ impl PlotsView {
             .show(ui, |ui| {
                 for (i, (name, draw)) in tiles.into_iter().enumerate() {
                     ui.vertical(|ui| {
-                        ui.label(egui::RichText::new(name).small());
+                        let title = ui.label(egui::RichText::new(name).small());
+                        if let Some(m) = i.checked_sub(2).and_then(|k| Metric::ALL.get(k)) {
+                            title.on_hover_text(format!(
+                                "{}: {}; high: {}",
+                                m.label(),
+                                m.info().unit,
+                                m.info().high_means
+                            ));
+                        }
                         let mut plot = axis.plot(name, w, h);
                         if i == 1 {
                             plot = plot.legend(
@@ -352,7 +249,7 @@ impl PlotsView {
                             epoch_marker(p, epoch);
                         });
                         if let Some(e) = EpochAxis::clicked_epoch(&resp) {
-                            action.epoch = Some(e);
+                            tx.send(Command::SelectEpoch(e));
                         }
                         if i >= 2 {
                             let m = Metric::ALL[i - 2];
@@ -363,7 +260,7 @@ impl PlotsView {
                                 && let Some(node) =
                                     pick(&resp.transform, pos, (s, &self.density), m, &line_layers)
                             {
-                                action.node = Some(node);
+                                tx.send(Command::SelectNode(Some(node)));
                             }
                         }
                     });
@@ -375,7 +272,6 @@ impl PlotsView {
         self.metric_transforms = transforms;
         self.series = Some(series);
         self.rendered_epoch = Some(sel.epoch);
-        action
     }
 }
 
@@ -413,7 +309,7 @@ fn hovered_node_line(
         .into_iter()
         .map(|(e, v)| [f64::from(e), f64::from(v)])
         .collect();
-    let color = Color32::from_rgb(255, 200, 60);
+    let color = MARKER;
     p.line(
         Line::new("", pts)
             .color(color)
@@ -428,7 +324,7 @@ fn hovered_node_line(
         Text::new(
             "",
             at,
-            egui::RichText::new(super::state::node_label(l, j))
+            egui::RichText::new(node_label(l, j))
                 .color(color)
                 .background_color(Color32::from_black_alpha(200)),
         )

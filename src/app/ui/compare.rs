@@ -1,16 +1,19 @@
 //! Compare: two or more runs side by side (or overlaid) on linked epoch axes, their node maps
-//! at the same epoch, and a table of what differs and how they ended.
+//! at the same epoch, and a table of what differs and how they ended
+//! ([`crate::session::compare`], the same comparison the command line's tests cover).
 
 use std::collections::HashMap;
 
 use egui::{Id, RichText, Ui};
 use egui_plot::{Legend, Line, LineStyle};
 
-use super::colormap::layer_color;
-use super::node_map::{MapAction, NodeMapView};
-use super::plots::{EpochAxis, band, epoch_marker, xy};
-use super::runs::Runs;
-use super::state::{RunId, Selection};
+use super::colors::layer_color;
+use super::epoch_axis::{EpochAxis, band, epoch_marker, xy};
+use super::node_map::NodeMapView;
+use crate::app::command::{Command, CommandSender};
+use crate::app::runs::{RunId, Runs};
+use crate::app::selection::Selection;
+use crate::session::compare::compare;
 use crate::session::{Metric, Session};
 
 /// The compare view and its per-run node map caches.
@@ -20,27 +23,10 @@ pub struct CompareView {
     maps: HashMap<RunId, NodeMapView>,
 }
 
-/// Preset fields of `s` as (name, value) for the table.
-fn fields(s: &Session) -> Vec<(&'static str, String)> {
-    let p = &s.preset;
-    vec![
-        ("preset", p.name.clone()),
-        ("hidden layers", p.hidden_layers.to_string()),
-        ("width", p.width.to_string()),
-        ("loss", p.loss.short_name().to_string()),
-        ("batch size", p.batch_size.to_string()),
-        ("epochs", p.epochs.to_string()),
-        ("learning rate", p.adam.lr.to_string()),
-        ("seed", p.seed.to_string()),
-        ("probe size", p.probe_size.to_string()),
-        ("init", format!("{:?}", p.init)),
-    ]
-}
-
 impl CompareView {
-    /// Draws the comparison of the runs marked "compare"; returns what the user did in a node
-    /// map (node, epoch or metric, applied to every run).
-    pub fn ui(&mut self, ui: &mut Ui, runs: &Runs, sel: &Selection) -> MapAction {
+    /// Draws the comparison of the runs marked "compare"; a node, epoch or metric picked in
+    /// one node map is sent as a command and applies to every run (epochs by number).
+    pub fn ui(&mut self, ui: &mut Ui, runs: &Runs, sel: &Selection, tx: &CommandSender) {
         let chosen: Vec<(RunId, u64, &Session)> = runs
             .entries
             .iter()
@@ -51,9 +37,8 @@ impl CompareView {
         if chosen.len() < 2 {
             ui.heading("Compare");
             ui.label("Tick “compare” on two or more runs in the runs list.");
-            return MapAction::default();
+            return;
         }
-        let mut clicked = MapAction::default();
         ui.horizontal(|ui| {
             ui.heading("Compare");
             ui.selectable_value(&mut self.overlay, false, "side by side");
@@ -70,16 +55,13 @@ impl CompareView {
                 group: Id::unique(("compare-axis", x_max.to_bits())),
                 x_max,
             };
-            let metrics = [
-                None,
-                Some(Metric::ActivationFraction),
-                Some(Metric::Predictability),
-                Some(Metric::Informativeness),
-            ];
+            let metrics: Vec<Option<Metric>> = std::iter::once(None)
+                .chain(Metric::headline().map(Some))
+                .collect();
             let title = |m: Option<Metric>| m.map_or("test accuracy", Metric::label);
             if self.overlay {
                 let w = ui.available_width();
-                for m in metrics {
+                for &m in &metrics {
                     ui.label(RichText::new(title(m)).small());
                     axis.plot(&format!("cmp-overlay-{}", title(m)), w, 140.0)
                         .legend(Legend::default().background_alpha(0.6))
@@ -128,7 +110,7 @@ impl CompareView {
                 ui.columns(n, |cols| {
                     for (c, (id, _, s)) in cols.iter_mut().zip(&chosen) {
                         c.strong(s.title());
-                        for m in metrics {
+                        for &m in &metrics {
                             c.label(RichText::new(title(m)).small());
                             axis.plot(&format!("cmp-{}-{}", id.0, title(m)), w, 120.0)
                                 .show(c, |p| {
@@ -174,25 +156,37 @@ impl CompareView {
                     }
                     let map = self.maps.entry(*id).or_default();
                     c.push_id(id.0, |c| {
-                        let a = map.ui(c, *id, *version, s, &local, 160.0);
-                        clicked.node = a.node.or(clicked.node);
-                        clicked.epoch = a.epoch.or(clicked.epoch);
-                        clicked.metric = a.metric.or(clicked.metric);
+                        map.ui(
+                            c,
+                            (*id, *version),
+                            s,
+                            &local,
+                            160.0,
+                            tx,
+                            Command::SelectEpochNumber,
+                        );
                     });
                 }
             });
         });
-        clicked
     }
 
     fn table(&self, ui: &mut Ui, chosen: &[(RunId, u64, &Session)]) {
-        let all: Vec<Vec<(&'static str, String)>> =
-            chosen.iter().map(|(_, _, s)| fields(s)).collect();
-        let max_layers = chosen
+        let sessions: Vec<&Session> = chosen.iter().map(|(_, _, s)| *s).collect();
+        let cmp = compare(&sessions);
+        let max_layers = cmp
+            .runs
             .iter()
-            .map(|(_, _, s)| s.widths.len())
+            .map(|r| r.peak_fraction.len())
             .max()
             .unwrap_or(0);
+        let percent = |a: f64| {
+            if a.is_finite() {
+                format!("{:.2}%", a * 100.0)
+            } else {
+                "–".into()
+            }
+        };
         egui::Grid::new("compare-table")
             .striped(true)
             .show(ui, |ui| {
@@ -201,47 +195,40 @@ impl CompareView {
                     ui.strong(format!("run {}", id.0));
                 }
                 ui.end_row();
-                for (i, (name, _)) in all[0].iter().enumerate() {
-                    let differs = all.iter().any(|f| f[i].1 != all[0][i].1);
-                    if !differs && *name != "preset" {
-                        continue;
-                    }
-                    ui.label(*name);
-                    for f in &all {
-                        ui.label(&f[i].1);
+                ui.label("run");
+                for r in &cmp.runs {
+                    ui.label(&r.title);
+                }
+                ui.end_row();
+                for (name, values) in &cmp.differing_fields {
+                    ui.label(name);
+                    for v in values {
+                        ui.label(v);
                     }
                     ui.end_row();
                 }
                 ui.label("final test accuracy");
-                for (_, _, s) in chosen {
-                    ui.label(
-                        s.epochs
-                            .last()
-                            .map_or("–".into(), |e| format!("{:.2}%", e.test_accuracy * 100.0)),
-                    );
+                for r in &cmp.runs {
+                    ui.label(percent(r.final_test_accuracy));
                 }
                 ui.end_row();
                 ui.label("best test accuracy");
-                for (_, _, s) in chosen {
-                    let best = s.epochs.iter().map(|e| (e.test_accuracy, e.epoch)).fold(
-                        None,
-                        |b: Option<(f64, u32)>, x| match b {
-                            Some(b) if b.0 >= x.0 => Some(b),
-                            _ => Some(x),
-                        },
-                    );
-                    ui.label(best.map_or("–".into(), |(a, e)| {
-                        format!("{:.2}% (epoch {e})", a * 100.0)
-                    }));
+                for r in &cmp.runs {
+                    let (epoch, a) = r.best_test_accuracy;
+                    ui.label(if a.is_finite() {
+                        format!("{} (epoch {epoch})", percent(a))
+                    } else {
+                        "–".into()
+                    });
                 }
                 ui.end_row();
                 for l in 0..max_layers {
                     ui.label(format!("layer {} peak activation fraction", l + 1));
-                    for (_, _, s) in chosen {
-                        ui.label(
-                            s.peak_fraction_epoch(l)
-                                .map_or("–".into(), |(e, v)| format!("{v:.3} at epoch {e}")),
-                        );
+                    for r in &cmp.runs {
+                        ui.label(match r.peak_fraction.get(l) {
+                            Some((e, v)) if v.is_finite() => format!("{v:.3} at epoch {e}"),
+                            _ => "–".into(),
+                        });
                     }
                     ui.end_row();
                 }

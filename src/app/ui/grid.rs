@@ -2,8 +2,10 @@
 
 use egui::{RichText, Ui};
 
-use super::runs::Runs;
-use super::state::Settings;
+use crate::app::command::{Command, CommandSender};
+use crate::app::runs::Runs;
+use crate::app::settings::Setting;
+use crate::app::state::AppState;
 use crate::nn::{Init, Loss};
 use crate::preset::Preset;
 
@@ -12,46 +14,37 @@ pub const ROWS: [usize; 3] = [2, 5, 9];
 /// Widths of the grid's columns.
 pub const COLS: [usize; 3] = [20, 80, 320];
 
-/// The grid and the form holding the preset about to be trained.
+/// The form holding the preset about to be trained.
 pub struct GridView {
-    presets: Vec<Preset>,
     /// Preset being edited (starts as the first grid cell).
     pub form: Preset,
-    load_error: Option<String>,
 }
 
 impl GridView {
-    /// Loads the embedded presets.
-    pub fn new() -> Self {
-        let (presets, load_error) = match crate::preset::builtin() {
-            Ok(p) => (p, None),
-            Err(e) => (Vec::new(), Some(e.to_string())),
-        };
-        let form = presets.first().cloned().unwrap_or_else(fallback_preset);
+    /// The form on the first embedded preset.
+    pub fn new(presets: &[Preset]) -> Self {
         Self {
-            presets,
-            form,
-            load_error,
+            form: presets.first().cloned().unwrap_or_else(fallback_preset),
         }
     }
 
-    /// The embedded preset named `name`.
-    pub fn preset(&self, name: &str) -> Option<&Preset> {
-        self.presets.iter().find(|p| p.name == name)
-    }
-
-    /// Draws grid and form; returns a preset when the user pressed Train.
-    pub fn ui(&mut self, ui: &mut Ui, settings: &mut Settings, runs: &Runs) -> Option<Preset> {
+    /// Draws grid and form; Train sends the form's preset.
+    pub fn ui(&mut self, ui: &mut Ui, state: &AppState, tx: &CommandSender) {
         ui.heading("Experiment grid");
-        if let Some(e) = &self.load_error {
+        if let Err(e) = &state.presets {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
         ui.horizontal(|ui| {
             ui.label("Loss:");
-            ui.selectable_value(&mut settings.grid_ce, false, "MSE");
-            ui.selectable_value(&mut settings.grid_ce, true, "cross-entropy");
+            let ce = state.settings.grid_ce;
+            if ui.selectable_label(!ce, "MSE").clicked() {
+                tx.send(Command::Set(Setting::GridCrossEntropy(false)));
+            }
+            if ui.selectable_label(ce, "cross-entropy").clicked() {
+                tx.send(Command::Set(Setting::GridCrossEntropy(true)));
+            }
         });
-        let loss = if settings.grid_ce { "ce" } else { "mse" };
+        let loss = if state.settings.grid_ce { "ce" } else { "mse" };
         egui::Grid::new("experiment-grid")
             .spacing([4.0, 4.0])
             .show(ui, |ui| {
@@ -64,7 +57,7 @@ impl GridView {
                     ui.label(RichText::new(format!("{l} layers")).small());
                     for w in COLS {
                         let name = format!("mnist-{l}x{w}-{loss}");
-                        let acc = final_accuracy(runs, &name);
+                        let acc = final_accuracy(&state.runs, &name);
                         let text = match acc {
                             Some(a) => format!("{l}x{w}\n{:.1}%", a * 100.0),
                             None => format!("{l}x{w}\n–"),
@@ -80,7 +73,7 @@ impl GridView {
                                 ))
                             ));
                         if resp.clicked()
-                            && let Some(p) = self.preset(&name)
+                            && let Some(p) = state.preset(&name)
                         {
                             self.form = p.clone();
                         }
@@ -89,11 +82,14 @@ impl GridView {
                 }
             });
         ui.add_space(4.0);
-        egui::CollapsingHeader::new("Preset")
+        let train = egui::CollapsingHeader::new("Preset")
             .default_open(true)
             .show(ui, |ui| self.form_ui(ui))
             .body_returned
-            .flatten()
+            .flatten();
+        if let Some(p) = train {
+            tx.send(Command::StartPreset(Box::new(p)));
+        }
     }
 
     /// The custom form; returns the preset when Train was pressed and it is valid.
@@ -168,12 +164,6 @@ impl GridView {
                 "Start training this preset (queued when the parallel limit is reached)",
             );
         (train.clicked() && valid.is_ok()).then(|| p.clone())
-    }
-}
-
-impl Default for GridView {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

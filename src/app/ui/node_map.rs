@@ -8,23 +8,14 @@ use egui::{
     WidgetInfo, pos2, vec2,
 };
 
-use super::colormap::viridis;
-use super::state::{RunId, Selection, node_label};
+use super::colors::{color32, metric_color};
+use crate::app::command::{Command, CommandSender};
+use crate::app::runs::RunId;
+use crate::app::selection::{Selection, node_label};
 use crate::session::{Metric, Session};
 
 /// Time between epochs while playing.
 const PLAY_STEP: Duration = Duration::from_millis(300);
-
-/// What the user did in the node map.
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
-pub struct MapAction {
-    /// Select this epoch.
-    pub epoch: Option<u32>,
-    /// Select this node.
-    pub node: Option<(usize, usize)>,
-    /// Colour by this metric.
-    pub metric: Option<Metric>,
-}
 
 /// The node map view with its texture cache.
 #[derive(Default)]
@@ -36,13 +27,16 @@ pub struct NodeMapView {
     playing: bool,
     last_step: Option<Instant>,
     /// Where the cells were drawn last frame: rect and (layers, widest layer).
+    #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
     cells: Option<(Rect, usize, usize)>,
-    /// Epoch the map was drawn for in the last frame.
+    /// Epoch the map was drawn for in the last frame (read by the GUI tests).
+    #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
     pub rendered_epoch: Option<u32>,
 }
 
 impl NodeMapView {
     /// Screen position of node (`layer`, `node`)'s cell centre as drawn last frame.
+    #[cfg(any(test, feature = "testing"))]
     pub fn cell_center(&self, layer: usize, node: usize) -> Option<Pos2> {
         let (rect, layers, width) = self.cells?;
         if layer >= layers || node >= width {
@@ -54,11 +48,6 @@ impl NodeMapView {
             rect.left() + (node as f32 + 0.5) * cw,
             rect.top() + (layer as f32 + 0.5) * ch,
         ))
-    }
-
-    /// True while the play button advances epochs.
-    pub fn is_playing(&self) -> bool {
-        self.playing
     }
 
     fn refresh(
@@ -81,7 +70,7 @@ impl NodeMapView {
         let mut img = ColorImage::filled([width, layers], Color32::TRANSPARENT);
         for (l, row) in self.values.iter().enumerate() {
             for (j, v) in row.iter().enumerate() {
-                img.pixels[l * width + j] = viridis(*v);
+                img.pixels[l * width + j] = metric_color(metric, *v);
             }
         }
         match &mut self.texture {
@@ -94,7 +83,13 @@ impl NodeMapView {
         self.legend
             .get_or_insert_with(|| {
                 let n = 256;
-                let pixels = (0..n).map(|i| viridis(i as f32 / (n - 1) as f32)).collect();
+                // The map over its whole range: the same for every metric.
+                let pixels = (0..n)
+                    .map(|i| {
+                        let t = i as f32 / (n - 1) as f32;
+                        crate::colors::viridis(t, (0.0, 1.0)).map_or(Color32::GRAY, color32)
+                    })
+                    .collect();
                 ctx.load_texture(
                     "viridis-legend",
                     ColorImage::new([n, 1], pixels),
@@ -104,20 +99,22 @@ impl NodeMapView {
             .id()
     }
 
-    /// Draws the map with its controls; `height` is the space for the cells.
+    /// Draws the map of run `run` (session `s` at `version`) with its controls; `height` is
+    /// the space for the cells. Picking an epoch sends `epoch_command(epoch)`.
+    #[allow(clippy::too_many_arguments)]
     pub fn ui(
         &mut self,
         ui: &mut Ui,
-        run: RunId,
-        version: u64,
+        (run, version): (RunId, u64),
         s: &Session,
         sel: &Selection,
         height: f32,
-    ) -> MapAction {
-        let mut action = MapAction::default();
+        tx: &CommandSender,
+        epoch_command: fn(u32) -> Command,
+    ) {
         let Some(idx) = sel.epoch_index(s) else {
             ui.label("No epochs measured yet.");
-            return action;
+            return;
         };
         self.refresh(ui.ctx(), run, version, s, idx, sel.metric);
         let first = s.epochs.first().map_or(0, |e| e.epoch);
@@ -134,7 +131,7 @@ impl NodeMapView {
                     }
                 });
             if metric != sel.metric {
-                action.metric = Some(metric);
+                tx.send(Command::SelectMetric(metric));
             }
         });
         ui.horizontal(|ui| {
@@ -143,7 +140,7 @@ impl NodeMapView {
                 self.playing = !self.playing;
                 self.last_step = Some(Instant::now());
                 if self.playing && sel.epoch >= last {
-                    action.epoch = Some(first);
+                    tx.send(epoch_command(first));
                 }
             }
             let mut e = sel.epoch;
@@ -153,7 +150,7 @@ impl NodeMapView {
                     .integer(),
             );
             if slider.changed() {
-                action.epoch = Some(e);
+                tx.send(epoch_command(e));
                 self.playing = false;
             }
         });
@@ -170,7 +167,7 @@ impl NodeMapView {
                         .map(|e| e.epoch)
                         .find(|&e| e > sel.epoch)
                         .unwrap_or(last);
-                    action.epoch = Some(next);
+                    tx.send(epoch_command(next));
                 }
             }
             ui.ctx().request_repaint_after(PLAY_STEP);
@@ -250,13 +247,14 @@ impl NodeMapView {
             && let Some(p) = resp.interact_pointer_pos()
             && let Some(n) = hit(p)
         {
-            action.node = Some(n);
+            tx.send(Command::SelectNode(Some(n)));
         }
         // Colour legend.
         let legend = self.legend_texture(ui.ctx());
         ui.horizontal(|ui| {
             ui.add_space(label_w);
-            ui.label("0");
+            let info = sel.metric.info();
+            ui.label(info.range.0.to_string());
             let (r, _) = ui.allocate_exact_size(Vec2::new(160.0, 10.0), Sense::hover());
             ui.painter().image(
                 legend,
@@ -264,16 +262,16 @@ impl NodeMapView {
                 Rect::from_min_max(Pos2::ZERO, pos2(1.0, 1.0)),
                 Color32::WHITE,
             );
-            ui.label("1");
+            ui.label(info.range.1.to_string());
             ui.label(
                 egui::RichText::new(format!(
                     "{} (viridis; grey = undefined)",
                     sel.metric.label()
                 ))
                 .small(),
-            );
+            )
+            .on_hover_text(format!("high: {}", info.high_means));
         });
         self.rendered_epoch = Some(sel.epoch);
-        action
     }
 }

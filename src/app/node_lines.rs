@@ -1,55 +1,22 @@
-//! Node lines drawn as one density texture per metric plot.
+//! Node lines drawn as one density image per metric plot: the worker side.
 //!
 //! Drawing 2,880 node lines of a 9x320 run as egui shapes costs far more than a frame, so each
 //! line is thinned per pixel column to the span between its lowest and highest value in that
 //! column (the min/max aggregation rerun uses), and the spans of all lines are counted into
-//! one image. The image is rebuilt only when the session, the scope or the plot's pixel size
-//! changes; picking a node under the pointer reads the session directly.
+//! one image. [`NodeLinesJob::run`] does that on a worker thread started by
+//! [`super::background`]; the plots keep the textures and ask for a new job when the session,
+//! the scope or the plot's pixel size changes (see `ui/node_lines.rs`).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, TryRecvError};
-use egui::{Color32, ColorImage, Context, TextureHandle, TextureOptions, Vec2};
-use egui_plot::{PlotImage, PlotPoint, PlotTransform, PlotUi};
-use serde::{Deserialize, Serialize};
+use egui::{Color32, ColorImage, Vec2};
+use egui_plot::{PlotPoint, PlotTransform};
 
-use super::colormap::layer_color;
-use super::state::RunId;
+use super::runs::RunId;
+use super::settings::NodeLines;
+use super::ui::colors::layer_color;
 use crate::measure::metrics::node_metrics;
 use crate::session::{Metric, Session};
-
-/// Which node lines the metric plots draw.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NodeLines {
-    /// None: layer bands and the selected node only (the cheap default).
-    #[default]
-    Off,
-    /// Every node of the selected node's layer (layer 1 when no node is selected).
-    Layer,
-    /// Every hidden node of the run, coloured by layer.
-    All,
-}
-
-impl NodeLines {
-    /// Label in menus.
-    pub fn label(self) -> &'static str {
-        match self {
-            NodeLines::Off => "off",
-            NodeLines::Layer => "selected layer",
-            NodeLines::All => "all layers",
-        }
-    }
-
-    /// The layers drawn when the selected node is in `layer`, of `layers` in all.
-    pub fn layers(self, layer: usize, layers: usize) -> std::ops::Range<usize> {
-        match self {
-            NodeLines::Off => 0..0,
-            NodeLines::Layer => layer.min(layers)..(layer + 1).min(layers),
-            NodeLines::All => 0..layers,
-        }
-    }
-}
 
 /// Per-pixel line counts of one plot, `[height, width]` row-major, row 0 at value 1.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,53 +138,52 @@ impl Raster {
     }
 }
 
-/// UI time per frame spent copying records for the worker.
-const COPY_BUDGET: Duration = Duration::from_millis(3);
-
 /// Identity of a set of textures.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Key {
-    run: RunId,
-    version: u64,
-    lines: NodeLines,
-    layer: usize,
+pub struct NodeLinesKey {
+    /// Run drawn.
+    pub run: RunId,
+    /// Its session's version.
+    pub version: u64,
+    /// Which lines.
+    pub lines: NodeLines,
+    /// The selected node's layer (for [`NodeLines::Layer`]).
+    pub layer: usize,
     /// Texture size in pixels per metric plot.
-    size: [usize; 2],
+    pub size: [usize; 2],
     /// Epoch extent the textures span.
-    x_range: (f64, f64),
+    pub x_range: (f64, f64),
 }
 
 /// `[metric][layer][node]` values of one epoch record (`Metric::ALL` order, `NaN` where
 /// undefined). Records never change once written, so they are computed once per run.
 pub type EpochValues = Vec<Vec<Vec<f32>>>;
 
+/// One layer of one record as the job needs it: counts `[nodes, classes]`, churn `[nodes]`.
+pub type LayerCounts = (Vec<u32>, Vec<f32>);
+
 /// What a rasterising job needs: copies of the new records' counts, the values already known.
-struct Job {
-    key: Key,
+pub struct NodeLinesJob {
+    /// What the textures will show.
+    pub key: NodeLinesKey,
     /// Epochs mapped to 0..1 of the texture width, one per record.
-    xs: Vec<f64>,
-    known: Vec<Arc<EpochValues>>,
-    /// `[epoch][layer]` (counts `[nodes, classes]`, churn `[nodes]`) of records not yet known.
-    missing: Vec<Vec<(Vec<u32>, Vec<f32>)>>,
-    totals: Vec<u32>,
+    pub xs: Vec<f64>,
+    /// Values of the first records, computed by earlier jobs.
+    pub known: Vec<Arc<EpochValues>>,
+    /// `[epoch][layer]` of the records after `known`.
+    pub missing: Vec<Vec<LayerCounts>>,
+    /// The training set's class sizes.
+    pub totals: Vec<u32>,
 }
 
 /// What a job sends back: the values it computed and one image per metric.
-type JobResult = (Key, Vec<Arc<EpochValues>>, Vec<ColorImage>);
-
-/// Density textures of the node lines, one per metric (`Metric::ALL` order), built on a
-/// worker thread so the UI never waits for 2,880 lines x 200 epochs.
-#[derive(Default)]
-pub struct NodeDensity {
-    /// Run whose values are cached, and the epoch numbers they belong to.
-    run: Option<RunId>,
-    epochs: Vec<u32>,
-    values: Vec<Arc<EpochValues>>,
-    /// Records after `values` copied for the next job, `[epoch][layer]` (counts, churn).
-    pending: Vec<Vec<(Vec<u32>, Vec<f32>)>>,
-    shown: Option<Key>,
-    textures: Vec<TextureHandle>,
-    job: Option<(Key, Receiver<JobResult>)>,
+pub struct NodeLinesResult {
+    /// What the textures show.
+    pub key: NodeLinesKey,
+    /// Values of the job's `missing` records, in order.
+    pub new_values: Vec<Arc<EpochValues>>,
+    /// One image per metric, [`Metric::ALL`] order.
+    pub images: Vec<ColorImage>,
 }
 
 /// Pixel size for a plot whose data extent covered `screen` points last frame.
@@ -298,8 +264,9 @@ pub fn rasterize(
     raster
 }
 
-impl Job {
-    fn run(self) -> JobResult {
+impl NodeLinesJob {
+    /// Computes the missing values and draws every metric's image (on a worker thread).
+    pub fn run(self) -> NodeLinesResult {
         let mut values = self.known;
         let new: Vec<Arc<EpochValues>> = self
             .missing
@@ -316,208 +283,12 @@ impl Job {
                 rasterize(&self.xs, &values, k, layers.clone(), colour, self.key.size).image()
             })
             .collect();
-        (self.key, new, images)
-    }
-}
-
-impl NodeDensity {
-    /// Keeps the textures up to date with the run, its version, the scope and the size:
-    /// starts a worker when they changed and takes its result when it is done. Never waits.
-    /// `screen` is the data extent's size on screen in the last frame (or the plot's size).
-    pub fn refresh(
-        &mut self,
-        ctx: &Context,
-        (run, version): (RunId, u64),
-        s: &Session,
-        lines: NodeLines,
-        layer: usize,
-        screen: Vec2,
-    ) {
-        self.take_result(ctx, run, s);
-        let Some(x_range) = epoch_range(s) else {
-            return;
-        };
-        let key = Key {
-            run,
-            version,
-            lines,
-            layer,
-            size: texture_size(screen, ctx.pixels_per_point()),
-            x_range,
-        };
-        if self.shown == Some(key) || self.job.as_ref().is_some_and(|j| j.0 == key) {
-            return;
-        }
-        if self.job.is_some() {
-            // One job at a time; the next frame after it lands starts the newer one.
-            return;
-        }
-        self.sync_run(run, s);
-        // Copy the records the worker needs a few at a time: copying all of a 200-epoch 9x320
-        // session at once (25 MB, mostly page faults) would hold one frame for ~25 ms.
-        let started = Instant::now();
-        let first = self.values.len() + self.pending.len();
-        for e in s.epochs.iter().skip(first) {
-            if started.elapsed() > COPY_BUDGET {
-                ctx.request_repaint();
-                return;
-            }
-            let layers = e
-                .layers
-                .iter()
-                .map(|l| (l.counts.clone(), l.churn.clone()))
-                .collect();
-            self.pending.push(layers);
-        }
-        let job = Job {
-            key,
-            xs: s
-                .epochs
-                .iter()
-                .map(|e| (f64::from(e.epoch) - x_range.0) / (x_range.1 - x_range.0))
-                .collect(),
-            known: self.values.clone(),
-            missing: std::mem::take(&mut self.pending),
-            totals: s.dataset.train_class_counts.clone(),
-        };
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let repaint = ctx.clone();
-        std::thread::spawn(move || {
-            // The receiver may be gone (view closed); then the result is simply dropped.
-            let _ = tx.send(job.run());
-            repaint.request_repaint();
-        });
-        self.job = Some((key, rx));
-    }
-
-    /// Forgets cached values that do not belong to the records of `s` shown as `run`.
-    fn sync_run(&mut self, run: RunId, s: &Session) {
-        let same = self.run == Some(run)
-            && self.epochs.len() <= s.epochs.len()
-            && self
-                .epochs
-                .iter()
-                .zip(&s.epochs)
-                .all(|(a, b)| *a == b.epoch);
-        let pending_fits = self.values.len() + self.pending.len() <= s.epochs.len();
-        if !same || !pending_fits {
-            self.run = Some(run);
-            self.epochs.clear();
-            self.values.clear();
-            self.pending.clear();
+        NodeLinesResult {
+            key: self.key,
+            new_values: new,
+            images,
         }
     }
-
-    /// Loads a finished job's textures and keeps its values.
-    fn take_result(&mut self, ctx: &Context, run: RunId, s: &Session) {
-        let Some((_, rx)) = &self.job else {
-            return;
-        };
-        let (key, new, images) = match rx.try_recv() {
-            Ok(result) => result,
-            Err(TryRecvError::Empty) => return,
-            Err(TryRecvError::Disconnected) => {
-                self.job = None;
-                return;
-            }
-        };
-        self.job = None;
-        if key.run != run {
-            return;
-        }
-        self.sync_run(run, s);
-        let start = self.values.len();
-        for (i, v) in new.into_iter().enumerate() {
-            // Only records that follow on from the cache and still match the session.
-            if let Some(e) = s.epochs.get(start + i)
-                && self.values.len() == start + i
-            {
-                self.epochs.push(e.epoch);
-                self.values.push(v);
-            }
-        }
-        self.textures = images
-            .into_iter()
-            .zip(Metric::ALL)
-            .map(|(image, m)| {
-                ctx.load_texture(
-                    format!("node-lines-{}", m.label()),
-                    image,
-                    TextureOptions::LINEAR,
-                )
-            })
-            .collect();
-        self.shown = Some(key);
-    }
-
-    /// Whether textures for the current state are still being built.
-    pub fn building(&self) -> bool {
-        self.job.is_some() || !self.pending.is_empty()
-    }
-
-    /// Values of record `epoch_index` if already computed.
-    pub fn values(&self, epoch_index: usize) -> Option<&Arc<EpochValues>> {
-        self.values.get(epoch_index)
-    }
-
-    /// Draws metric `index`'s texture behind the plot's other items.
-    pub fn draw(&self, p: &mut PlotUi<'_>, index: usize) {
-        let (Some(tex), Some(key)) = (self.textures.get(index), self.shown) else {
-            return;
-        };
-        let (x0, x1) = key.x_range;
-        p.image(
-            PlotImage::new(
-                "",
-                tex.id(),
-                PlotPoint::new((x0 + x1) / 2.0, 0.5),
-                Vec2::new((x1 - x0) as f32, 1.0),
-            )
-            .allow_hover(false),
-        );
-    }
-}
-
-/// The node of `layers` whose `metric` line passes closest to `at` (within `tolerance` in value
-/// units) at the epoch nearest `at.x`; reads `density`'s cached values where it has them.
-pub fn node_at(
-    s: &Session,
-    density: &NodeDensity,
-    metric: Metric,
-    layers: std::ops::Range<usize>,
-    at: PlotPoint,
-    tolerance: f64,
-) -> Option<(usize, usize)> {
-    let i = nearest_epoch_index(s, at.x)?;
-    let k = Metric::ALL.iter().position(|&m| m == metric)?;
-    let computed;
-    let values = match density.values(i).and_then(|v| v.get(k)) {
-        Some(v) => v,
-        None => {
-            computed = s.layer_values(i, metric);
-            &computed
-        }
-    };
-    let mut best: Option<((usize, usize), f64)> = None;
-    for l in layers {
-        for (j, &v) in values.get(l)?.iter().enumerate() {
-            let d = (f64::from(v) - at.y).abs();
-            if d.is_finite() && d <= tolerance && best.is_none_or(|b| d < b.1) {
-                best = Some(((l, j), d));
-            }
-        }
-    }
-    best.map(|b| b.0)
-}
-
-/// Index of the epoch record nearest to epoch `x`.
-fn nearest_epoch_index(s: &Session, x: f64) -> Option<usize> {
-    let i = s.epochs.partition_point(|e| f64::from(e.epoch) < x);
-    let candidates = [i.checked_sub(1), (i < s.epochs.len()).then_some(i)];
-    candidates.into_iter().flatten().min_by(|&a, &b| {
-        let d = |k: usize| (f64::from(s.epochs[k].epoch) - x).abs();
-        d(a).total_cmp(&d(b))
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,211 @@
+//! Every worker thread of the app and the one channel that brings their results back.
+//!
+//! The app owns one [`Background`]. Anything slow (reading MNIST or a session file, training,
+//! downloading, drawing node lines into textures, a native file dialog, saving and
+//! exporting) runs on a thread started here; the thread sends a [`Done`] and asks egui for a
+//! repaint. The shell calls [`Background::poll`] once per frame, which never waits, and hands
+//! each [`Done`] to the command handler. Views never start threads: they emit commands.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+
+use super::command::Purpose;
+use super::node_lines::{NodeLinesJob, NodeLinesResult};
+use super::runs::{RunId, RunMsg, StartRun, train_worker};
+use crate::data::Dataset;
+use crate::data::download::{DownloadProgress, MNIST_MIRRORS, download_mnist};
+use crate::session::Session;
+
+/// What a finished (or progressing) background job reports.
+pub enum Done {
+    /// The data set in this folder was read (or not).
+    Data(PathBuf, Result<Arc<Dataset>, String>),
+    /// Run `id`'s session file was read (or not).
+    SessionLoaded(RunId, Result<Box<Session>, String>),
+    /// A message from run `id`'s training worker.
+    Run(RunId, RunMsg),
+    /// Bytes of the MNIST download so far.
+    DownloadProgress(DownloadProgress),
+    /// The MNIST download ended: the data folder, or why not.
+    DownloadFinished(Result<PathBuf, String>),
+    /// Node-line textures were drawn.
+    NodeLines(Box<NodeLinesResult>),
+    /// The native file dialog closed: the chosen path, if any.
+    Dialog(Purpose, Option<PathBuf>),
+    /// A save or export finished: what to tell the user.
+    Notice(String),
+}
+
+/// The owner of every worker thread's channel.
+pub struct Background {
+    tx: Sender<Done>,
+    rx: Receiver<Done>,
+    ctx: egui::Context,
+}
+
+/// A worker's way back: sends a [`Done`] and wakes the UI.
+#[derive(Clone)]
+struct Reply {
+    tx: Sender<Done>,
+    ctx: egui::Context,
+}
+
+impl Reply {
+    fn send(&self, done: Done) {
+        // The receiver is gone only when the app is closing; the result is then not needed.
+        let _ = self.tx.send(done);
+        self.ctx.request_repaint();
+    }
+}
+
+impl Background {
+    /// No jobs yet; workers wake `ctx` when they report.
+    pub fn new(ctx: &egui::Context) -> Self {
+        let (tx, rx) = unbounded();
+        Self {
+            tx,
+            rx,
+            ctx: ctx.clone(),
+        }
+    }
+
+    /// Everything reported since the last call, oldest first. Never waits.
+    pub fn poll(&self) -> Vec<Done> {
+        self.rx.try_iter().collect()
+    }
+
+    /// Starts thread `name` running `job`; a thread that cannot start is reported with
+    /// `failed` (through the same channel, so the handler sees it like any other result).
+    fn spawn(
+        &self,
+        name: &str,
+        job: impl FnOnce(&Reply) + Send + 'static,
+        failed: impl FnOnce(String) -> Done,
+    ) {
+        let reply = Reply {
+            tx: self.tx.clone(),
+            ctx: self.ctx.clone(),
+        };
+        let spawned = std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || job(&reply));
+        if let Err(e) = spawned {
+            let _ = self
+                .tx
+                .send(failed(format!("cannot start a {name} thread: {e}")));
+        }
+    }
+
+    /// Reads the data set in `dir`.
+    pub fn load_data(&self, dir: PathBuf) {
+        let d = dir.clone();
+        self.spawn(
+            "load-data",
+            move |r| {
+                let loaded = Dataset::load(&d).map(Arc::new).map_err(|e| e.to_string());
+                r.send(Done::Data(d, loaded));
+            },
+            |m| Done::Data(dir, Err(m)),
+        );
+    }
+
+    /// Reads the session file `path` for run `id`.
+    pub fn load_session(&self, id: RunId, path: PathBuf) {
+        self.spawn(
+            "load-session",
+            move |r| {
+                let loaded = crate::session::load(&path)
+                    .map(Box::new)
+                    .map_err(|e| e.to_string());
+                r.send(Done::SessionLoaded(id, loaded));
+            },
+            move |m| Done::SessionLoaded(id, Err(m)),
+        );
+    }
+
+    /// Trains (or resumes) a run on `data`, writing into `sessions_dir`.
+    pub fn train(&self, start: StartRun, data: Arc<Dataset>, sessions_dir: PathBuf) {
+        let id = start.id;
+        self.spawn(
+            &format!("run-{}", id.0),
+            move |r| {
+                train_worker(start, &data, &sessions_dir, &|m| r.send(Done::Run(id, m)));
+            },
+            move |m| Done::Run(id, RunMsg::Failed(m)),
+        );
+    }
+
+    /// Downloads MNIST into `dest` from the public mirrors until done or `cancel` is set.
+    pub fn download_mnist(&self, dest: PathBuf, cancel: Arc<AtomicBool>) {
+        self.spawn(
+            "download-mnist",
+            move |r| {
+                let mirrors: Vec<String> = MNIST_MIRRORS.iter().map(|m| (*m).to_string()).collect();
+                let result = download_mnist(
+                    &dest,
+                    &mirrors,
+                    &mut |p| r.send(Done::DownloadProgress(p)),
+                    &cancel,
+                )
+                .map(|()| dest.clone())
+                .map_err(|e| e.to_string());
+                r.send(Done::DownloadFinished(result));
+            },
+            |m| Done::DownloadFinished(Err(m)),
+        );
+    }
+
+    /// Draws node-line textures.
+    pub fn node_lines(&self, job: NodeLinesJob) {
+        self.spawn(
+            "node-lines",
+            move |r| r.send(Done::NodeLines(Box::new(job.run()))),
+            Done::Notice,
+        );
+    }
+
+    /// Shows the native file dialog for `purpose`, suggesting `file_name` when saving.
+    pub fn native_dialog(&self, purpose: Purpose, file_name: String) {
+        let p = purpose.clone();
+        self.spawn(
+            "file-dialog",
+            move |r| {
+                let chosen = native_dialog(&p, &file_name);
+                r.send(Done::Dialog(p, chosen));
+            },
+            move |_| Done::Dialog(purpose, None),
+        );
+    }
+
+    /// Runs a save or export `job` whose result is a message for the user.
+    pub fn write_file(&self, name: &str, job: impl FnOnce() -> String + Send + 'static) {
+        self.spawn(name, move |r| r.send(Done::Notice(job())), Done::Notice);
+    }
+}
+
+/// The platform's file dialog (rfd); `None` when closed or unavailable (rfd returns nothing
+/// without a desktop portal).
+fn native_dialog(purpose: &Purpose, suggested: &str) -> Option<PathBuf> {
+    let d = rfd::FileDialog::new().set_title(purpose.title());
+    match purpose {
+        Purpose::Open => d.add_filter("session", &["ron"]).pick_file(),
+        Purpose::DataFolder => d.pick_folder(),
+        _ => d.set_file_name(suggested).save_file(),
+    }
+}
+
+/// Copies a run's session file to `to` (it holds the checkpoint, which the live copy in the
+/// app does not) or, when there is no complete file, saves the live copy.
+pub fn save_session(source: Option<&Path>, session: &Session, to: &Path) -> String {
+    let copied = source.map(|src| std::fs::copy(src, to));
+    match copied {
+        Some(Ok(_)) => format!("saved {}", to.display()),
+        _ => match crate::session::save(session, to) {
+            Ok(()) => format!("saved {}", to.display()),
+            Err(e) => e.to_string(),
+        },
+    }
+}

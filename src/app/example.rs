@@ -1,0 +1,21 @@
+//! The example session shipped inside the binary, so a first run can explore at once with no
+//! network and no data.
+
+use std::path::{Path, PathBuf};
+
+/// The example session (mnist-2x80-ce, 20 epochs, made by `sample-sets train`).
+pub const EXAMPLE_SESSION: &[u8] = include_bytes!("../../assets/example-session.ron");
+
+/// Writes the example session into `dir` (if not there yet) and returns its path.
+///
+/// # Errors
+/// A message naming the file when it cannot be written.
+pub fn example_session_path(dir: &Path) -> Result<PathBuf, String> {
+    let path = dir.join("example-mnist-2x80-ce.ron");
+    if !path.exists() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+        crate::session::io::write_atomic(&path, EXAMPLE_SESSION).map_err(|e| e.to_string())?;
+    }
+    Ok(path)
+}

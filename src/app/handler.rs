@@ -1,0 +1,421 @@
+//! The one place that changes the app's state: [`SampleSetsApp::apply`] for the commands
+//! views send, [`SampleSetsApp::on_done`] for what background jobs report.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::background::{Done, save_session};
+use super::command::{Command, Purpose};
+use super::example::example_session_path;
+use super::frame::SampleSetsApp;
+use super::state::{AppState, DataState, PathRequest};
+use crate::data::locate;
+
+impl SampleSetsApp {
+    /// Applies one command. Returns false when it changed nothing that is drawn (e.g. hovering
+    /// the epoch that is already selected), so the shell does not repaint for it.
+    pub fn apply(&mut self, cmd: Command) -> bool {
+        let selection_only = matches!(
+            cmd,
+            Command::SelectRun(_)
+                | Command::SelectNode(_)
+                | Command::SelectEpoch(_)
+                | Command::SelectEpochNumber(_)
+                | Command::SelectMetric(_)
+                | Command::SelectProbeRow(_)
+        );
+        let before = self.state.sel.clone();
+        let AppState {
+            runs,
+            sel,
+            settings,
+            ..
+        } = &mut self.state;
+        match cmd {
+            Command::SelectRun(id) => sel.select_run(id),
+            Command::SelectNode(node) => sel.select_node(node),
+            Command::SelectEpoch(epoch) => {
+                if let Some(s) = sel
+                    .run
+                    .and_then(|id| runs.get(id))
+                    .and_then(|e| e.session.as_ref())
+                {
+                    sel.set_epoch(s, epoch);
+                }
+            }
+            Command::SelectEpochNumber(epoch) => {
+                sel.epoch = epoch;
+                sel.follow_latest = false;
+            }
+            Command::SelectMetric(m) => sel.metric = m,
+            Command::SelectProbeRow(k) => sel.probe_row = k,
+            Command::ShowTab(tab) => self.state.tab = tab,
+            Command::Open(path) => self.open(&path),
+            Command::OpenExample => match example_session_path(&runs.sessions_dir) {
+                Ok(p) => self.open(&p),
+                Err(e) => self.state.notify(e),
+            },
+            Command::StartPreset(preset) => {
+                if self.state.dataset().is_none() && self.state.data_problem().is_some() {
+                    self.state
+                        .notify("The run is queued: it starts once the MNIST folder is chosen.");
+                }
+                let id = self.state.runs.queue(*preset);
+                self.state.sel.select_run(id);
+            }
+            Command::PauseRun(id, paused) => {
+                if let Some(e) = runs.get(id) {
+                    e.control.set_paused(paused);
+                }
+            }
+            Command::CancelRun(id) => runs.cancel(id),
+            Command::ResumeRun(id) => {
+                if self.state.dataset().is_none() {
+                    self.state
+                        .notify("Resuming needs the data set: choose the MNIST folder first.");
+                }
+                self.state.runs.queue_resume(id);
+            }
+            Command::RemoveRun(id) => {
+                runs.remove(id);
+                if sel.run == Some(id) {
+                    sel.run = None;
+                }
+            }
+            Command::SetCompare(id, on) => {
+                if let Some(e) = runs.get_mut(id) {
+                    e.compare = on;
+                }
+            }
+            Command::Set(change) => settings.set(change),
+            Command::FindData(dir) => self.find_data(dir.as_deref()),
+            Command::StartDownload => self.start_download(),
+            Command::CancelDownload => self.state.download.cancel.store(true, Ordering::Relaxed),
+            Command::AskPath(purpose, initial) => {
+                self.state.prompt = Some(PathRequest {
+                    purpose,
+                    initial,
+                    hint: None,
+                });
+            }
+            Command::NativeDialog(purpose, file_name) => {
+                self.background.native_dialog(purpose, file_name);
+            }
+            Command::PathChosen(purpose, path) => {
+                self.state.prompt = None;
+                self.path_chosen(purpose, path);
+            }
+            Command::ClosePrompt => self.state.prompt = None,
+            Command::DrawNodeLines(job) => {
+                self.background.node_lines(*job);
+                return false;
+            }
+            Command::Notify(m) => self.state.notify(m),
+            Command::DismissNotice(i) => {
+                if i < self.state.notices.len() {
+                    self.state.notices.remove(i);
+                }
+            }
+        }
+        !selection_only || self.state.sel != before
+    }
+
+    /// Applies what a background job reported.
+    pub(super) fn on_done(&mut self, done: Done) {
+        let state = &mut self.state;
+        match done {
+            Done::Data(dir, loaded) => {
+                if !matches!(&state.data, DataState::Loading(d) if *d == dir) {
+                    // A folder chosen since then replaced this one.
+                    return;
+                }
+                state.data = match loaded {
+                    Ok(d) => DataState::Ready(d),
+                    Err(e) => {
+                        state.notify(format!("could not read the data: {e}"));
+                        DataState::Missing(e)
+                    }
+                };
+            }
+            Done::SessionLoaded(id, loaded) => match state.runs.loaded(id, loaded) {
+                Ok(Some(path)) => state.settings.push_recent(path),
+                Ok(None) => {}
+                Err(m) => state.notify(m),
+            },
+            Done::Run(id, msg) => {
+                if let Some(m) = state.runs.apply(id, msg) {
+                    state.notify(m);
+                }
+            }
+            Done::DownloadProgress(p) => state.download.progress = Some(p),
+            Done::DownloadFinished(Ok(dir)) => {
+                state.download.running = false;
+                state.notify(format!("MNIST downloaded into {}", dir.display()));
+                self.find_data(Some(&dir));
+            }
+            Done::DownloadFinished(Err(e)) => {
+                state.download.running = false;
+                state.download.error = Some(e);
+            }
+            Done::NodeLines(result) => {
+                let current = state
+                    .selected_run()
+                    .and_then(|e| Some((e.id, e.session.as_ref()?)));
+                self.views.plots.density.accept(&self.ctx, *result, current);
+            }
+            Done::Dialog(purpose, Some(path)) => {
+                self.apply(Command::PathChosen(purpose, path));
+            }
+            Done::Dialog(_, None) => {
+                if let Some(request) = state.prompt.as_mut() {
+                    request.hint = Some(
+                        "No file chosen (the native dialog is unavailable or was closed): \
+                         type a path instead."
+                            .into(),
+                    );
+                }
+            }
+            Done::Notice(m) => state.notify(m),
+        }
+    }
+
+    /// Opens a session file (read on a worker) and selects it.
+    fn open(&mut self, path: &Path) {
+        let (id, read) = self.state.runs.open(path);
+        if read {
+            self.background.load_session(id, path.to_path_buf());
+        }
+        self.state.sel.select_run(id);
+    }
+
+    /// Looks for MNIST (in `explicit`, or the usual places and then the saved folder) and
+    /// starts reading it on a worker.
+    fn find_data(&mut self, explicit: Option<&Path>) {
+        let state = &mut self.state;
+        let found = match explicit {
+            Some(d) => locate(Some(d), "mnist"),
+            None => locate(None, "mnist").or_else(|e| match &state.settings.data_dir {
+                Some(d) => locate(Some(d), "mnist"),
+                None => Err(e),
+            }),
+        };
+        match found {
+            Ok((dir, _)) => {
+                if explicit.is_some() {
+                    state.settings.data_dir = Some(dir.clone());
+                }
+                state.data = DataState::Loading(dir.clone());
+                self.background.load_data(dir);
+            }
+            Err(e) => state.data = DataState::Missing(e.to_string()),
+        }
+    }
+
+    /// Starts downloading MNIST into `<platform data>/datasets/mnist`.
+    fn start_download(&mut self) {
+        let d = &mut self.state.download;
+        if d.running {
+            return;
+        }
+        let Some(dest) = crate::data::locate::platform_datasets_dir().map(|p| p.join("mnist"))
+        else {
+            d.error = Some("this platform has no data folder; choose a folder instead".into());
+            return;
+        };
+        d.cancel = Arc::new(AtomicBool::new(false));
+        d.running = true;
+        d.error = None;
+        d.progress = None;
+        self.background.download_mnist(dest, Arc::clone(&d.cancel));
+    }
+
+    /// Does what the chosen path was asked for.
+    fn path_chosen(&mut self, purpose: Purpose, path: PathBuf) {
+        let session_of = |app: &Self, id| app.state.runs.get(id).and_then(|e| e.session.clone());
+        match purpose {
+            Purpose::Open => self.open(&path),
+            Purpose::DataFolder => self.find_data(Some(&path)),
+            Purpose::SaveAs(id) => {
+                let Some(e) = self.state.runs.get(id) else {
+                    return;
+                };
+                let Some(s) = e.session.clone() else { return };
+                // The run's own file has the checkpoint (the live copy does not): copy it
+                // when it is complete on disk.
+                let source = e
+                    .path
+                    .clone()
+                    .filter(|p| !e.is_training() && p.exists() && *p != path);
+                self.state.settings.push_recent(path.clone());
+                self.background
+                    .write_file("save", move || save_session(source.as_deref(), &s, &path));
+            }
+            Purpose::ExportFigure(id, kind) => {
+                let Some(s) = session_of(self, id) else {
+                    return;
+                };
+                let node = self.state.sel.node;
+                let epoch = Some(self.state.sel.epoch);
+                self.background.write_file(
+                    "export",
+                    move || match crate::export::figures::write_one(&s, kind, node, epoch, &path) {
+                        Ok(()) => format!("wrote {}", path.display()),
+                        Err(e) => format!("export failed: {e}"),
+                    },
+                );
+            }
+            Purpose::ExportCsv(id) => {
+                let Some(s) = session_of(self, id) else {
+                    return;
+                };
+                self.background.write_file("export", move || {
+                    let csv = crate::export::csv::nodes_csv(&s);
+                    match crate::session::io::write_atomic(&path, csv.as_bytes()) {
+                        Ok(()) => format!("wrote {}", path.display()),
+                        Err(e) => e.to_string(),
+                    }
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::app::runs::RunId;
+    use crate::app::settings::Settings;
+    use crate::app::startup::StartupOptions;
+    use crate::session::Metric;
+
+    /// The app with no window and no data, writing into `dir`.
+    fn app(dir: &Path) -> SampleSetsApp {
+        let empty = dir.join("no-data");
+        std::fs::create_dir_all(&empty).unwrap();
+        SampleSetsApp::with_context(
+            &egui::Context::default(),
+            Settings::default(),
+            StartupOptions {
+                sessions_dir: Some(dir.to_path_buf()),
+                data_dir: Some(empty),
+                ..StartupOptions::default()
+            },
+        )
+    }
+
+    /// Pumps the background until run `id` has its session.
+    fn wait_loaded(app: &mut SampleSetsApp, id: RunId) {
+        let start = Instant::now();
+        while app
+            .state
+            .runs
+            .get(id)
+            .and_then(|e| e.session.as_ref())
+            .is_none()
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "session not loaded"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+            app.pump();
+        }
+        app.pump();
+    }
+
+    #[test]
+    fn a_command_sequence_moves_the_selection_as_the_views_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = app(dir.path());
+        assert!(
+            app.state.data_problem().is_some(),
+            "no data in an empty folder"
+        );
+        // Two runs: the embedded example session and a copy of it under another name.
+        app.apply(Command::OpenExample);
+        let a = app.state.runs.newest().unwrap();
+        wait_loaded(&mut app, a);
+        let copy = dir.path().join("copy.ron");
+        std::fs::write(&copy, crate::app::example::EXAMPLE_SESSION).unwrap();
+        app.apply(Command::Open(copy.clone()));
+        let b = app.state.runs.newest().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(app.state.sel.run, Some(b), "an opened file is selected");
+        wait_loaded(&mut app, b);
+        assert_eq!(app.state.settings.recent.first(), Some(&copy));
+        let last = app.state.selected_session().unwrap().epochs_done();
+        assert_eq!(last, 20);
+        assert_eq!(
+            app.state.sel.epoch, last,
+            "a new run shows its newest epoch"
+        );
+
+        // Node, then epoch, then probe sample in run a.
+        assert!(app.apply(Command::SelectRun(a)));
+        assert!(app.apply(Command::SelectNode(Some((1, 7)))));
+        assert!(app.apply(Command::SelectEpoch(5)));
+        assert!(!app.apply(Command::SelectEpoch(5)), "nothing changed");
+        assert!(app.apply(Command::SelectProbeRow(Some(3))));
+        assert!(app.apply(Command::SelectMetric(Metric::Informativeness)));
+        let sel = &app.state.sel;
+        assert_eq!(
+            (
+                sel.run,
+                sel.node,
+                sel.epoch,
+                sel.follow_latest,
+                sel.probe_row
+            ),
+            (Some(a), Some((1, 7)), 5, false, Some(3))
+        );
+        // Another node drops the probe sample, keeps the epoch.
+        app.apply(Command::SelectNode(Some((0, 2))));
+        assert_eq!(
+            (
+                app.state.sel.node,
+                app.state.sel.probe_row,
+                app.state.sel.epoch
+            ),
+            (Some((0, 2)), None, 5)
+        );
+        // Switching runs keeps node and metric, follows the newest epoch again.
+        app.apply(Command::SelectProbeRow(Some(1)));
+        app.apply(Command::SelectRun(b));
+        app.pump();
+        let sel = &app.state.sel;
+        assert_eq!(
+            (
+                sel.run,
+                sel.node,
+                sel.metric,
+                sel.probe_row,
+                sel.follow_latest
+            ),
+            (Some(b), Some((0, 2)), Metric::Informativeness, None, true)
+        );
+        assert_eq!(sel.epoch, last);
+        // Past the last record snaps to it; Compare's epochs are numbers, not snapped.
+        app.apply(Command::SelectEpoch(10_000));
+        assert_eq!(
+            (app.state.sel.epoch, app.state.sel.follow_latest),
+            (last, true)
+        );
+        app.apply(Command::SelectEpochNumber(3));
+        assert_eq!(
+            (app.state.sel.epoch, app.state.sel.follow_latest),
+            (3, false)
+        );
+        // Removing the selected run selects the remaining one.
+        app.apply(Command::RemoveRun(b));
+        app.pump();
+        assert_eq!(app.state.sel.run, Some(a));
+        assert_eq!(app.state.runs.entries.len(), 1);
+        // A node outside the session's shape is dropped when the selection is kept valid.
+        app.apply(Command::SelectNode(Some((5, 0))));
+        app.pump();
+        assert_eq!(app.state.sel.node, None);
+    }
+}

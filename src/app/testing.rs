@@ -1,0 +1,62 @@
+//! What each view drew in the last frame, for the GUI tests (`cargo test` turns on the
+//! `testing` feature through the crate's dev-dependency on itself). Not public API.
+
+use egui::Pos2;
+use egui_plot::PlotPoint;
+
+use super::frame::SampleSetsApp;
+use crate::session::Metric;
+
+/// What the node detail showed in the last frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetailShown {
+    /// Node (0-based layer, node).
+    pub node: (usize, usize),
+    /// Epoch.
+    pub epoch: u32,
+    /// Per-class on-counts displayed.
+    pub counts: Vec<u32>,
+}
+
+impl SampleSetsApp {
+    /// Epochs the plots, node map and node detail drew in the last frame.
+    pub fn rendered_epochs(&self) -> [Option<u32>; 3] {
+        [
+            self.views.plots.rendered_epoch,
+            self.views.map.rendered_epoch,
+            self.views.detail.rendered.map(|r| r.1),
+        ]
+    }
+
+    /// What the node detail drew last frame.
+    pub fn rendered_detail(&self) -> Option<DetailShown> {
+        let (node, epoch) = self.views.detail.rendered?;
+        Some(DetailShown {
+            node,
+            epoch,
+            counts: self.views.detail.rendered_counts.clone()?,
+        })
+    }
+
+    /// Where the node map drew node (`layer`, `node`) last frame.
+    pub fn node_map_cell(&self, layer: usize, node: usize) -> Option<Pos2> {
+        self.views.map.cell_center(layer, node)
+    }
+
+    /// Where `metric` = `value` at `epoch` was drawn in its plot in the last frame.
+    pub fn metric_plot_position(&self, metric: Metric, epoch: u32, value: f32) -> Option<Pos2> {
+        let t = self
+            .views
+            .plots
+            .metric_transforms
+            .get(metric.index())
+            .copied()
+            .flatten()?;
+        Some(t.position_from_point(&PlotPoint::new(f64::from(epoch), f64::from(value))))
+    }
+
+    /// Whether the plots' node lines are drawn for the current run and scope.
+    pub fn node_lines_ready(&self) -> bool {
+        !self.views.plots.density.building()
+    }
+}

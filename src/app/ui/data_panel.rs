@@ -1,0 +1,98 @@
+//! The first-run panel shown while MNIST is missing: a folder field, the download with its
+//! progress, and the example session that needs no data.
+
+use egui::{RichText, Ui};
+
+use super::path_prompt::expand_home;
+use crate::app::command::{Command, CommandSender, Purpose};
+use crate::app::state::AppState;
+
+/// The panel's own state: the folder being typed.
+#[derive(Default)]
+pub struct DataPanel {
+    text: String,
+}
+
+impl DataPanel {
+    /// Draws the panel when the data is missing (nothing otherwise).
+    pub fn ui(&mut self, ui: &mut Ui, state: &AppState, tx: &CommandSender) {
+        let Some(problem) = state.data_problem() else {
+            return;
+        };
+        egui::Frame::group(ui.style())
+            .fill(ui.visuals().faint_bg_color)
+            .show(ui, |ui| {
+                ui.heading("MNIST not found");
+                ui.label(
+                    "Training needs the four MNIST files (train-images-idx3-ubyte, \
+                     train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, \
+                     optionally .gz).",
+                );
+                if !problem.is_empty() {
+                    ui.label(RichText::new(problem).small());
+                }
+                ui.horizontal(|ui| {
+                    ui.label("Data folder:");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.text)
+                            .desired_width(320.0)
+                            .hint_text("/path/to/mnist"),
+                    );
+                    if ui.button("Use this folder").clicked() {
+                        let dir = expand_home(self.text.trim());
+                        tx.send(Command::FindData(Some(dir)));
+                    }
+                    if ui.button("Browse…").clicked() {
+                        tx.send(Command::AskPath(Purpose::DataFolder, self.text.clone()));
+                    }
+                });
+                download(ui, state, tx);
+                ui.horizontal(|ui| {
+                    ui.label("No data needed to explore:");
+                    if ui.button("Open the example session").clicked() {
+                        tx.send(Command::OpenExample);
+                    }
+                });
+            });
+    }
+}
+
+/// The download button, or the running download's progress and cancel button.
+fn download(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
+    let d = &state.download;
+    ui.horizontal(|ui| {
+        if d.running {
+            let (frac, text) = match &d.progress {
+                Some(p) => {
+                    let file = p.total.map_or(0.0, |t| p.bytes as f32 / t.max(1) as f32);
+                    (
+                        (p.index as f32 + file) / 4.0,
+                        format!(
+                            "{} ({} of 4): {:.1} MB",
+                            p.file,
+                            p.index + 1,
+                            p.bytes as f64 / 1e6
+                        ),
+                    )
+                }
+                None => (0.0, "connecting…".to_string()),
+            };
+            ui.add(egui::ProgressBar::new(frac).text(text).desired_width(420.0));
+            if ui.button("Cancel download").clicked() {
+                tx.send(Command::CancelDownload);
+            }
+        } else if ui
+            .button("Download MNIST (about 11 MB)")
+            .on_hover_text(
+                "From public mirrors into the platform data folder; every file's SHA-256 is \
+                 checked",
+            )
+            .clicked()
+        {
+            tx.send(Command::StartDownload);
+        }
+    });
+    if let Some(e) = &d.error {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+}

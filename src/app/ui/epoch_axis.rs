@@ -1,0 +1,111 @@
+//! Pieces every epoch plot shares: the linked epoch axis, layer bands, the selected-epoch
+//! marker. The plots, the node detail and Compare draw with these.
+
+use egui::{Color32, Id, Vec2b};
+use egui_plot::{FilledArea, Line, Plot, PlotPoints, PlotUi, VLine};
+
+use super::colors::MARKER;
+use crate::app::runs::RunId;
+use crate::session::{BandPoint, Session};
+
+/// (epoch, value) points of a per-epoch quantity of `s`.
+pub fn xy(s: &Session, f: impl Fn(&crate::session::EpochRecord) -> f64) -> Vec<[f64; 2]> {
+    s.epochs
+        .iter()
+        .map(|e| [f64::from(e.epoch), f(e)])
+        .collect()
+}
+
+/// Draws a layer band (q1..q3 filled) and its mean line, both named `name`.
+pub fn band(plot_ui: &mut PlotUi<'_>, name: &str, points: &[BandPoint], color: Color32) {
+    band_with_alpha(plot_ui, name, points, color, 0.22);
+}
+
+/// [`band`] with the fill's opacity (lower when many bands overlap).
+pub fn band_with_alpha(
+    plot_ui: &mut PlotUi<'_>,
+    name: &str,
+    points: &[BandPoint],
+    color: Color32,
+    alpha: f32,
+) {
+    if points.is_empty() {
+        return;
+    }
+    let xs: Vec<f64> = points.iter().map(|b| f64::from(b.epoch)).collect();
+    let q1: Vec<f64> = points.iter().map(|b| f64::from(b.q1)).collect();
+    let q3: Vec<f64> = points.iter().map(|b| f64::from(b.q3)).collect();
+    // Unnamed: the legend shows the mean line's colour (a named band would show grey).
+    plot_ui.add(
+        FilledArea::new("", &xs, &q1, &q3)
+            .fill_color(color.gamma_multiply(alpha))
+            .id(("band", name, color.to_array())),
+    );
+    let mean: PlotPoints<'_> = points
+        .iter()
+        .map(|b| [f64::from(b.epoch), f64::from(b.mean)])
+        .collect();
+    plot_ui.line(Line::new(name, mean).color(color).width(1.5).id((
+        "mean",
+        name,
+        color.to_array(),
+    )));
+}
+
+/// The shared epoch axis: every linked plot gets the same id group and x range.
+pub struct EpochAxis {
+    /// Link group.
+    pub group: Id,
+    /// Right end (the preset's epoch count, or more if the run went further).
+    pub x_max: f64,
+}
+
+impl EpochAxis {
+    /// The axis for `session` shown as run `run`.
+    pub fn new(run: RunId, s: &Session) -> Self {
+        let x_max = f64::from(s.preset.epochs.max(s.epochs_done()).max(1));
+        Self {
+            group: Id::unique(("epoch-axis", run.0, x_max.to_bits())),
+            x_max,
+        }
+    }
+
+    /// A plot on this axis: fixed x range, linked axis and cursor, no pan or zoom (hovering,
+    /// clicking or dragging selects an epoch instead).
+    pub fn plot<'a>(&self, name: &str, width: f32, height: f32) -> Plot<'a> {
+        Plot::new((name, self.group))
+            .width(width)
+            .height(height)
+            .include_x(0.0)
+            .include_x(self.x_max)
+            .auto_bounds(Vec2b::new(true, true))
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .allow_boxed_zoom(false)
+            .allow_double_click_reset(false)
+            .link_axis(self.group, Vec2b::new(true, false))
+            .link_cursor(self.group, Vec2b::new(true, false))
+            .y_axis_min_width(28.0)
+    }
+
+    /// The epoch the pointer hovers, clicks or drags on `resp`, if any: hovering an epoch in
+    /// one plot selects it in every view.
+    pub fn clicked_epoch(resp: &egui_plot::PlotResponse<()>) -> Option<u32> {
+        let r = &resp.response;
+        let pos = if r.clicked() || r.dragged() {
+            r.interact_pointer_pos()?
+        } else if r.hovered() {
+            r.hover_pos()?
+        } else {
+            return None;
+        };
+        let x = resp.transform.value_from_position(pos).x;
+        Some(x.round().max(0.0) as u32)
+    }
+}
+
+/// The selected-epoch marker.
+pub fn epoch_marker(plot_ui: &mut PlotUi<'_>, epoch: u32) {
+    plot_ui.vline(VLine::new("", f64::from(epoch)).color(MARKER).width(1.0));
+}

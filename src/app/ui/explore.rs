@@ -1,0 +1,70 @@
+//! Explore: the selected run's plots above its node map in the centre, and the selected
+//! node's detail on the right.
+
+use egui::{RichText, Ui};
+
+use super::node_detail::NodeDetailView;
+use super::node_map::NodeMapView;
+use super::plots::PlotsView;
+use crate::app::command::{Command, CommandSender};
+use crate::app::state::AppState;
+
+/// Share of the centre's height given to the plots.
+const PLOTS_SHARE: f32 = 0.58;
+
+/// The centre: a spinner until the run has an epoch, then plots and node map.
+pub fn centre(
+    ui: &mut Ui,
+    plots: &mut PlotsView,
+    map: &mut NodeMapView,
+    state: &AppState,
+    tx: &CommandSender,
+) {
+    let Some(entry) = state.selected_run() else {
+        return;
+    };
+    let Some(s) = entry.session.as_ref() else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("{} — {}", entry.title(), entry.status_text()));
+        });
+        return;
+    };
+    if s.epochs.is_empty() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("{}: measuring epoch 0…", s.title()));
+        });
+        return;
+    }
+    ui.label(RichText::new(format!("{} · {}", s.title(), entry.status_text())).strong());
+    let run = (entry.id, entry.version);
+    let plots_h = (ui.available_height() * PLOTS_SHARE).max(240.0);
+    let scope = state.settings.node_line_scope;
+    plots.ui(ui, run, s, &state.sel, scope, plots_h, tx);
+    ui.separator();
+    let map_h = ui.available_height() - 70.0;
+    map.ui(
+        ui,
+        run,
+        s,
+        &state.sel,
+        map_h.max(80.0),
+        tx,
+        Command::SelectEpoch,
+    );
+}
+
+/// The right panel: the selected node's detail.
+pub fn detail(ui: &mut Ui, view: &mut NodeDetailView, state: &AppState, tx: &CommandSender) {
+    let Some(entry) = state.selected_run() else {
+        ui.heading("Node detail");
+        ui.label("Select or train a run.");
+        return;
+    };
+    let Some(s) = entry.session.as_ref() else {
+        return;
+    };
+    let fractions = state.settings.composition_fractions;
+    view.ui(ui, (entry.id, entry.version), s, &state.sel, fractions, tx);
+}

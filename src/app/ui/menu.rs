@@ -1,0 +1,154 @@
+//! The menu bar: File, Export, View, the Explore/Compare switch, and the frame-time and data
+//! status on the right.
+
+use egui::{RichText, Ui};
+
+use crate::app::command::{Command, CommandSender, Purpose};
+use crate::app::runs::session_file_name;
+use crate::app::settings::{NodeLines, Setting};
+use crate::app::state::{AppState, DataState, Tab};
+use crate::export::figures::{FigureKind, default_file_name};
+
+/// Menu label of a figure.
+pub fn figure_label(kind: FigureKind) -> String {
+    match kind {
+        FigureKind::Loss => "Loss".into(),
+        FigureKind::Accuracy => "Accuracy".into(),
+        FigureKind::Metric(m) => format!("Layer bands: {}", m.label()),
+        FigureKind::NodeMap(m) => format!("Node map: {}", m.label()),
+        FigureKind::NodeRaster => "Node membership raster".into(),
+        FigureKind::NodeComposition { fractions: false } => "Node class composition".into(),
+        FigureKind::NodeComposition { fractions: true } => "Node class fractions".into(),
+        FigureKind::NodeMetrics => "Node metrics".into(),
+    }
+}
+
+/// Draws the menu bar.
+pub fn ui(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
+    egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| file_menu(ui, state, tx));
+        ui.menu_button("Export", |ui| export_menu(ui, state, tx));
+        ui.menu_button("View", |ui| {
+            ui.label("Node lines in plots:");
+            for choice in NodeLines::ALL {
+                if ui
+                    .radio(state.settings.node_line_scope == choice, choice.label())
+                    .clicked()
+                {
+                    tx.send(Command::Set(Setting::NodeLines(choice)));
+                }
+            }
+            let mut fractions = state.settings.composition_fractions;
+            if ui
+                .checkbox(&mut fractions, "Composition as class fractions")
+                .changed()
+            {
+                tx.send(Command::Set(Setting::CompositionFractions(fractions)));
+            }
+        });
+        ui.separator();
+        for (tab, label) in [(Tab::Explore, "Explore"), (Tab::Compare, "Compare")] {
+            if ui.selectable_label(state.tab == tab, label).clicked() {
+                tx.send(Command::ShowTab(tab));
+            }
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            status(ui, state);
+        });
+    });
+}
+
+fn file_menu(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
+    if ui.button("Open…").clicked() {
+        let dir = state.runs.sessions_dir.display().to_string();
+        tx.send(Command::AskPath(Purpose::Open, format!("{dir}/")));
+    }
+    ui.menu_button("Recent", |ui| {
+        if state.settings.recent.is_empty() {
+            ui.label("(none)");
+        }
+        for p in &state.settings.recent {
+            if ui.button(p.display().to_string()).clicked() {
+                tx.send(Command::Open(p.clone()));
+            }
+        }
+    });
+    let sel = state.selected_with_session();
+    if ui
+        .add_enabled(sel.is_some(), egui::Button::new("Save As…"))
+        .clicked()
+        && let Some(id) = sel
+    {
+        let name = state
+            .runs
+            .get(id)
+            .and_then(|e| e.session.as_ref())
+            .map(|s| session_file_name(&s.preset))
+            .unwrap_or_default();
+        tx.send(Command::AskPath(Purpose::SaveAs(id), name));
+    }
+    ui.separator();
+    if ui.button("Choose data folder…").clicked() {
+        tx.send(Command::AskPath(Purpose::DataFolder, String::new()));
+    }
+}
+
+fn export_menu(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
+    let Some(id) = state.selected_with_session() else {
+        ui.label("Select a run first");
+        return;
+    };
+    let session = state.runs.get(id).and_then(|e| e.session.as_ref());
+    for f in FigureKind::all() {
+        let enabled = !f.needs_node() || state.sel.node.is_some();
+        if ui
+            .add_enabled(
+                enabled,
+                egui::Button::new(format!("{} (PNG/SVG/CSV)…", figure_label(f))),
+            )
+            .clicked()
+        {
+            let name = session.map_or_else(
+                || format!("{}.png", f.name()),
+                |s| default_file_name(s, f, state.sel.node, Some(state.sel.epoch), "png"),
+            );
+            tx.send(Command::AskPath(Purpose::ExportFigure(id, f), name));
+        }
+    }
+    ui.separator();
+    if ui.button("Nodes CSV…").clicked() {
+        tx.send(Command::AskPath(Purpose::ExportCsv(id), "nodes.csv".into()));
+    }
+}
+
+/// UI frame time and where the data comes from.
+fn status(ui: &mut Ui, state: &AppState) {
+    let frames = &state.frame_times;
+    let max = frames.values().fold(0.0, f32::max);
+    ui.label(
+        RichText::new(format!(
+            "UI frame {:.1} ms (max {max:.1} ms over the last {} frames)",
+            frames.average().unwrap_or(0.0),
+            frames.len()
+        ))
+        .small()
+        .weak(),
+    )
+    .on_hover_text("CPU time of the app's UI code per frame (excludes painting)");
+    match &state.data {
+        DataState::Loading(d) => {
+            ui.spinner();
+            ui.label(format!("loading {}", d.display()));
+        }
+        DataState::Ready(d) => {
+            ui.label(
+                RichText::new(format!("data: {}", d.dir.display()))
+                    .small()
+                    .weak(),
+            );
+        }
+        DataState::Missing(_) => {
+            ui.colored_label(ui.visuals().warn_fg_color, "no data");
+        }
+    }
+}
