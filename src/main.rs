@@ -58,7 +58,6 @@ fn main() -> ExitCode {
 }
 
 /// No command: the desktop app, with the session files given.
-#[cfg(feature = "gui")]
 fn open_app(options: sample_sets::app::startup::StartupOptions) -> ExitCode {
     // A mistyped command must not open a window: every argument must be a file.
     if let Some(f) = options.files.iter().find(|f| !f.exists()) {
@@ -68,6 +67,12 @@ fn open_app(options: sample_sets::app::startup::StartupOptions) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    run_app(options)
+}
+
+/// The window; returns when it is closed.
+#[cfg(feature = "gui")]
+fn run_app(options: sample_sets::app::startup::StartupOptions) -> ExitCode {
     hide_own_console();
     match sample_sets::app::run_app(options) {
         Ok(()) => ExitCode::SUCCESS,
@@ -78,9 +83,9 @@ fn open_app(options: sample_sets::app::startup::StartupOptions) -> ExitCode {
     }
 }
 
-/// No command, and no app in this build.
+/// No app in this build.
 #[cfg(not(feature = "gui"))]
-fn open_app(_options: sample_sets::app::startup::StartupOptions) -> ExitCode {
+fn run_app(_options: sample_sets::app::startup::StartupOptions) -> ExitCode {
     eprintln!(
         "error: this sample-sets was built without the desktop app (cargo feature `gui`); \
          give a command (see --help)"
