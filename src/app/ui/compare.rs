@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use egui::{Id, RichText, Ui};
 use egui_plot::{Legend, Line, LineStyle};
 
+use super::RunView;
 use super::colors::layer_color;
 use super::epoch_axis::{EpochAxis, band, epoch_marker, xy};
 use super::node_map::NodeMapView;
@@ -156,15 +157,13 @@ impl CompareView {
                     }
                     let map = self.maps.entry(*id).or_default();
                     c.push_id(id.0, |c| {
-                        map.ui(
-                            c,
-                            (*id, *version),
-                            s,
-                            &local,
-                            160.0,
-                            tx,
-                            Command::SelectEpochNumber,
-                        );
+                        let view = RunView {
+                            id: *id,
+                            version: *version,
+                            session: s,
+                            sel: &local,
+                        };
+                        map.ui(c, view, 160.0, tx, Command::SelectEpochNumber);
                     });
                 }
             });

@@ -3,6 +3,7 @@
 
 use egui::{RichText, Ui};
 
+use super::RunView;
 use super::node_detail::NodeDetailView;
 use super::node_map::NodeMapView;
 use super::plots::PlotsView;
@@ -38,21 +39,17 @@ pub fn centre(
         return;
     }
     ui.label(RichText::new(format!("{} · {}", s.title(), entry.status_text())).strong());
-    let run = (entry.id, entry.version);
+    let view = RunView {
+        id: entry.id,
+        version: entry.version,
+        session: s,
+        sel: &state.sel,
+    };
     let plots_h = (ui.available_height() * PLOTS_SHARE).max(240.0);
-    let scope = state.settings.node_line_scope;
-    plots.ui(ui, run, s, &state.sel, scope, plots_h, tx);
+    plots.ui(ui, view, state.settings.node_line_scope, plots_h, tx);
     ui.separator();
     let map_h = ui.available_height() - 70.0;
-    map.ui(
-        ui,
-        run,
-        s,
-        &state.sel,
-        map_h.max(80.0),
-        tx,
-        Command::SelectEpoch,
-    );
+    map.ui(ui, view, map_h.max(80.0), tx, Command::SelectEpoch);
 }
 
 /// The right panel: the selected node's detail.
@@ -65,6 +62,11 @@ pub fn detail(ui: &mut Ui, view: &mut NodeDetailView, state: &AppState, tx: &Com
     let Some(s) = entry.session.as_ref() else {
         return;
     };
-    let fractions = state.settings.composition_fractions;
-    view.ui(ui, (entry.id, entry.version), s, &state.sel, fractions, tx);
+    let run = RunView {
+        id: entry.id,
+        version: entry.version,
+        session: s,
+        sel: &state.sel,
+    };
+    view.ui(ui, run, state.settings.composition_fractions, tx);
 }

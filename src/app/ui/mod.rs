@@ -26,7 +26,31 @@ pub mod welcome;
 use egui::Ui;
 
 use super::command::CommandSender;
+use super::runs::RunId;
+use super::selection::Selection;
 use super::state::{AppState, Tab};
+use crate::session::Session;
+
+/// One run as a view draws it: the run, its session at a version (views cache by it), and
+/// the selection to show.
+#[derive(Clone, Copy)]
+pub struct RunView<'a> {
+    /// The run.
+    pub id: RunId,
+    /// Its session's version.
+    pub version: u64,
+    /// Its session.
+    pub session: &'a Session,
+    /// What to show.
+    pub sel: &'a Selection,
+}
+
+impl<'a> RunView<'a> {
+    /// Run, version, session and selection, for a view's body.
+    pub fn parts(self) -> (RunId, u64, &'a Session, &'a Selection) {
+        (self.id, self.version, self.session, self.sel)
+    }
+}
 
 /// Every view's own state.
 pub struct Views {

@@ -8,11 +8,12 @@ use egui::{
 };
 use egui_plot::{FilledArea, Legend, Line};
 
+use super::RunView;
 use super::colors::{MARKER, class_color, layer_color};
 use super::epoch_axis::{EpochAxis, band, epoch_marker};
 use crate::app::command::{Command, CommandSender};
 use crate::app::runs::RunId;
-use crate::app::selection::{Selection, node_label};
+use crate::app::selection::node_label;
 use crate::app::settings::Setting;
 use crate::session::{Metric, Session};
 
@@ -127,17 +128,10 @@ impl NodeDetailView {
         });
     }
 
-    /// Draws the detail of the selected node of run `run` (session `s` at `version`), or a
-    /// hint when none is selected; `fractions` shows the composition as class fractions.
-    pub fn ui(
-        &mut self,
-        ui: &mut Ui,
-        (run, version): (RunId, u64),
-        s: &Session,
-        sel: &Selection,
-        fractions: bool,
-        tx: &CommandSender,
-    ) {
+    /// Draws the detail of `view`'s selected node, or a hint when none is selected;
+    /// `fractions` shows the composition as class fractions.
+    pub fn ui(&mut self, ui: &mut Ui, view: RunView<'_>, fractions: bool, tx: &CommandSender) {
+        let (run, version, s, sel) = view.parts();
         let Some((l, j)) = sel.node else {
             ui.heading("Node detail");
             ui.label("Click a cell of the node map to see which samples switch that node on.");

@@ -8,10 +8,11 @@ use egui::{
     WidgetInfo, pos2, vec2,
 };
 
+use super::RunView;
 use super::colors::{color32, metric_color};
 use crate::app::command::{Command, CommandSender};
 use crate::app::runs::RunId;
-use crate::app::selection::{Selection, node_label};
+use crate::app::selection::node_label;
 use crate::session::{Metric, Session};
 
 /// Time between epochs while playing.
@@ -99,19 +100,17 @@ impl NodeMapView {
             .id()
     }
 
-    /// Draws the map of run `run` (session `s` at `version`) with its controls; `height` is
-    /// the space for the cells. Picking an epoch sends `epoch_command(epoch)`.
-    #[allow(clippy::too_many_arguments)]
+    /// Draws `view`'s node map with its controls; `height` is the space for the cells.
+    /// Picking an epoch sends `epoch_command(epoch)`.
     pub fn ui(
         &mut self,
         ui: &mut Ui,
-        (run, version): (RunId, u64),
-        s: &Session,
-        sel: &Selection,
+        view: RunView<'_>,
         height: f32,
         tx: &CommandSender,
         epoch_command: fn(u32) -> Command,
     ) {
+        let (run, version, s, sel) = view.parts();
         let Some(idx) = sel.epoch_index(s) else {
             ui.label("No epochs measured yet.");
             return;

@@ -4,13 +4,14 @@
 use egui::{Color32, Ui};
 use egui_plot::{Legend, Line, PlotPoints, PlotTransform, PlotUi, Text};
 
+use super::RunView;
 use super::colors::{MARKER, layer_color};
 use super::epoch_axis::{EpochAxis, band_with_alpha, epoch_marker, xy};
 use super::node_lines::{NodeDensity, node_at};
 use crate::app::command::{Command, CommandSender};
 use crate::app::node_lines::{epoch_range, extent_on_screen};
 use crate::app::runs::RunId;
-use crate::app::selection::{Selection, node_label};
+use crate::app::selection::node_label;
 use crate::app::settings::{NodeLines, Setting};
 use crate::session::{BandPoint, Metric, Session};
 
@@ -71,19 +72,17 @@ impl PlotsView {
         }
     }
 
-    /// Draws the loss, accuracy and metric plots of run `run` (session `s` at `version`);
-    /// clicks and hovers send selection commands.
-    #[allow(clippy::too_many_arguments)]
+    /// Draws `view`'s loss, accuracy and metric plots with the node lines of `scope`; clicks
+    /// and hovers send selection commands.
     pub fn ui(
         &mut self,
         ui: &mut Ui,
-        (run, version): (RunId, u64),
-        s: &Session,
-        sel: &Selection,
+        view: RunView<'_>,
         scope: NodeLines,
         height: f32,
         tx: &CommandSender,
     ) {
+        let (run, version, s, sel) = view.parts();
         self.refresh(run, version, s);
         let axis = EpochAxis::new(run, s);
         ui.horizontal_wrapped(|ui| {
