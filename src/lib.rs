@@ -3,13 +3,15 @@
 //! node activations", SACAIR 2020).
 //!
 //! Data flows one way: [`data`] (IDX/MNIST loading) -> [`nn`] (MLP, losses, Adam) ->
-//! [`measure`] (sample sets, counts, metrics) -> [`session`] (RON files) -> [`train`] (runs),
-//! and on top the desktop [`app`], the file [`export`]er and the [`cli`].
+//! [`measure`] (sample sets, counts, metrics) -> [`session`] (RON files) -> [`train`] (runs)
+//! -> [`grid`] (many runs: local pool, Slurm, seeds), and on top the desktop [`app`], the file
+//! [`export`]er and the [`cli`].
 
 pub mod app;
 pub mod cli;
 pub mod data;
 pub mod export;
+pub mod grid;
 pub mod measure;
 pub mod nn;
 pub mod preset;
