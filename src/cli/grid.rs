@@ -332,22 +332,40 @@ fn percent(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |a| format!("{:.2}%", a * 100.0))
 }
 
-fn spread_text(s: &Option<Spread>, scale: f64, decimals: usize) -> String {
+/// "mean ± sd" (the mean alone for one seed), `scale`d.
+fn mean_sd(s: &Option<Spread>, scale: f64, decimals: usize) -> String {
     match s {
         None => "-".into(),
         Some(s) if s.n == 1 => format!("{:.*}", decimals, s.mean * scale),
         Some(s) => format!(
-            "{:.*} ± {:.*} ({:.*}..{:.*})",
+            "{:.*} ± {:.*}",
             decimals,
             s.mean * scale,
             decimals,
-            s.std * scale,
-            decimals,
-            s.min * scale,
-            decimals,
-            s.max * scale
+            s.std * scale
         ),
     }
+}
+
+/// Seeds as ranges where they run on: "1..3,7".
+fn seeds_text(seeds: &[u64]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < seeds.len() {
+        let mut j = i;
+        while j + 1 < seeds.len() && seeds[j + 1] == seeds[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j > i + 1 {
+            format!("{}..{}", seeds[i], seeds[j])
+        } else if j == i + 1 {
+            format!("{},{}", seeds[i], seeds[j])
+        } else {
+            seeds[i].to_string()
+        });
+        i = j + 1;
+    }
+    parts.join(",")
 }
 
 /// The per-run table and the per-preset summary as text.
@@ -400,27 +418,41 @@ fn status_text(dir: &Path, st: &GridStatus, table: &[PresetRow]) -> String {
         return out;
     }
     out.push_str(
-        "\nper preset over seeds (mean ± sd (min..max)): final test accuracy %, epoch of layer 1's\n\
-         peak mean activation fraction, mean activation fraction per layer at the last epoch\n",
+        "\nper preset, over seeds: final test accuracy % and the epoch of layer 1's peak mean\n\
+         activation fraction (mean ± sd), mean activation fraction of each layer at the last\n\
+         epoch (mean; --json adds sd, min and max)\n",
     );
+    let name_w = table
+        .iter()
+        .map(|r| r.preset.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let seeds_w = table
+        .iter()
+        .map(|r| seeds_text(&r.seeds).len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    out.push_str(&format!(
+        "{:<name_w$} {:<seeds_w$} {:>8}  {:>14}  {:>13}  last activation fraction L1..\n",
+        "preset", "seeds", "complete", "test acc %", "peak epoch L1"
+    ));
     for row in table {
-        let seeds: Vec<String> = row.seeds.iter().map(u64::to_string).collect();
+        let layers: Vec<String> = row
+            .last_activation_fraction
+            .iter()
+            .map(|s| s.map_or_else(|| "-".into(), |s| format!("{:.3}", s.mean)))
+            .collect();
         out.push_str(&format!(
-            "{}  seeds {}  ({} of {} complete)\n    test accuracy  {}\n    peak epoch L1  {}\n",
+            "{:<name_w$} {:<seeds_w$} {:>8}  {:>14}  {:>13}  {}\n",
             row.preset,
-            seeds.join(","),
-            row.complete,
-            row.seeds.len(),
-            spread_text(&row.final_test_accuracy, 100.0, 2),
-            spread_text(&row.peak_epoch_layer1, 1.0, 1),
+            seeds_text(&row.seeds),
+            format!("{}/{}", row.complete, row.seeds.len()),
+            mean_sd(&row.final_test_accuracy, 100.0, 2),
+            mean_sd(&row.peak_epoch_layer1, 1.0, 1),
+            layers.join(" "),
         ));
-        for (l, s) in row.last_activation_fraction.iter().enumerate() {
-            out.push_str(&format!(
-                "    last act. fraction L{}  {}\n",
-                l + 1,
-                spread_text(s, 1.0, 4)
-            ));
-        }
     }
     out
 }

@@ -188,7 +188,7 @@ fn accuracy_text(a: &Option<Spread>) -> String {
         None => String::new(),
         Some(s) if s.n == 1 => format!("test {:.2}%", s.mean * 100.0),
         Some(s) => format!(
-            "test {:.2}% ({:.2}–{:.2})",
+            "test {:.2}% ({:.1}–{:.1})",
             s.mean * 100.0,
             s.min * 100.0,
             s.max * 100.0
@@ -196,27 +196,20 @@ fn accuracy_text(a: &Option<Spread>) -> String {
     }
 }
 
-/// Draws one cell: header strip (shape left, accuracy right), then the chart.
+/// Draws one cell: the final test accuracy in a strip above the top-right corner (the row
+/// and column headers name the shape), then the chart.
 fn draw_cell<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     lay: &Layout,
     cell: Option<&Cell>,
-    shape: (usize, usize),
     ticks: (bool, bool),
 ) -> Drawn {
     let (w, _) = area.dim_in_pixel();
-    let corner = style::font(CORNER_PX);
     let strip = (CORNER_PX * 1.5) as i32;
-    area.draw_text(
-        &format!("{} × {}", shape.0, shape.1),
-        &corner.pos(Pos::new(HPos::Left, VPos::Center)),
-        (76, strip / 2),
-    )
-    .map_err(style::de)?;
     if let Some(c) = cell {
         area.draw_text(
             &accuracy_text(&c.accuracy),
-            &corner.pos(Pos::new(HPos::Right, VPos::Center)),
+            &style::font(CORNER_PX).pos(Pos::new(HPos::Right, VPos::Center)),
             (w as i32 - 14, strip / 2),
         )
         .map_err(style::de)?;
@@ -353,7 +346,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, lay: &Layout) -> Draw
                 .find(|(k, _)| *k == (b, r, c))
                 .map(|(_, cell)| cell);
             let ticks = (r + 1 == lay.rows.len(), c == 0);
-            draw_cell(area, lay, cell, (lay.rows[r], lay.cols[c]), ticks)?;
+            draw_cell(area, lay, cell, ticks)?;
         }
     }
     let mut entries: Vec<(Mark, String)> = (0..lay.max_layers)
