@@ -179,9 +179,11 @@ fn run(a: &GridRunArgs) -> Result<(), CliError> {
         PoolEvent::Started { run, epochs_done } => {
             let r = &todo[run];
             let epochs = r.run.preset.epochs;
-            let bar = multi.insert_before(&overall, ProgressBar::new(u64::from(epochs.max(1))));
+            // Thousandths of an epoch, so the bar moves within an epoch.
+            let bar =
+                multi.insert_before(&overall, ProgressBar::new(u64::from(epochs.max(1)) * 1000));
             bar.set_style(run_style.clone());
-            bar.set_position(u64::from(epochs_done));
+            bar.set_position(u64::from(epochs_done) * 1000);
             bar.set_message(format!("{}  epoch {epochs_done}/{epochs}", run_label(r)));
             if !tty {
                 let how = if epochs_done > 0 {
@@ -220,6 +222,9 @@ fn run(a: &GridRunArgs) -> Result<(), CliError> {
                     act.counted = now;
                     overall.set_position(counted_total.min(total_cost));
                 }
+                act.bar.set_position(
+                    u64::from(epoch.saturating_sub(1)) * 1000 + (frac * 1000.0) as u64,
+                );
                 let r = &todo[run];
                 let acc = act
                     .test_accuracy
@@ -246,7 +251,7 @@ fn run(a: &GridRunArgs) -> Result<(), CliError> {
                         overall.set_position(counted_total.min(total_cost));
                     }
                 }
-                act.bar.set_position(u64::from(epoch));
+                act.bar.set_position(u64::from(epoch) * 1000);
             }
         }
         PoolEvent::Finished { run, outcome } => {
@@ -273,6 +278,7 @@ fn run(a: &GridRunArgs) -> Result<(), CliError> {
         }
     });
     overall.finish_and_clear();
+    let _ = multi.clear();
     for p in &report.problems {
         eprintln!("warning: {p}");
     }
