@@ -16,23 +16,9 @@ use crate::session::{RunStatus, SessionError};
 pub enum RunState {
     /// No session file yet.
     Pending,
-    /// The file says training: either it is being trained now or its process was killed
-    /// (rerunning the grid resumes it).
-    Running,
-    /// All planned epochs done.
-    Completed,
-    /// Stopped cleanly before its last epoch (Ctrl-C); rerunning resumes it.
-    Cancelled,
-    /// The loss stopped being finite in this epoch.
-    Diverged {
-        /// Epoch (1-based).
-        epoch: u32,
-    },
-    /// The run stopped on an error.
-    Failed {
-        /// The error.
-        message: String,
-    },
+    /// The file's own status. [`RunStatus::Running`] means being trained now, or killed
+    /// (rerunning the grid resumes it): the files alone cannot tell which.
+    Saved(RunStatus),
     /// The file cannot be read as a session of this run.
     Unusable {
         /// Why.
@@ -41,28 +27,24 @@ pub enum RunState {
 }
 
 impl RunState {
-    /// One word for tables.
+    /// One word for tables: `pending`, the status's own word, or `unusable`.
     pub fn label(&self) -> &'static str {
         match self {
             RunState::Pending => "pending",
-            RunState::Running => "running",
-            RunState::Completed => "completed",
-            RunState::Cancelled => "cancelled",
-            RunState::Diverged { .. } => "diverged",
-            RunState::Failed { .. } => "failed",
+            RunState::Saved(s) => s.label(),
             RunState::Unusable { .. } => "unusable",
         }
     }
 
-    fn of(status: &RunStatus) -> Self {
-        match status {
-            RunStatus::Running => RunState::Running,
-            RunStatus::Completed => RunState::Completed,
-            RunStatus::Cancelled => RunState::Cancelled,
-            RunStatus::Diverged { epoch } => RunState::Diverged { epoch: *epoch },
-            RunStatus::Failed { message } => RunState::Failed {
-                message: message.clone(),
-            },
+    /// What a table shows after the state word, if anything.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            RunState::Saved(RunStatus::Diverged { epoch }) => {
+                Some(format!("loss not finite in epoch {epoch}"))
+            }
+            RunState::Saved(RunStatus::Failed { message }) => Some(message.clone()),
+            RunState::Unusable { message } => Some(message.clone()),
+            _ => None,
         }
     }
 }
@@ -205,23 +187,27 @@ impl GridReader {
                 summary: None,
             };
             match self.summary(&path) {
-                Ok(s) if s.preset != r.preset => {
-                    row.state = "unusable".into();
-                    row.detail = Some(format!(
-                        "the file's preset differs from the manifest: {}",
-                        super::manifest::preset_differences(&r.preset, &s.preset)
-                    ));
-                }
+                Ok(s) if s.preset != r.preset => set_state(
+                    &mut row,
+                    RunState::Unusable {
+                        message: format!(
+                            "the file's preset differs from the manifest: {}",
+                            super::manifest::preset_differences(&r.preset, &s.preset)
+                        ),
+                    },
+                ),
                 Ok(s) => {
                     fill(&mut row, &s, status.summaries.len());
                     status.summaries.push(s);
                 }
                 Err(SessionError::Io { ref source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    row.state = "unusable".into();
-                    row.detail = Some(e.to_string());
-                }
+                Err(e) => set_state(
+                    &mut row,
+                    RunState::Unusable {
+                        message: e.to_string(),
+                    },
+                ),
             }
             status.rows.push(row);
         }
@@ -254,15 +240,14 @@ impl GridReader {
     }
 }
 
-fn fill(row: &mut RunRow, s: &RunSummary, index: usize) {
-    let state = RunState::of(&s.status);
-    row.epochs_done = s.epochs_done();
+fn set_state(row: &mut RunRow, state: RunState) {
     row.state = state.label().into();
-    row.detail = match state {
-        RunState::Diverged { epoch } => Some(format!("loss not finite in epoch {epoch}")),
-        RunState::Failed { message } => Some(message),
-        _ => None,
-    };
+    row.detail = state.detail();
+}
+
+fn fill(row: &mut RunRow, s: &RunSummary, index: usize) {
+    set_state(row, RunState::Saved(s.status.clone()));
+    row.epochs_done = s.epochs_done();
     row.final_test_accuracy = s.final_test_accuracy();
     row.summary = Some(index);
 }
@@ -273,4 +258,45 @@ fn fill(row: &mut RunRow, s: &RunSummary, index: usize) {
 /// As [`GridReader::refresh`].
 pub fn scan(dir: &Path) -> Result<GridStatus, GridError> {
     GridReader::new(dir).refresh()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::manifest::GridRun;
+
+    #[test]
+    fn missing_files_are_pending_and_broken_ones_unusable_without_stopping_the_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Manifest::default();
+        let runs: Vec<GridRun> = [1, 2]
+            .iter()
+            .map(|&seed| {
+                let mut p = crate::preset::find("mnist-2x20-ce", &[]).unwrap();
+                p.seed = seed;
+                GridRun::new(p)
+            })
+            .collect();
+        m.merge(&runs).unwrap();
+        m.save(dir.path()).unwrap();
+        // Seed 2's file is cut off; a stray .ron that is no session lies beside them.
+        std::fs::write(
+            dir.path().join(&runs[1].file),
+            "(\n    format: \"sample-sets session\",\n    schema: 1,\n    status: Runn",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("notes.ron"), "(hello: 1)").unwrap();
+        let st = scan(dir.path()).unwrap();
+        assert_eq!(st.rows.len(), 2);
+        assert_eq!(
+            (st.rows[0].state.as_str(), st.rows[0].epochs_done),
+            ("pending", 0)
+        );
+        assert_eq!(st.rows[1].state, "unusable");
+        let detail = st.rows[1].detail.clone().unwrap_or_default();
+        assert!(detail.contains("mnist-2x20-ce-seed2.ron"), "{detail}");
+        assert!(st.summaries.is_empty());
+        assert_eq!(st.warnings.len(), 1);
+        assert!(st.warnings[0].contains("notes.ron"), "{:?}", st.warnings);
+    }
 }
