@@ -3,16 +3,18 @@
 //! node activations", SACAIR 2020).
 //!
 //! Data flows one way: [`data`] (IDX/MNIST loading) -> [`nn`] (MLP, losses, Adam) ->
-//! [`measure`] (sample sets, counts, metrics) -> [`session`] (RON files) -> [`train`] (runs),
-//! and on top the file [`export`]er, the [`cli`] and the desktop [`app`]. The app is the cargo
-//! feature `gui` (on by default); without it only the app's start-up options build, and
-//! everything else builds and tests with no screen libraries at all.
+//! [`measure`] (sample sets, counts, metrics) -> [`session`] (RON files) -> [`train`] (runs)
+//! -> [`grid`] (many runs: local pool, Slurm, seeds), and on top the file [`export`]er, the
+//! [`cli`] and the desktop [`app`]. The app is the cargo feature `gui` (on by default); without
+//! it only the app's start-up options build, and everything else builds and tests with no
+//! screen libraries at all.
 
 pub mod app;
 pub mod cli;
 pub mod colors;
 pub mod data;
 pub mod export;
+pub mod grid;
 pub mod measure;
 pub mod nn;
 pub mod preset;

@@ -45,7 +45,11 @@ fn main() -> ExitCode {
         Some(Command::Presets { dir }) => commands::presets(dir.as_deref()),
         Some(Command::Train(args)) => commands::train(&args),
         Some(Command::Inspect { file, json }) => commands::inspect(&file, json),
+        Some(Command::Export(args)) if args.grid_figure.is_some() => {
+            sample_sets::cli::grid::export_grid_figure(&args)
+        }
         Some(Command::Export(args)) => commands::export(&args),
+        Some(Command::Grid(args)) => sample_sets::cli::grid::grid(&args),
         Some(Command::DownloadMnist { dest }) => commands::download_mnist(dest.as_deref()),
     };
     match result {

@@ -37,8 +37,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Export a session's numbers (CSV) or figures (PNG/SVG).
+    /// Export a session's numbers (CSV) or figures (PNG/SVG), or a grid folder's figure.
     Export(ExportArgs),
+    /// Run a grid of presets x seeds here or on a Slurm cluster, and see where it stands.
+    Grid(GridArgs),
     /// Download MNIST from public mirrors into the platform data folder (or --dest),
     /// checking every file's SHA-256.
     DownloadMnist {
@@ -92,8 +94,14 @@ pub struct TrainArgs {
 /// Options of `export`.
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
-    /// Session file.
+    /// Session file (with --grid-figure: a grid folder).
     pub file: PathBuf,
+    /// Small multiples of a grid folder's runs: METRIC (activation-fraction,
+    /// predictability, informativeness, churn) per layer over epochs, one cell per preset
+    /// (rows: layers, columns: nodes, one block per loss), mean over seeds with a min..max
+    /// band; needs --out FILE.png|FILE.svg|FILE.csv.
+    #[arg(long, value_name = "METRIC", conflicts_with_all = ["csv", "plot", "all", "node", "epoch"])]
+    pub grid_figure: Option<String>,
     /// Write one CSV row per (epoch, layer, node): per-class on-counts, activation fraction,
     /// predictability, informativeness, churn.
     #[arg(long)]
@@ -116,4 +124,92 @@ pub struct ExportArgs {
     /// Output file (.png, .svg, or .csv for the numbers behind the figure) or, with --all, folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// `grid`: its subcommands.
+#[derive(Debug, clap::Args)]
+pub struct GridArgs {
+    /// What to do with the grid.
+    #[command(subcommand)]
+    pub command: GridCommand,
+}
+
+/// Grid subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GridCommand {
+    /// Train every (preset, seed) into DIR, J runs at a time, longest first. Running it
+    /// again skips finished runs and resumes interrupted ones; Ctrl-C stops cleanly.
+    Run(GridRunArgs),
+    /// One row per run of DIR (preset, seed, epochs, state, final test accuracy) and a
+    /// summary per preset over seeds, from the files alone (works while they are written).
+    Status {
+        /// Grid folder.
+        dir: PathBuf,
+        /// Print JSON (runs and the per-preset summary table) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write DIR/grid.sbatch, a Slurm job array with one task per (preset, seed), and print
+    /// it, or submit it with --submit.
+    Slurm(GridSlurmArgs),
+}
+
+/// Which runs a grid holds (shared by `grid run` and `grid slurm`).
+#[derive(Debug, clap::Args)]
+pub struct GridSelectionArgs {
+    /// Grid folder (created if needed; holds grid.ron and one session per run).
+    pub dir: PathBuf,
+    /// Presets by name or shell pattern, e.g. 'mnist-2x*' (default: the paper's 18, or the
+    /// grid's own runs when DIR has a manifest and no other option is given).
+    #[arg(long, value_name = "PATTERN", num_args = 1..)]
+    pub presets: Vec<String>,
+    /// Seeds: a list and/or inclusive ranges, e.g. 1,2,3 or 1..5 (default: 1).
+    #[arg(long, value_name = "SEEDS")]
+    pub seeds: Option<String>,
+    /// Epochs per run (default: each preset's own).
+    #[arg(long)]
+    pub epochs: Option<u32>,
+    /// Folder holding the data set's four IDX files.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Folder of user presets (searched after the built-in ones).
+    #[arg(long)]
+    pub preset_dir: Option<PathBuf>,
+}
+
+/// Options of `grid run`.
+#[derive(Debug, clap::Args)]
+pub struct GridRunArgs {
+    /// Which runs.
+    #[command(flatten)]
+    pub selection: GridSelectionArgs,
+    /// Runs trained at a time, one training thread each (default: the number of cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
+    /// No progress bars: one line per run started and finished.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Options of `grid slurm`.
+#[derive(Debug, clap::Args)]
+pub struct GridSlurmArgs {
+    /// Which runs.
+    #[command(flatten)]
+    pub selection: GridSelectionArgs,
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Time limit per task, e.g. 04:00:00.
+    #[arg(long, value_name = "HH:MM:SS")]
+    pub time: Option<String>,
+    /// Memory per task, e.g. 2G.
+    #[arg(long, value_name = "SIZE")]
+    pub mem: Option<String>,
+    /// Slurm account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Submit the script with sbatch and print the job id (else print the script).
+    #[arg(long)]
+    pub submit: bool,
 }

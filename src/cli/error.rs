@@ -26,27 +26,51 @@ pub enum CliError {
     /// Bad option values (exit 2).
     #[error("{0}")]
     Usage(String),
+    /// A grid could not be planned, read or submitted (exit: 2 for a selection or a changed
+    /// definition, 4 preset, 5 unreadable manifest or session, 6 unwritable, 7 sbatch).
+    #[error("{0}")]
+    Grid(#[from] crate::grid::GridError),
+    /// Stopped by Ctrl-C or SIGTERM (exit 130, as a shell reports SIGINT).
+    #[error("{0}")]
+    Interrupted(String),
+}
+
+/// 6 when a session error is about writing, else 5.
+fn session_exit_code(e: &crate::session::SessionError) -> u8 {
+    match e {
+        crate::session::SessionError::Io { action, .. }
+            if action.starts_with("cannot write")
+                || action.starts_with("cannot create")
+                || action.starts_with("cannot replace")
+                || action.starts_with("cannot flush") =>
+        {
+            6
+        }
+        _ => 5,
+    }
 }
 
 impl CliError {
     /// Process exit code: 2 usage, 3 missing or bad data, 4 preset, 5 unreadable or invalid
-    /// session, 6 unwritable output, 7 run failed or diverged.
+    /// session, 6 unwritable output, 7 run failed or diverged, 130 interrupted.
     pub fn exit_code(&self) -> u8 {
+        use crate::grid::GridError as G;
         match self {
             CliError::Usage(_) => 2,
             CliError::Data(_) => 3,
             CliError::Preset(_) => 4,
-            CliError::Session(crate::session::SessionError::Io { action, .. })
-                if action.starts_with("cannot write")
-                    || action.starts_with("cannot create")
-                    || action.starts_with("cannot replace")
-                    || action.starts_with("cannot flush") =>
-            {
-                6
-            }
-            CliError::Session(_) => 5,
+            CliError::Session(e) => session_exit_code(e),
             CliError::Write { .. } => 6,
             CliError::Run(_) => 7,
+            CliError::Grid(g) => match g {
+                G::Selection(_) | G::Changed { .. } => 2,
+                G::Preset(_) => 4,
+                G::Manifest { .. } => 5,
+                G::Session(e) => session_exit_code(e),
+                G::Io { .. } => 6,
+                G::Submit(_) => 7,
+            },
+            CliError::Interrupted(_) => 130,
         }
     }
 }

@@ -4,8 +4,10 @@
 //! Every figure is 1800 x 1100 px (about twice on-screen size), has a title naming the run,
 //! axis descriptions, and a legend column on the right. One file per figure family:
 //! [`training`] (loss, accuracy), [`layers`] (per-layer metric bands), [`node_map`], and
-//! [`node`] (raster, composition, metrics of one node).
+//! [`node`] (raster, composition, metrics of one node), and [`grid`] (small multiples of a
+//! grid folder's runs, its own size).
 
+pub mod grid;
 mod layers;
 mod node;
 mod node_map;
@@ -298,16 +300,11 @@ fn render_rgb(s: &Session, r: &Request) -> Result<Vec<u8>, ExportError> {
     Ok(buf)
 }
 
-fn encode_png(rgb: &[u8]) -> Result<Vec<u8>, ExportError> {
+fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, ExportError> {
     use image::ImageEncoder;
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(
-            rgb,
-            FIGURE_SIZE.0,
-            FIGURE_SIZE.1,
-            image::ExtendedColorType::Rgb8,
-        )
+        .write_image(rgb, w, h, image::ExtendedColorType::Rgb8)
         .map_err(|e| ExportError::Request(format!("cannot encode PNG: {e}")))?;
     Ok(out)
 }
@@ -324,7 +321,7 @@ pub fn render_png_bytes(
     epoch: Option<u32>,
 ) -> Result<Vec<u8>, ExportError> {
     let r = resolve(s, kind, node, epoch)?;
-    encode_png(&render_rgb(s, &r)?)
+    encode_png(&render_rgb(s, &r)?, FIGURE_SIZE)
 }
 
 /// Renders a figure as SVG text.

@@ -1,0 +1,203 @@
+//! Seeds: runs that differ only in their seed form a group, shown as the mean over seeds with
+//! a min..max band.
+
+use std::collections::BTreeMap;
+
+use super::summary::RunSummary;
+use crate::preset::Preset;
+use crate::session::Metric;
+
+/// Runs whose presets are equal in every field but the seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunGroup {
+    /// The shared preset (its `seed` is the first member's).
+    pub preset: Preset,
+    /// Indices of the members in the slice given to [`group_runs`], by increasing seed.
+    pub members: Vec<usize>,
+}
+
+impl RunGroup {
+    /// The members' seeds, increasing.
+    pub fn seeds(&self, runs: &[RunSummary]) -> Vec<u64> {
+        self.members
+            .iter()
+            .filter_map(|&i| runs.get(i))
+            .map(|r| r.preset.seed)
+            .collect()
+    }
+
+    /// The members themselves.
+    pub fn runs<'a>(&'a self, runs: &'a [RunSummary]) -> impl Iterator<Item = &'a RunSummary> {
+        self.members.iter().filter_map(|&i| runs.get(i))
+    }
+}
+
+/// True when `a` and `b` are the same preset but for the seed.
+pub fn same_but_seed(a: &Preset, b: &Preset) -> bool {
+    let mut b = b.clone();
+    b.seed = a.seed;
+    *a == b
+}
+
+/// Groups `runs` by preset-but-seed, groups in order of their first run, members by seed.
+/// Two files of the same preset and seed (copies) stay in one group, both listed.
+pub fn group_runs(runs: &[RunSummary]) -> Vec<RunGroup> {
+    let mut groups: Vec<RunGroup> = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        match groups
+            .iter_mut()
+            .find(|g| same_but_seed(&g.preset, &r.preset))
+        {
+            Some(g) => g.members.push(i),
+            None => groups.push(RunGroup {
+                preset: r.preset.clone(),
+                members: vec![i],
+            }),
+        }
+    }
+    for g in &mut groups {
+        g.members.sort_by_key(|&i| (runs[i].preset.seed, i));
+        if let Some(&first) = g.members.first() {
+            g.preset.seed = runs[first].preset.seed;
+        }
+    }
+    groups
+}
+
+/// One epoch of a group's layer series: the layer mean of each seed's run, condensed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeedBandPoint {
+    /// Epoch number.
+    pub epoch: u32,
+    /// Mean over seeds of the layer mean.
+    pub mean: f32,
+    /// Smallest layer mean among the seeds.
+    pub min: f32,
+    /// Largest layer mean among the seeds.
+    pub max: f32,
+    /// Seeds with a record at this epoch (fewer than the group's while some runs lag).
+    pub seeds: usize,
+}
+
+/// Layer `layer`'s (0-based) mean of `metric` over epochs, as mean over `runs` (a group's
+/// members) with its min..max band. Each epoch uses the runs that have reached it; epochs
+/// without a value (churn at epoch 0) are left out. Cost: one pass over each run's records.
+pub fn seed_band<'a>(
+    runs: impl IntoIterator<Item = &'a RunSummary>,
+    layer: usize,
+    metric: Metric,
+) -> Vec<SeedBandPoint> {
+    let mut by_epoch: BTreeMap<u32, (f64, f32, f32, usize)> = BTreeMap::new();
+    for r in runs {
+        for (epoch, v) in r.layer_means(layer, metric) {
+            if !v.is_finite() {
+                continue;
+            }
+            let e = by_epoch
+                .entry(epoch)
+                .or_insert((0.0, f32::INFINITY, f32::NEG_INFINITY, 0));
+            e.0 += f64::from(v);
+            e.1 = e.1.min(v);
+            e.2 = e.2.max(v);
+            e.3 += 1;
+        }
+    }
+    by_epoch
+        .into_iter()
+        .map(|(epoch, (sum, min, max, n))| SeedBandPoint {
+            epoch,
+            mean: (sum / n as f64) as f32,
+            min,
+            max,
+            seeds: n,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::summary::EpochSummary;
+    use crate::measure::{LayerSummary, Quartiles};
+    use crate::session::RunStatus;
+
+    fn q(v: f32) -> Quartiles {
+        Quartiles {
+            mean: v,
+            q1: v,
+            median: v,
+            q3: v,
+        }
+    }
+
+    fn summary(name: &str, seed: u64, fractions: &[f32]) -> RunSummary {
+        let mut preset = crate::preset::find(name, &[]).unwrap();
+        preset.seed = seed;
+        let layer = |f: f32| LayerSummary {
+            activation_fraction: q(f),
+            predictability: q(0.5),
+            informativeness: q(0.1),
+            churn: None,
+            dead: 0,
+            always_on: 0,
+        };
+        RunSummary {
+            path: format!("{name}-seed{seed}.ron").into(),
+            status: RunStatus::Completed,
+            widths: vec![preset.width; preset.hidden_layers],
+            epochs: fractions
+                .iter()
+                .enumerate()
+                .map(|(e, &f)| EpochSummary {
+                    epoch: e as u32,
+                    train_loss: 0.0,
+                    train_accuracy: 0.0,
+                    test_loss: 0.0,
+                    test_accuracy: 0.9,
+                    layers: vec![layer(f); preset.hidden_layers],
+                })
+                .collect(),
+            preset,
+        }
+    }
+
+    #[test]
+    fn runs_differing_only_in_seed_group_together() {
+        let runs = vec![
+            summary("mnist-2x20-ce", 2, &[0.5]),
+            summary("mnist-2x20-mse", 1, &[0.5]),
+            summary("mnist-2x20-ce", 1, &[0.5]),
+        ];
+        let g = group_runs(&runs);
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0].preset.name, "mnist-2x20-ce");
+        assert_eq!(g[0].members, vec![2, 0]);
+        assert_eq!(g[0].seeds(&runs), vec![1, 2]);
+        assert_eq!(g[0].preset.seed, 1);
+        assert_eq!(g[1].members, vec![1]);
+        // Another epoch count is another experiment, not another seed.
+        let mut longer = summary("mnist-2x20-ce", 3, &[0.5]);
+        longer.preset.epochs = 7;
+        let runs = vec![runs[0].clone(), longer];
+        assert_eq!(group_runs(&runs).len(), 2);
+    }
+
+    #[test]
+    fn the_band_is_mean_min_and_max_over_seeds_per_epoch() {
+        let runs = [
+            summary("mnist-2x20-ce", 1, &[0.5, 0.2, 0.4]),
+            summary("mnist-2x20-ce", 2, &[0.5, 0.4]),
+        ];
+        let b = seed_band(&runs, 1, Metric::ActivationFraction);
+        assert_eq!(b.len(), 3);
+        assert_eq!(
+            (b[0].mean, b[0].min, b[0].max, b[0].seeds),
+            (0.5, 0.5, 0.5, 2)
+        );
+        assert!((b[1].mean - 0.3).abs() < 1e-6);
+        assert_eq!((b[1].min, b[1].max), (0.2, 0.4));
+        assert_eq!((b[2].epoch, b[2].seeds, b[2].mean), (2, 1, 0.4));
+        // No churn at any epoch here: no points.
+        assert!(seed_band(&runs, 0, Metric::Churn).is_empty());
+    }
+}
