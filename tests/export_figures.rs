@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use sample_sets::export::ExportError;
 use sample_sets::export::figures::{self, FIGURE_SIZE, FigureKind};
+use sample_sets::fs::Existing;
 use sample_sets::preset;
 use sample_sets::session::{Metric, RunStatus, Session};
 use sample_sets::train::{Control, Run};
@@ -54,7 +55,15 @@ fn write_one_writes_png_and_svg_files() {
     let s = session();
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("raster.png");
-    figures::write_one(s, FigureKind::NodeRaster, Some((0, 3)), None, &png).unwrap();
+    figures::write_one(
+        s,
+        FigureKind::NodeRaster,
+        Some((0, 3)),
+        None,
+        &png,
+        Existing::Keep,
+    )
+    .unwrap();
     let (w, h, colours) = distinct_colours(&std::fs::read(&png).unwrap());
     assert_eq!((w, h), (1800, 1100));
     assert!(colours > 10, "{colours}");
@@ -66,6 +75,7 @@ fn write_one_writes_png_and_svg_files() {
         None,
         Some(1),
         &svg,
+        Existing::Keep,
     )
     .unwrap();
     let text = std::fs::read_to_string(&svg).unwrap();
@@ -162,12 +172,19 @@ fn errors_name_the_problem() {
 
     let dir = tempfile::tempdir().unwrap();
     let jpg = dir.path().join("fig.jpg");
-    let m = request_error(figures::write_one(s, FigureKind::Loss, None, None, &jpg));
+    let m = request_error(figures::write_one(
+        s,
+        FigureKind::Loss,
+        None,
+        None,
+        &jpg,
+        Existing::Keep,
+    ));
     assert!(m.contains("fig.jpg") && m.contains("'.jpg'"), "{m}");
     assert!(!jpg.exists());
 
     let missing = dir.path().join("no-such-folder").join("fig.png");
-    match figures::write_one(s, FigureKind::Loss, None, None, &missing) {
+    match figures::write_one(s, FigureKind::Loss, None, None, &missing, Existing::Keep) {
         Err(e @ ExportError::Write { .. }) => {
             assert!(e.to_string().contains("no-such-folder"), "{e}")
         }

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::export::figures::{FigureKind, default_file_name, write_one};
+use crate::fs::{Existing, write_atomic};
 use crate::session::Session;
 
 /// Menu label of a figure.
@@ -39,7 +40,8 @@ pub fn figure(
     epoch: Option<u32>,
     out: &Path,
 ) -> String {
-    match write_one(s, kind, node, epoch, out) {
+    // The save dialog asked before replacing a file.
+    match write_one(s, kind, node, epoch, out, Existing::Replace) {
         Ok(()) => format!("wrote {}", out.display()),
         Err(e) => format!("export failed: {e}"),
     }
@@ -47,7 +49,11 @@ pub fn figure(
 
 /// Writes the per-node CSV of `s` to `out`; a readable message either way.
 pub fn csv(s: &Session, out: &Path) -> String {
-    match crate::session::io::write_atomic(out, crate::export::csv::nodes_csv(s).as_bytes()) {
+    match write_atomic(
+        out,
+        crate::export::csv::nodes_csv(s).as_bytes(),
+        Existing::Replace,
+    ) {
         Ok(()) => format!("wrote {}", out.display()),
         Err(e) => e.to_string(),
     }

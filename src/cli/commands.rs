@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::args::{ExportArgs, TrainArgs};
 use super::error::CliError;
 use crate::data::{Dataset, locate};
+use crate::fs::Existing;
 use crate::preset::{self, Preset};
 use crate::session::{self, RunStatus, Session};
 use crate::train::{Control, Run, RunEvent};
@@ -365,7 +366,7 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
     }
     if let Some(csv) = &args.csv {
         let text = crate::export::csv::nodes_csv(&s);
-        session::io::write_atomic(csv, text.as_bytes())?;
+        crate::fs::write_atomic(csv, text.as_bytes(), Existing::Replace)?;
         eprintln!("wrote {}", csv.display());
         did = true;
     }
@@ -374,7 +375,7 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
             return Err(CliError::Usage("--plot and --all need --out".into()));
         };
         let written = if args.all {
-            crate::export::figures::write_all(&s, out)
+            crate::export::figures::write_all(&s, out, Existing::Replace)
         } else {
             let node = match &args.node {
                 Some(n) => Some(parse_node(n)?),
@@ -387,7 +388,7 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
                     crate::export::figures::FigureKind::NAMES.join(", ")
                 ))
             })?;
-            crate::export::figures::write_one(&s, kind, node, args.epoch, out)
+            crate::export::figures::write_one(&s, kind, node, args.epoch, out, Existing::Replace)
                 .map(|()| vec![out.clone()])
         }
         .map_err(|e| match e {

@@ -28,6 +28,21 @@ pub enum CliError {
     Usage(String),
 }
 
+impl From<crate::fs::WriteError> for CliError {
+    fn from(e: crate::fs::WriteError) -> Self {
+        use crate::fs::WriteError;
+        let message = match &e {
+            WriteError::Exists { .. } => "already exists; give --force to replace it".into(),
+            WriteError::NotAFile { .. } => "it is a folder, not a file".into(),
+            WriteError::Io { action, source, .. } => format!("{action}: {source}"),
+        };
+        CliError::Write {
+            path: e.path().to_path_buf(),
+            message,
+        }
+    }
+}
+
 impl CliError {
     /// Process exit code: 2 usage, 3 missing or bad data, 4 preset, 5 unreadable or invalid
     /// session, 6 unwritable output, 7 run failed or diverged.
@@ -36,14 +51,7 @@ impl CliError {
             CliError::Usage(_) => 2,
             CliError::Data(_) => 3,
             CliError::Preset(_) => 4,
-            CliError::Session(crate::session::SessionError::Io { action, .. })
-                if action.starts_with("cannot write")
-                    || action.starts_with("cannot create")
-                    || action.starts_with("cannot replace")
-                    || action.starts_with("cannot flush") =>
-            {
-                6
-            }
+            CliError::Session(crate::session::SessionError::Write(_)) => 6,
             CliError::Session(_) => 5,
             CliError::Write { .. } => 6,
             CliError::Run(_) => 7,

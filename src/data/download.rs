@@ -114,7 +114,8 @@ pub fn download_mnist(
                 cancel,
             ) {
                 Ok(archive) => {
-                    crate::session::io::write_atomic(&target, &archive).map_err(|e| {
+                    let replace = crate::fs::Existing::Replace;
+                    crate::fs::write_atomic(&target, &archive, replace).map_err(|e| {
                         DownloadError::Write {
                             path: target.clone(),
                             message: e.to_string(),

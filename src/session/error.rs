@@ -5,16 +5,19 @@ use std::path::PathBuf;
 /// What went wrong with a session file.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    /// Could not read or write the file.
+    /// Could not read the file.
     #[error("{path}: {action}: {source}")]
     Io {
         /// Session file.
         path: PathBuf,
-        /// What was being done ("cannot read", "cannot write", ...).
+        /// What was being done ("cannot read").
         action: &'static str,
         /// I/O error.
         source: std::io::Error,
     },
+    /// Could not write the file (the file on disk is unchanged).
+    #[error(transparent)]
+    Write(#[from] crate::fs::WriteError),
     /// Larger than any session this program writes.
     #[error("{path}: {bytes} bytes is larger than the {limit}-byte limit for a session")]
     TooLarge {

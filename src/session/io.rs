@@ -1,6 +1,5 @@
 //! Saving (atomic: temporary file, then rename) and loading session files.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ron::value::RawValue;
@@ -12,6 +11,7 @@ use super::file::{
 };
 use super::model::{Checkpoint, EpochRecord, RunStatus, Session};
 use super::{FORMAT, SCHEMA, SessionError};
+use crate::fs::{Existing, write_atomic};
 
 /// Largest session file accepted (4 GiB); the largest preset writes well under 100 MB.
 pub const MAX_SESSION_BYTES: u64 = 4 << 30;
@@ -229,7 +229,8 @@ impl SessionWriter {
     /// changed.
     ///
     /// # Errors
-    /// [`SessionError::Io`] naming the target when the folder is not writable or the disk is full.
+    /// [`SessionError::Write`] naming the target when it is a folder, its folder is not
+    /// writable or the disk is full; the file on disk is then the previous save, whole.
     pub fn save(&mut self) -> Result<(), SessionError> {
         let part = self
             .saved
@@ -243,45 +244,17 @@ impl SessionWriter {
         if !extended {
             self.saved = SavedText::new(self.to_ron(), self.epochs.len());
         }
-        match &self.saved {
-            Some(saved) => write_atomic(&self.path, saved.text.as_bytes()),
-            None => write_atomic(&self.path, self.to_ron().as_bytes()),
-        }
+        // The run's own file: each save replaces the previous one.
+        let written = match &self.saved {
+            Some(saved) => write_atomic(&self.path, saved.text.as_bytes(), Existing::Replace),
+            None => write_atomic(&self.path, self.to_ron().as_bytes(), Existing::Replace),
+        };
+        Ok(written?)
     }
 }
 
-/// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
-///
-/// # Errors
-/// [`SessionError::Io`] naming `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SessionError> {
-    let io = |action| {
-        move |source| SessionError::Io {
-            path: path.to_path_buf(),
-            action,
-            source,
-        }
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".sample-sets-").suffix(".tmp");
-    // Sessions are documents, not secrets: readable like any file the user saves.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(io("cannot create a file in its folder"))?;
-    tmp.write_all(bytes).map_err(io("cannot write"))?;
-    tmp.as_file().sync_all().map_err(io("cannot flush"))?;
-    tmp.persist(path)
-        .map_err(|e| io("cannot replace")(e.error))?;
-    Ok(())
-}
-
-/// Saves `session` to `path` atomically.
+/// Saves `session` to `path` atomically, replacing the file there (callers check first when
+/// the user has not agreed to replace it, see [`crate::fs::check_writable`]).
 ///
 /// # Errors
 /// As [`SessionWriter::save`].
