@@ -14,6 +14,10 @@ pub const MAX_WIDTH: usize = 4096;
 pub const MAX_EPOCHS: u32 = 100_000;
 /// Largest probe (all of MNIST's training set).
 pub const MAX_PROBE: usize = 60_000;
+/// Characters of the preset name kept in file names ([`Preset::file_stem`]): with the seed
+/// (at most 20 digits) and a suffix such as `_node-composition-fractions_L64N4095.png`, far
+/// below the 255 bytes file systems allow.
+pub const MAX_STEM_NAME: usize = 120;
 
 /// Everything that defines a run. Written into every session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -210,7 +214,9 @@ impl Preset {
     }
 
     /// The start of a session file name for this preset: `<name>-seed<seed>`, with the name
-    /// (which comes from a file) reduced to ASCII letters, digits and `-_.`, and no leading dot.
+    /// (which comes from a file) reduced to ASCII letters, digits and `-_.`, no leading dot, and
+    /// at most [`MAX_STEM_NAME`] characters, so that the file name stays within the 255 bytes
+    /// file systems allow whatever the name holds.
     pub fn file_stem(&self) -> String {
         let safe: String = self
             .name
@@ -223,7 +229,12 @@ impl Preset {
                 }
             })
             .collect();
-        format!("{}-seed{}", safe.trim_start_matches('.'), self.seed)
+        let safe: String = safe
+            .trim_start_matches('.')
+            .chars()
+            .take(MAX_STEM_NAME)
+            .collect();
+        format!("{safe}-seed{}", self.seed)
     }
 
     /// The conventional name for this preset's shape: `<dataset>-<layers>x<width>-<loss>`.

@@ -364,23 +364,28 @@ fn decode_checkpoint(
     let mut layers = Vec::new();
     let mut moments = Vec::new();
     let mut at = 0;
+    let shape_error = |problem: String| SessionError::Inconsistent {
+        path: path.to_path_buf(),
+        problem: format!("checkpoint shape: {problem}"),
+    };
     for p in sizes.windows(2) {
         let (i, o) = (p[0], p[1]);
-        let take = |src: &[f32], at: usize, n: usize| src[at..at + n].to_vec();
+        // The blobs hold exactly `total` values (checked above), so these ranges are inside.
+        let take = |src: &[f32], at: usize, n: usize| {
+            src.get(at..at + n)
+                .map(<[f32]>::to_vec)
+                .ok_or_else(|| shape_error(format!("{n} values at {at} of {}", src.len())))
+        };
         let mat = |src: &[f32]| {
-            Array2::from_shape_vec((i, o), take(src, at, i * o)).map_err(|e| {
-                SessionError::Inconsistent {
-                    path: path.to_path_buf(),
-                    problem: format!("checkpoint shape: {e}"),
-                }
-            })
+            Array2::from_shape_vec((i, o), take(src, at, i * o)?)
+                .map_err(|e| shape_error(e.to_string()))
         };
         let w = mat(&params)?;
         let mw = mat(&m)?;
         let vw = mat(&v)?;
-        let b = Array1::from(take(&params, at + i * o, o));
-        let mb = Array1::from(take(&m, at + i * o, o));
-        let vb = Array1::from(take(&v, at + i * o, o));
+        let b = Array1::from(take(&params, at + i * o, o)?);
+        let mb = Array1::from(take(&m, at + i * o, o)?);
+        let vb = Array1::from(take(&v, at + i * o, o)?);
         at += i * o + o;
         layers.push(Dense { w, b });
         moments.push(LayerMoments { mw, vw, mb, vb });

@@ -85,7 +85,9 @@ impl SavedText {
         if part.get(..head) != self.text.get(..self.head) {
             return false;
         }
-        let (new, tail) = (&part[head..end], &part[end..]);
+        let (Some(new), Some(tail)) = (part.get(head..end), part.get(end..)) else {
+            return false;
+        };
         self.text.truncate(self.epochs_end);
         if !new.is_empty() && self.epochs > 0 {
             // How `pretty` separates the elements of a list.
@@ -262,11 +264,22 @@ pub fn save(session: &Session, path: &Path) -> Result<(), SessionError> {
     SessionWriter::new(path, session).save()
 }
 
+/// Bytes at the top of a file where the format and schema are looked for.
+const HEAD_BYTES: usize = 4096;
+
+/// The first [`HEAD_BYTES`] of `text`, cut back to a character boundary: the preset name
+/// comes before the epochs and may hold multi-byte characters across the cut.
+fn head(text: &str) -> &str {
+    let end = text.floor_char_boundary(HEAD_BYTES.min(text.len()));
+    text.get(..end).unwrap_or_default()
+}
+
 /// The schema number near the top of a file, if it has one where we write it.
 fn head_schema(text: &str) -> Option<u32> {
-    let head = &text[..text.len().min(4096)];
+    let head = head(text);
     let at = head.find("schema:")? + "schema:".len();
-    let digits: String = head[at..]
+    let digits: String = head
+        .get(at..)?
         .trim_start()
         .chars()
         .take_while(char::is_ascii_digit)
@@ -298,7 +311,7 @@ pub fn load(path: &Path) -> Result<Session, SessionError> {
         path: path.to_path_buf(),
         reason: "not UTF-8 text".into(),
     })?;
-    if !text[..text.len().min(4096)].contains(FORMAT) {
+    if !head(&text).contains(FORMAT) {
         return Err(SessionError::NotASession {
             path: path.to_path_buf(),
             reason: format!("no '{FORMAT}' header"),

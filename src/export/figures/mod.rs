@@ -239,19 +239,8 @@ pub fn default_file_name(
     epoch: Option<u32>,
     ext: &str,
 ) -> String {
-    let stem: String = s
-        .preset
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let mut name = format!("{stem}-seed{}_{}", s.preset.seed, kind.name());
+    // The session's own file stem: a name from a file cannot make the file name unusable.
+    let mut name = format!("{}_{}", s.preset.file_stem(), kind.name());
     if kind.needs_node()
         && let Some((l, j)) = node
     {
