@@ -69,13 +69,31 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         .chain(preset::user_dir())
         .collect();
     let (mut run, data, out) = if let Some(file) = &args.resume {
-        let session = session::load(file)?;
-        let data = load_data(args.data.as_deref(), &session.preset.dataset)?;
-        let mut run = Run::resume(session, &data, &file.display().to_string())
-            .map_err(|e| CliError::Run(e.to_string()))?;
+        let mut session = session::load(file)?;
         if let Some(e) = args.epochs {
-            run.session.preset.epochs = e.max(run.session.epochs_done());
+            session.preset.epochs = e.max(session.epochs_done());
         }
+        // Checked before any work, so that the run never writes a file that does not load.
+        session
+            .preset
+            .validate("command line")
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let data = load_data(args.data.as_deref(), &session.preset.dataset)?;
+        if !session.dataset.same_data(&data.identity) {
+            let (a, b) = (&session.dataset, &data.identity);
+            return Err(CliError::Run(format!(
+                "{}: trained on other data than {} holds ({} training samples of classes {:?} \
+                 against {} of {:?}, or different files)",
+                file.display(),
+                data.dir.display(),
+                a.train_samples,
+                a.train_class_counts,
+                b.train_samples,
+                b.train_class_counts
+            )));
+        }
+        let run = Run::resume(session, &data, &file.display().to_string())
+            .map_err(|e| CliError::Run(e.to_string()))?;
         (run, data, args.out.clone().unwrap_or_else(|| file.clone()))
     } else {
         let mut p = match (&args.preset, &args.preset_file) {

@@ -91,6 +91,17 @@ pub struct DatasetIdentity {
     pub train_class_counts: Vec<u32>,
 }
 
+impl DatasetIdentity {
+    /// True when `other` is the same data: the same files (SHA-256) and the same sample and
+    /// class counts. Names may differ: they come from folder names.
+    pub fn same_data(&self, other: &Self) -> bool {
+        self.sha256 == other.sha256
+            && self.train_samples == other.train_samples
+            && self.test_samples == other.test_samples
+            && self.train_class_counts == other.train_class_counts
+    }
+}
+
 /// A loaded data set.
 #[derive(Debug, Clone)]
 pub struct Dataset {

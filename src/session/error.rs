@@ -66,6 +66,20 @@ pub enum SessionError {
         /// What is wrong.
         problem: String,
     },
+    /// A value that the session's own numbers contradict, or one that cannot occur (see
+    /// [`super::validate`]).
+    #[error("{path}: {record}: {field} {problem}")]
+    Invalid {
+        /// File.
+        path: PathBuf,
+        /// Which record: `dataset`, `probe`, `epoch 3`, `epoch 3, layer 2`,
+        /// `epoch 3, layer 2, node 17`, `checkpoint`, `status`.
+        record: String,
+        /// Which field, as written in the file (`test_accuracy`, `summary.dead`, ...).
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// Fields that contradict each other (e.g. widths against array lengths).
     #[error("{path}: inconsistent session: {problem}")]
     Inconsistent {

@@ -188,11 +188,13 @@ pub fn encode_checkpoint(c: &Checkpoint) -> CheckpointFile {
     }
 }
 
-/// Builds the in-memory session from a parsed file, checking every shape.
+/// Builds the in-memory session from a parsed file, checking every shape, then every value
+/// the session's own numbers can contradict ([`super::validate`]).
 ///
 /// # Errors
 /// [`SessionError::NotASession`], [`SessionError::NewerSchema`],
-/// [`SessionError::Inconsistent`] or [`SessionError::BadBlob`], each naming `path`.
+/// [`SessionError::Inconsistent`], [`SessionError::BadBlob`] or [`SessionError::Invalid`],
+/// each naming `path`.
 pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
     if file.format != FORMAT {
         return Err(SessionError::NotASession {
@@ -273,14 +275,6 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
                 file.widths.len()
             )));
         }
-        if let Some(last) = epochs.last().map(|r: &EpochRecord| r.epoch)
-            && e.epoch <= last
-        {
-            return Err(inconsistent(format!(
-                "epoch {} follows epoch {last}",
-                e.epoch
-            )));
-        }
         let mut layers = Vec::with_capacity(e.layers.len());
         for (l, (lf, &w)) in e.layers.into_iter().zip(&file.widths).enumerate() {
             let what = |name: &str| format!("epoch {} layer {} {name}", e.epoch, l + 1);
@@ -315,20 +309,9 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
     }
     let checkpoint = match file.checkpoint {
         None => None,
-        Some(c) => {
-            // Resuming continues after the checkpoint's epoch, so that epoch's record must be
-            // the last one kept.
-            if epochs.last().map(|e: &EpochRecord| e.epoch) != Some(c.epoch) {
-                return Err(inconsistent(format!(
-                    "checkpoint is at epoch {} but the last epoch record is {:?}",
-                    c.epoch,
-                    epochs.last().map(|e| e.epoch)
-                )));
-            }
-            Some(decode_checkpoint(&c, &file.widths, classes, path)?)
-        }
+        Some(c) => Some(decode_checkpoint(&c, &file.widths, classes, path)?),
     };
-    Ok(Session {
+    let session = Session {
         app_version: file.app_version,
         preset: file.preset,
         dataset: file.dataset,
@@ -338,7 +321,9 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
         epochs,
         status: file.status,
         checkpoint,
-    })
+    };
+    super::validate::validate(&session, path)?;
+    Ok(session)
 }
 
 fn decode_checkpoint(

@@ -142,7 +142,7 @@ impl Run {
         let Some(cp) = session.checkpoint.clone() else {
             return Err(RunError::NoCheckpoint(origin.to_string()));
         };
-        if session.dataset.sha256 != data.identity.sha256 {
+        if !session.dataset.same_data(&data.identity) {
             return Err(RunError::DataMismatch {
                 expected: session.dataset.name.clone(),
                 found: data.identity.name.clone(),
