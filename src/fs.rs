@@ -76,11 +76,21 @@ fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, WriteError> {
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
     builder
         .tempfile_in(folder_of(path))
-        .map_err(|source| WriteError::Io {
+        .map_err(|e| WriteError::Io {
             path: path.to_path_buf(),
             action: "cannot create a file in its folder",
-            source,
+            source: without_temp_name(e),
         })
+}
+
+/// The operating system's error without the name of the temporary file, which tempfile's
+/// errors end with (`... at path "/dir/.sample-sets-Xy12.tmp"`): a name the user never chose.
+fn without_temp_name(e: std::io::Error) -> std::io::Error {
+    let text = e.to_string();
+    match text.rfind(" at path ") {
+        Some(at) => std::io::Error::new(e.kind(), text.get(..at).unwrap_or_default()),
+        None => e,
+    }
 }
 
 /// Checks, before any work is spent, that a file can be written at `path`: it is not a
@@ -181,6 +191,10 @@ mod tests {
         }
         let missing = dir.path().join("no-such-folder").join("x.ron");
         let err = check_writable(&missing, Existing::Keep).unwrap_err();
-        assert!(err.to_string().contains("no-such-folder"), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("no-such-folder") && !msg.contains(".sample-sets-"),
+            "{msg}"
+        );
     }
 }

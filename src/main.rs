@@ -39,7 +39,9 @@ fn main() -> ExitCode {
         Some(Command::Train(args)) => commands::train(args),
         Some(Command::Inspect { file, json }) => commands::inspect(file, *json),
         Some(Command::Export(args)) => commands::export(args),
-        Some(Command::DownloadMnist { dest }) => commands::download_mnist(dest.as_deref()),
+        Some(Command::DownloadMnist { dest, force }) => {
+            commands::download_mnist(dest.as_deref(), *force)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -185,7 +185,7 @@ fn errors_name_the_problem() {
 
     let missing = dir.path().join("no-such-folder").join("fig.png");
     match figures::write_one(s, FigureKind::Loss, None, None, &missing, Existing::Keep) {
-        Err(e @ ExportError::Write { .. }) => {
+        Err(e @ ExportError::File(_)) => {
             assert!(e.to_string().contains("no-such-folder"), "{e}")
         }
         other => panic!("expected a write error, got {other:?}"),

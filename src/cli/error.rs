@@ -20,6 +20,10 @@ pub enum CliError {
         /// Why.
         message: String,
     },
+    /// Saving the run's session failed and the last save did not succeed (exit 6); the text
+    /// names the file.
+    #[error("{0}")]
+    Save(String),
     /// The run could not start or did not finish well (exit 7).
     #[error("{0}")]
     Run(String),
@@ -53,7 +57,7 @@ impl CliError {
             CliError::Preset(_) => 4,
             CliError::Session(crate::session::SessionError::Write(_)) => 6,
             CliError::Session(_) => 5,
-            CliError::Write { .. } => 6,
+            CliError::Write { .. } | CliError::Save(_) => 6,
             CliError::Run(_) => 7,
         }
     }

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 
+use crate::fs::Existing;
+
 /// Public mirrors serving `<name>.gz` under these base URLs, tried in order.
 pub const MNIST_MIRRORS: &[&str] = &[
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -68,6 +70,13 @@ pub enum DownloadError {
     /// Cancelled by the user.
     #[error("download cancelled")]
     Cancelled,
+    /// The destination holds a file of that name that is not the right MNIST file, and
+    /// [`DownloadOptions::existing`] does not allow replacing it. Nothing was fetched.
+    #[error("{path}: already exists and is not the MNIST file (left unchanged)")]
+    Exists {
+        /// The file found.
+        path: PathBuf,
+    },
     /// Could not write into the destination.
     #[error("{path}: cannot write: {message}")]
     Write {
@@ -78,15 +87,62 @@ pub enum DownloadError {
     },
 }
 
-/// Downloads the four MNIST files from `mirrors` (base URLs ending in `/`) into `dest`.
-///
-/// `progress` is called as bytes arrive; `cancel` stops the download between reads.
+/// How [`download_mnist_with`] treats the destination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DownloadOptions {
+    /// What to do with a file of the same name that is not already the right file (files
+    /// that already are the right MNIST file are kept and not fetched again).
+    pub existing: Existing,
+}
+
+impl Default for DownloadOptions {
+    /// Keep every existing file.
+    fn default() -> Self {
+        Self {
+            existing: Existing::Keep,
+        }
+    }
+}
+
+/// Downloads the four MNIST files from `mirrors` (base URLs ending in `/`) into `dest`, with
+/// the default [`DownloadOptions`].
 ///
 /// # Errors
-/// [`DownloadError`]; files already verified and written stay, a failing file leaves nothing.
+/// As [`download_mnist_with`].
 pub fn download_mnist(
     dest: &Path,
     mirrors: &[String],
+    progress: &mut dyn FnMut(DownloadProgress),
+    cancel: &AtomicBool,
+) -> Result<(), DownloadError> {
+    download_mnist_with(dest, mirrors, &DownloadOptions::default(), progress, cancel)
+}
+
+/// Whether `path` holds the archive of an MNIST file whose decompressed SHA-256 is `sha`.
+fn already_there(path: &Path, sha: &str) -> bool {
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut raw = Vec::new();
+    let read = MultiGzDecoder::new(std::io::BufReader::new(file).take(MAX_ARCHIVE))
+        .take(MAX_FILE + 1)
+        .read_to_end(&mut raw);
+    read.is_ok() && super::to_hex(&Sha256::digest(&raw)) == sha
+}
+
+/// Downloads the four MNIST files from `mirrors` (base URLs ending in `/`) into `dest`.
+///
+/// Files already in `dest` that are the right ones are kept; any other file of the same name
+/// stops the download before anything is fetched, unless `options.existing` is
+/// [`Existing::Replace`]. `progress` is called as bytes arrive; `cancel` stops the download
+/// between reads.
+///
+/// # Errors
+/// [`DownloadError`]; files already verified and written stay, a failing file leaves nothing.
+pub fn download_mnist_with(
+    dest: &Path,
+    mirrors: &[String],
+    options: &DownloadOptions,
     progress: &mut dyn FnMut(DownloadProgress),
     cancel: &AtomicBool,
 ) -> Result<(), DownloadError> {
@@ -94,8 +150,22 @@ pub fn download_mnist(
         path: dest.to_path_buf(),
         message: e.to_string(),
     })?;
+    // Decide for every file before fetching any, so that a refusal costs no download.
+    let mut todo = Vec::new();
     for (index, (name, sha)) in MNIST_FILES.iter().enumerate() {
         let target = dest.join(format!("{name}.gz"));
+        let existing = if !target.exists() {
+            Existing::Keep
+        } else if already_there(&target, sha) {
+            continue;
+        } else if options.existing == Existing::Replace {
+            Existing::Replace
+        } else {
+            return Err(DownloadError::Exists { path: target });
+        };
+        todo.push((index, *name, *sha, target, existing));
+    }
+    for (index, name, sha, target, existing) in todo {
         let mut attempts = Vec::new();
         let mut done = false;
         for base in mirrors {
@@ -105,7 +175,7 @@ pub fn download_mnist(
                 sha,
                 &mut |bytes, total| {
                     progress(DownloadProgress {
-                        file: (*name).to_string(),
+                        file: name.to_string(),
                         index,
                         bytes,
                         total,
@@ -114,8 +184,7 @@ pub fn download_mnist(
                 cancel,
             ) {
                 Ok(archive) => {
-                    let replace = crate::fs::Existing::Replace;
-                    crate::fs::write_atomic(&target, &archive, replace).map_err(|e| {
+                    crate::fs::write_atomic(&target, &archive, existing).map_err(|e| {
                         DownloadError::Write {
                             path: target.clone(),
                             message: e.to_string(),
@@ -130,7 +199,7 @@ pub fn download_mnist(
         }
         if !done {
             return Err(DownloadError::AllMirrorsFailed {
-                file: (*name).to_string(),
+                file: name.to_string(),
                 attempts,
             });
         }

@@ -18,7 +18,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::ExportError;
-use crate::fs::{Existing, WriteError, check_writable, write_atomic};
+use crate::fs::{Existing, check_writable, write_atomic};
 use crate::session::{Metric, Session};
 
 /// Pixel size of every figure (SVG uses the same numbers as its user units).
@@ -353,18 +353,6 @@ pub fn render_svg(
     Ok(text)
 }
 
-fn write_error(e: WriteError) -> ExportError {
-    let message = match &e {
-        WriteError::Exists { .. } => "already exists (not replaced)".to_string(),
-        WriteError::NotAFile { .. } => "is a folder, not a file".to_string(),
-        WriteError::Io { action, source, .. } => format!("{action}: {source}"),
-    };
-    ExportError::Write {
-        path: e.path().to_path_buf(),
-        message,
-    }
-}
-
 /// Writes one figure to `out`; the format follows the extension (`.png` or `.svg`). The file
 /// is written atomically (rendered in memory, then a temporary file renamed to `out`); an
 /// existing `out` is replaced only with [`Existing::Replace`].
@@ -374,7 +362,7 @@ fn write_error(e: WriteError) -> ExportError {
 ///
 /// # Errors
 /// [`ExportError::Request`] for an unknown extension, a missing or non-existent node, or an
-/// epoch without a record; [`ExportError::Write`] when the file exists (and may not be
+/// epoch without a record; [`ExportError::File`] when the file exists (and may not be
 /// replaced) or cannot be written.
 pub fn write_one(
     s: &Session,
@@ -392,7 +380,7 @@ pub fn write_one(
             crate::export::csv::figure_csv(s, req.kind, req.node, req.epoch_index).into_bytes()
         }
     };
-    write_atomic(out, &bytes, existing).map_err(write_error)
+    Ok(write_atomic(out, &bytes, existing)?)
 }
 
 /// The figures of the standard set: loss, accuracy, the four per-layer metric plots, and the
@@ -436,8 +424,9 @@ pub fn standard_files(s: &Session, dir: &Path) -> Vec<(FigureKind, Option<u32>, 
 /// files already exists.
 ///
 /// # Errors
-/// [`ExportError::Write`] when the folder or a file cannot be written, or a file exists and
-/// may not be replaced; [`ExportError::Request`] when the session has nothing to draw.
+/// [`ExportError::Write`] when the folder cannot be made, [`ExportError::File`] when a file
+/// exists and may not be replaced or cannot be written; [`ExportError::Request`] when the
+/// session has nothing to draw.
 pub fn write_all(s: &Session, dir: &Path, existing: Existing) -> Result<Vec<PathBuf>, ExportError> {
     std::fs::create_dir_all(dir).map_err(|e| ExportError::Write {
         path: dir.to_path_buf(),
@@ -446,7 +435,7 @@ pub fn write_all(s: &Session, dir: &Path, existing: Existing) -> Result<Vec<Path
     let files = standard_files(s, dir);
     // All or nothing: a set half replaced would mix two sessions' figures.
     for (_, _, path) in &files {
-        check_writable(path, existing).map_err(write_error)?;
+        check_writable(path, existing)?;
     }
     let mut written = Vec::new();
     for (kind, epoch, path) in files {
