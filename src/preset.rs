@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::nn::{AdamConfig, Init, Loss};
 
+pub mod memory;
+
+pub use memory::{MAX_RUN_BYTES, MemoryNeed};
+
 /// Most hidden layers a preset may ask for.
 pub const MAX_HIDDEN_LAYERS: usize = 64;
 /// Widest hidden layer a preset may ask for.
@@ -145,13 +149,31 @@ impl Preset {
         ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default()).unwrap_or_default()
     }
 
-    /// Checks every field's range: 1..=64 hidden layers, width 1..=4096, minibatch >= 1,
-    /// epochs 1..=100,000, finite positive learning rate and epsilon, betas in [0, 1),
-    /// probe 1..=60,000, a non-empty name and data set.
+    /// Checks every field's range ([`Preset::validate_fields`]) and that a run fits in memory
+    /// and writes a session file that loads again ([`memory`]: the estimate by part and the
+    /// limits, [`MAX_RUN_BYTES`] and [`crate::session::io::MAX_SESSION_BYTES`]).
+    ///
+    /// # Errors
+    /// [`PresetError::Invalid`] naming the first offending field and the limit.
+    pub fn validate(&self, origin: &str) -> Result<(), PresetError> {
+        self.validate_fields(origin)?;
+        memory::check(self).map_err(|(field, problem)| PresetError::Invalid {
+            origin: origin.to_string(),
+            field,
+            problem,
+        })
+    }
+
+    /// Checks every field's range: 1..=64 hidden layers, width 1..=4096, minibatch
+    /// 1..=60,000, epochs 1..=100,000, a learning rate in (0, 10] and an epsilon that are
+    /// normal f32 numbers (training flushes subnormal numbers to zero, so a subnormal epsilon
+    /// divides by zero), betas in [0, 1), probe 1..=60,000, a non-empty name and data set.
+    /// A session's preset is checked this way when it is loaded: whether a run of it fits in
+    /// memory matters only when it trains.
     ///
     /// # Errors
     /// [`PresetError::Invalid`] naming the first offending field.
-    pub fn validate(&self, origin: &str) -> Result<(), PresetError> {
+    pub fn validate_fields(&self, origin: &str) -> Result<(), PresetError> {
         let bad = |field: &'static str, problem: String| {
             Err(PresetError::Invalid {
                 origin: origin.to_string(),
@@ -193,16 +215,31 @@ impl Preset {
             );
         }
         let a = self.adam;
-        if !(a.lr.is_finite() && a.lr > 0.0 && a.lr <= 10.0) {
-            return bad("adam.lr", format!("{} is not in (0, 10]", a.lr));
+        if !(a.lr.is_normal() && a.lr > 0.0 && a.lr <= 10.0) {
+            return bad(
+                "adam.lr",
+                format!(
+                    "{} is not in [{:e}, 10] (the smallest normal f32 up to 10)",
+                    a.lr,
+                    f32::MIN_POSITIVE
+                ),
+            );
         }
         for (field, beta) in [("adam.beta1", a.beta1), ("adam.beta2", a.beta2)] {
             if !(0.0..1.0).contains(&beta) {
                 return bad(field, format!("{beta} is not in [0, 1)"));
             }
         }
-        if !(a.eps.is_finite() && a.eps > 0.0) {
-            return bad("adam.eps", format!("{} is not a positive number", a.eps));
+        if !(a.eps.is_normal() && a.eps > 0.0) {
+            return bad(
+                "adam.eps",
+                format!(
+                    "{:e} is below {:e}, the smallest normal f32 (training flushes smaller \
+                     numbers to zero)",
+                    a.eps,
+                    f32::MIN_POSITIVE
+                ),
+            );
         }
         if !(1..=MAX_PROBE).contains(&self.probe_size) {
             return bad(

@@ -293,3 +293,81 @@ fn a_save_failing_mid_run_is_reported_at_once() {
         _ => panic!("no warning naming the file before epoch 1's line: {text}"),
     }
 }
+
+/// The embedded mnist-2x20-ce preset's text with `field: old` replaced by `field: new`.
+fn preset_text_with(replacements: &[(&str, &str)]) -> String {
+    let (_, text) = sample_sets::preset::EMBEDDED
+        .iter()
+        .find(|(n, _)| *n == "mnist-2x20-ce")
+        .unwrap();
+    let mut text = text.to_string();
+    for (old, new) in replacements {
+        assert!(text.contains(old), "{old}");
+        text = text.replacen(old, new, 1);
+    }
+    text
+}
+
+/// Runs `train --preset-file` with at most 4 GB of address space: a run that tries to
+/// allocate a preset's memory aborts instead of filling the machine.
+fn train_preset_file(file: &Path) -> Output {
+    let script = "ulimit -v 4000000; exec \"$0\" train --preset-file \"$1\" --data \"$2\" \
+                  --out \"$3\" --threads 1 --quiet";
+    let out = file.with_extension("session.ron");
+    Command::new("sh")
+        .args(["-c", script])
+        .arg(common::bin())
+        .args([
+            file.as_os_str(),
+            common::mnist_dir().as_os_str(),
+            out.as_os_str(),
+        ])
+        .env_remove("SAMPLE_SETS_DATA")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn presets_a_run_cannot_use_are_refused_up_front_naming_the_field_and_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    /// File name, edits of the preset text, words the message must hold.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: [Case<'_>; 4] = [
+        // A subnormal eps is flushed to zero in training: the run then "diverged".
+        (
+            "subnormal-eps.ron",
+            &[("eps: 1e-8", "eps: 1e-40")],
+            &["adam.eps", "1e-40", "1.1754944e-38"],
+        ),
+        ("zero-eps.ron", &[("eps: 1e-8", "eps: 0.0")], &["adam.eps"]),
+        // The largest sizes the field ranges allow: about 100 GB of weights and moments.
+        (
+            "64x4096.ron",
+            &[
+                ("hidden_layers: 2", "hidden_layers: 64"),
+                ("width: 20", "width: 4096"),
+            ],
+            &["width", "GiB", "8.0 GiB"],
+        ),
+        // A modest network whose session (100,000 epochs, full-set probe) cannot fit.
+        (
+            "long-session.ron",
+            &[
+                ("epochs: 200", "epochs: 100000"),
+                ("probe_size: 1000", "probe_size: 60000"),
+            ],
+            &["epochs", "GiB"],
+        ),
+    ];
+    for (name, edits, words) in cases {
+        let file = put(dir.path(), name, preset_text_with(edits).as_bytes());
+        let o = train_preset_file(&file);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(4), "{name}: {err}");
+        assert!(err.contains(name), "{name}: {err}");
+        for w in words {
+            assert!(err.contains(w), "{name}: '{w}' missing: {err}");
+        }
+        assert!(!err.contains("epoch "), "{name}: trained: {err}");
+    }
+}

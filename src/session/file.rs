@@ -241,7 +241,7 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
             file.widths, file.preset.hidden_layers, file.preset.width
         )));
     }
-    if let Err(e) = file.preset.validate("preset") {
+    if let Err(e) = file.preset.validate_fields("preset") {
         return Err(inconsistent(e.to_string()));
     }
     if file.probe.size > crate::preset::MAX_PROBE {
