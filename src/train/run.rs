@@ -312,6 +312,10 @@ impl Run {
                 Err(Interrupted::Diverged) => {
                     return self.finish(RunStatus::Diverged { epoch }, &mut writer, on_event);
                 }
+                Err(Interrupted::Shapes(e)) => {
+                    let message = format!("epoch {epoch}: {e}");
+                    return self.finish(RunStatus::Failed { message }, &mut writer, on_event);
+                }
             };
             let m = self.measurer.measure(&self.trainer.mlp, &data.train, loss);
             if !m.train_loss.is_finite() || !self.trainer.mlp.is_finite() {
