@@ -15,5 +15,6 @@ pub mod fs;
 pub mod measure;
 pub mod nn;
 pub mod preset;
+pub mod ron_error;
 pub mod session;
 pub mod train;

@@ -126,7 +126,7 @@ impl Preset {
     pub fn from_ron(text: &str, origin: &str) -> Result<Self, PresetError> {
         let p: Preset = ron::from_str(text).map_err(|e| PresetError::Malformed {
             origin: origin.to_string(),
-            message: e.to_string(),
+            message: crate::ron_error::describe(&e),
         })?;
         p.validate(origin)?;
         Ok(p)

@@ -452,3 +452,34 @@ fn a_diverged_run_may_hold_nan_and_infinite_losses() {
     let err = load_err(&path);
     assert!(err.to_string().contains("test_accuracy"), "{err}");
 }
+
+#[test]
+fn text_nested_too_deeply_is_called_that_without_rons_advice_to_programmers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, text) = saved_session();
+    // A field this version does not know (one from a newer version, say) holding 400 nested
+    // lists: RON skips unknown fields by parsing them, up to its nesting limit.
+    let deep = format!("extra: {}{},", "[".repeat(400), "]".repeat(400));
+    let path = write(
+        dir.path(),
+        "deep.ron",
+        &text.replacen("schema: 1,", &format!("schema: 1, {deep}"), 1),
+    );
+    let preset = preset::EMBEDDED[0].1.replacen(
+        "hidden_layers: 2,",
+        &format!("hidden_layers: 2, {deep}"),
+        1,
+    );
+    for msg in [
+        load_err(&path).to_string(),
+        Preset::from_ron(&preset, "deep-preset.ron")
+            .unwrap_err()
+            .to_string(),
+    ] {
+        assert!(msg.contains("nested too deeply"), "{msg}");
+        assert!(
+            !msg.contains("serde_stacker") && !msg.contains("recursion_limit"),
+            "{msg}"
+        );
+    }
+}

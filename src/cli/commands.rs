@@ -54,10 +54,17 @@ fn print_preset(out: &mut impl Write, p: &Preset) {
     );
 }
 
-/// Loads the data set named by a preset, honouring `--data`.
+/// Loads the data set named by a preset, honouring `--data`; prints its notes and warnings.
 pub fn load_data(explicit: Option<&Path>, name: &str) -> Result<Dataset, CliError> {
     let (dir, _) = locate(explicit, name)?;
-    Ok(Dataset::load(&dir)?)
+    let data = Dataset::load(&dir)?;
+    for n in &data.notes {
+        eprintln!("note: {n}");
+    }
+    for w in &data.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(data)
 }
 
 /// `sample-sets train`.

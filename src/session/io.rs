@@ -330,7 +330,7 @@ pub fn load(path: &Path) -> Result<Session, SessionError> {
     }
     let file: SessionFile = ron::from_str(&text).map_err(|e| SessionError::Corrupt {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: crate::ron_error::describe(&e),
     })?;
     drop(text);
     decode(file, path)
