@@ -480,6 +480,7 @@ pub fn download_mnist(dest: Option<&Path>, force: bool) -> Result<(), CliError> 
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let options = download::DownloadOptions {
         existing: Existing::from_force(force),
+        ..download::DownloadOptions::default()
     };
     download::download_mnist_with(
         &dest,
