@@ -307,6 +307,14 @@ pub fn load(path: &Path) -> Result<Session, SessionError> {
         });
     }
     let bytes = std::fs::read(path).map_err(io)?;
+    load_bytes(bytes, path)
+}
+
+/// [`load`] of a file's bytes already read; `path` names the file in errors.
+///
+/// # Errors
+/// As [`load`], except for reading.
+pub fn load_bytes(bytes: Vec<u8>, path: &Path) -> Result<Session, SessionError> {
     let text = String::from_utf8(bytes).map_err(|_| SessionError::NotASession {
         path: path.to_path_buf(),
         reason: "not UTF-8 text".into(),

@@ -14,7 +14,7 @@ pub mod series;
 pub mod validate;
 
 pub use error::SessionError;
-pub use io::{SessionWriter, load, save};
+pub use io::{SessionWriter, load, load_bytes, save};
 pub use model::{Checkpoint, EpochRecord, LayerRecord, ProbeSet, RunStatus, Session, Timing};
 pub use series::{BandPoint, Metric};
 
