@@ -1,6 +1,7 @@
 //! A seeded mutator for the file readers' fuzz tests: byte flips, interesting bytes,
-//! truncations, insertions, deletions, duplications, splices from other seed files and, for
-//! text, numbers replaced by edge values. The same seed gives the same cases.
+//! truncations, insertions (random bytes or multi-byte characters), deletions, duplications,
+//! splices from other seed files and, for text, numbers replaced by edge values. The same seed
+//! gives the same cases.
 #![allow(dead_code)]
 
 use rand::{RngExt, SeedableRng};
@@ -94,11 +95,16 @@ impl Mutator {
                 let at = self.below(len + 1);
                 data.truncate(at);
             }
-            // Insert a few random bytes.
+            // Insert a few random bytes, or a multi-byte character (text stays UTF-8).
             3 => {
                 let at = self.below(len + 1);
-                let n = 1 + self.below(16);
-                let bytes: Vec<u8> = (0..n).map(|_| self.rng.random()).collect();
+                let bytes: Vec<u8> = if self.rng.random_bool(0.5) {
+                    let n = 1 + self.below(16);
+                    (0..n).map(|_| self.rng.random()).collect()
+                } else {
+                    let c = ["é", "数", "😀", "\u{feff}"][self.below(4)];
+                    c.repeat(1 + self.below(4)).into_bytes()
+                };
                 data.splice(at..at, bytes);
             }
             // Delete a range.
