@@ -10,17 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-fn run(args: &[&str]) -> Output {
-    Command::new(common::bin())
-        .args(args)
-        .env_remove("SAMPLE_SETS_DATA")
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{run, stderr};
 
 fn data() -> String {
     common::mnist_dir().display().to_string()

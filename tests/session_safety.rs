@@ -4,24 +4,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use sample_sets::preset::{self, Preset};
 use sample_sets::session::{self, RunStatus, Session, SessionError};
 use sample_sets::train::{Control, Run};
 
-fn run_bin(args: &[&str]) -> Output {
-    Command::new(common::bin())
-        .args(args)
-        .env_remove("SAMPLE_SETS_DATA")
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{run as run_bin, stderr};
 
 fn small_preset(epochs: u32) -> Preset {
     let mut p = preset::find("mnist-2x20-ce", &[]).unwrap();
@@ -125,27 +114,6 @@ fn save_edited(dir: &Path, name: &str, s: &Session) -> (PathBuf, Vec<u8>) {
     (path, bytes)
 }
 
-/// Runs `args` with a watchdog: a run that trains for ever fails the test instead of hanging it.
-fn run_bin_bounded(args: &[&str]) -> Output {
-    let mut child = Command::new(common::bin())
-        .args(args)
-        .env_remove("SAMPLE_SETS_DATA")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > std::time::Duration::from_secs(300) {
-            let _ = child.kill();
-            let o = child.wait_with_output().unwrap();
-            panic!("{args:?} still running after 300 s: {}", stderr(&o));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
-}
-
 /// `train --resume path` (optionally with more arguments) must refuse with exit `code`, a
 /// message holding every one of `words`, and leave the file as it was.
 fn resume_refused(path: &Path, before: &[u8], extra: &[&str], code: i32, words: &[&str]) {
@@ -161,7 +129,7 @@ fn resume_refused(path: &Path, before: &[u8], extra: &[&str], code: i32, words: 
         "--quiet",
     ];
     args.extend_from_slice(extra);
-    let o = run_bin_bounded(&args);
+    let o = run_bin(&args);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
     for w in words {

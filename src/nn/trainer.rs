@@ -69,7 +69,19 @@ impl std::fmt::Display for ShapeMismatch {
 
 impl std::error::Error for ShapeMismatch {}
 
-/// `Ok` when `found == expected`, else the mismatch of `what` in layer `l` (0-based).
+impl ShapeMismatch {
+    /// The mismatch of `what` in layer `l` (0-based): `found` where `expected` is needed.
+    fn at(l: usize, what: &'static str, expected: &[usize], found: &[usize]) -> Self {
+        Self {
+            layer: l + 1,
+            what,
+            expected: expected.to_vec(),
+            found: found.to_vec(),
+        }
+    }
+}
+
+/// `Ok` when `found == expected`, else their [`ShapeMismatch::at`] layer `l` (0-based).
 fn same(
     l: usize,
     what: &'static str,
@@ -79,12 +91,23 @@ fn same(
     if expected == found {
         Ok(())
     } else {
-        Err(ShapeMismatch {
-            layer: l + 1,
-            what,
-            expected: expected.to_vec(),
-            found: found.to_vec(),
-        })
+        Err(ShapeMismatch::at(l, what, expected, found))
+    }
+}
+
+/// `Ok` when a sparse kernel accepted its shapes (`ok`), else the product of layer `l`
+/// (0-based) it refused, with `found` where `expected` was needed.
+fn refused(
+    ok: bool,
+    l: usize,
+    what: &'static str,
+    expected: &[usize],
+    found: &[usize],
+) -> Result<(), ShapeMismatch> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ShapeMismatch::at(l, what, expected, found))
     }
 }
 
@@ -321,12 +344,14 @@ impl Trainer {
                 .get_mut(..b * layer.outputs())
                 .and_then(|buf| ArrayViewMut2::from_shape((b, layer.outputs()), buf).ok());
             let Some(mut z) = scratch.or(logits) else {
-                return Err(ShapeMismatch {
-                    layer: l + 1,
-                    what: "pre-activation buffer",
-                    expected: vec![b, layer.outputs()],
-                    found: vec![self.scratch.len()],
-                });
+                let expected = [b, layer.outputs()];
+                let found = [self.scratch.len()];
+                return Err(ShapeMismatch::at(
+                    l,
+                    "pre-activation buffer",
+                    &expected,
+                    &found,
+                ));
             };
             let sparse_rows = match l {
                 0 => sparse.map(|sx| Batch::picked(sx, idx)),
@@ -379,12 +404,13 @@ impl Trainer {
             .get_mut(..b * outputs)
             .and_then(|buf| ArrayViewMut2::from_shape((b, outputs), buf).ok());
         let Some(logits) = logits else {
-            return Err(ShapeMismatch {
-                layer: hidden + 1,
-                what: "logits buffer",
-                expected: vec![b, outputs],
-                found: vec![self.grad[hidden % 2].len()],
-            });
+            let found = [self.grad[hidden % 2].len()];
+            return Err(ShapeMismatch::at(
+                hidden,
+                "logits buffer",
+                &[b, outputs],
+                &found,
+            ));
         };
         let (loss, correct) = backprop_logits(self.loss, logits, &self.labels);
         // Backward: grad[l % 2] holds dLoss/dz[l]. Each layer's Adam update follows its
@@ -401,12 +427,8 @@ impl Trainer {
                 .get(..b * n)
                 .and_then(|buf| ndarray::ArrayView2::from_shape((b, n), buf).ok())
             else {
-                return Err(ShapeMismatch {
-                    layer: l + 1,
-                    what: "gradient buffer",
-                    expected: vec![b, n],
-                    found: vec![here.len()],
-                });
+                let found = [here.len()];
+                return Err(ShapeMismatch::at(l, "gradient buffer", &[b, n], &found));
             };
             gb.fill(0.0);
             for row in dz.axis_iter(Axis(0)) {
@@ -446,12 +468,13 @@ impl Trainer {
                     .get_mut(..b * n_below)
                     .and_then(|buf| ArrayViewMut2::from_shape((b, n_below), buf).ok())
                 else {
-                    return Err(ShapeMismatch {
-                        layer: l,
-                        what: "gradient buffer",
-                        expected: vec![b, n_below],
-                        found: vec![below_len],
-                    });
+                    let found = [below_len];
+                    return Err(ShapeMismatch::at(
+                        l - 1,
+                        "gradient buffer",
+                        &[b, n_below],
+                        &found,
+                    ));
                 };
                 let sparse_input = self.sparse_in[l].then(|| Batch::range(&self.acts[l - 1], 0..b));
                 // The weight gradient and the gradient into the layer below are independent
@@ -505,27 +528,6 @@ impl Trainer {
             self.adam.update_biases(&adam_step, l, &mut layer.b, gb);
         }
         Ok((loss, correct))
-    }
-}
-
-/// `Ok` when a sparse kernel accepted its shapes (`ok`), else the mismatch it refused: the
-/// product's output of layer `l` (0-based) with `found` where `expected` was needed.
-fn refused(
-    ok: bool,
-    l: usize,
-    what: &'static str,
-    expected: &[usize],
-    found: &[usize],
-) -> Result<(), ShapeMismatch> {
-    if ok {
-        Ok(())
-    } else {
-        Err(ShapeMismatch {
-            layer: l + 1,
-            what,
-            expected: expected.to_vec(),
-            found: found.to_vec(),
-        })
     }
 }
 
