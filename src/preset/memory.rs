@@ -8,15 +8,19 @@ use crate::data::dataset::{CLASSES, PIXELS};
 use crate::measure::bits::words_for;
 
 /// Most memory a run may need by [`MemoryNeed::total`]: 8 GiB, what a desktop can give one
-/// run next to the app (the paper's largest preset, 9x320 for 200 epochs, needs about 0.8 GiB).
+/// run next to the app (the paper's largest preset, 9x320 for 200 epochs, needs about 0.9 GiB
+/// by this estimate; one epoch of it, estimated at 557 MiB, peaked at 533 MiB resident).
 pub const MAX_RUN_BYTES: u64 = 8 << 30;
 
 /// Training samples the measurement buffers are sized for: MNIST's 60,000 (the limits are
 /// stated for sets with MNIST's layout and size).
 const SAMPLES: u64 = 60_000;
 
-/// The data set in memory: 70,000 images as f32 (219 MB), their sparse rows and labels.
-const DATA_BYTES: u64 = 320 << 20;
+/// The data set in memory and the process around it: 70,000 images as f32 (219 MB), the
+/// training images' sparse rows (about 70 MB), the raw bytes while they are converted, the
+/// program and its threads. A one-epoch run of mnist-2x20-ce, where little else counts, peaks
+/// at 322 MiB resident.
+const DATA_BYTES: u64 = 384 << 20;
 
 /// Bytes per network parameter: the weights, Adam's two moments and the gradients (4 f32),
 /// the session's checkpoint copy (3 f32), its blobs as base64 text in the session writer,
@@ -37,8 +41,9 @@ pub struct MemoryNeed {
     pub network: u64,
     /// One minibatch's activations, gradients and sparse rows: `[batch, width]` per layer.
     pub minibatch: u64,
-    /// The measurement pass: every node's sample set over all training samples, this epoch's
-    /// and the previous one's (bitsets), and the workers' chunk buffers.
+    /// The measurement pass: every node's sample set over all training samples as bitsets
+    /// (the previous epoch's, this one's, and the workers' parts before they are joined), and
+    /// the workers' chunk buffers.
     pub measurement: u64,
     /// Every epoch record (counts, churn, probe bitsets) decoded and as text to save.
     pub session: u64,
@@ -59,8 +64,9 @@ impl MemoryNeed {
         // Inputs as f32; per hidden layer activations (4 bytes) and sparse rows (8 bytes an
         // entry); two gradient buffers and one pre-activation buffer of the widest layer.
         let minibatch = batch.saturating_mul(inputs * 4 + w * h * 12 + w * 12);
+        // The previous pass's bitsets, this pass's, and the workers' ranges before merging.
         let measurement =
-            nodes * words_for(SAMPLES as usize) as u64 * 8 * 2 + WORKERS * 2 * 256 * w * 4;
+            nodes * words_for(SAMPLES as usize) as u64 * 8 * 3 + WORKERS * 2 * 256 * w * 4;
         let probe = p.probe_size as u64;
         let record = nodes * (classes * 4 + 4 + words_for(p.probe_size) as u64 * 8);
         let records = u64::from(p.epochs) + 1;
