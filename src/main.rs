@@ -50,7 +50,9 @@ fn main() -> ExitCode {
         }
         Some(Command::Export(args)) => commands::export(&args),
         Some(Command::Grid(args)) => sample_sets::cli::grid::grid(&args),
-        Some(Command::DownloadMnist { dest }) => commands::download_mnist(dest.as_deref()),
+        Some(Command::DownloadMnist { dest, force }) => {
+            commands::download_mnist(dest.as_deref(), force)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

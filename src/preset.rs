@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::nn::{AdamConfig, Init, Loss};
 
+pub mod memory;
+
+pub use memory::{MAX_RUN_BYTES, MemoryNeed};
+
 /// Most hidden layers a preset may ask for.
 pub const MAX_HIDDEN_LAYERS: usize = 64;
 /// Widest hidden layer a preset may ask for.
@@ -14,6 +18,10 @@ pub const MAX_WIDTH: usize = 4096;
 pub const MAX_EPOCHS: u32 = 100_000;
 /// Largest probe (all of MNIST's training set).
 pub const MAX_PROBE: usize = 60_000;
+/// Characters of the preset name kept in file names ([`Preset::file_stem`]): with the seed
+/// (at most 20 digits) and a suffix such as `_node-composition-fractions_L64N4095.png`, far
+/// below the 255 bytes file systems allow.
+pub const MAX_STEM_NAME: usize = 120;
 
 /// Everything that defines a run. Written into every session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,7 +126,7 @@ impl Preset {
     pub fn from_ron(text: &str, origin: &str) -> Result<Self, PresetError> {
         let p: Preset = ron::from_str(text).map_err(|e| PresetError::Malformed {
             origin: origin.to_string(),
-            message: e.to_string(),
+            message: crate::ron_error::describe(&e),
         })?;
         p.validate(origin)?;
         Ok(p)
@@ -141,13 +149,31 @@ impl Preset {
         ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default()).unwrap_or_default()
     }
 
-    /// Checks every field's range: 1..=64 hidden layers, width 1..=4096, minibatch >= 1,
-    /// epochs 1..=100,000, finite positive learning rate and epsilon, betas in [0, 1),
-    /// probe 1..=60,000, a non-empty name and data set.
+    /// Checks every field's range ([`Preset::validate_fields`]) and that a run fits in memory
+    /// and writes a session file that loads again ([`memory`]: the estimate by part and the
+    /// limits, [`MAX_RUN_BYTES`] and [`crate::session::io::MAX_SESSION_BYTES`]).
+    ///
+    /// # Errors
+    /// [`PresetError::Invalid`] naming the first offending field and the limit.
+    pub fn validate(&self, origin: &str) -> Result<(), PresetError> {
+        self.validate_fields(origin)?;
+        memory::check(self).map_err(|(field, problem)| PresetError::Invalid {
+            origin: origin.to_string(),
+            field,
+            problem,
+        })
+    }
+
+    /// Checks every field's range: 1..=64 hidden layers, width 1..=4096, minibatch
+    /// 1..=60,000, epochs 1..=100,000, a learning rate in (0, 10] and an epsilon that are
+    /// normal f32 numbers (training flushes subnormal numbers to zero, so a subnormal epsilon
+    /// divides by zero), betas in [0, 1), probe 1..=60,000, a non-empty name and data set.
+    /// A session's preset is checked this way when it is loaded: whether a run of it fits in
+    /// memory matters only when it trains.
     ///
     /// # Errors
     /// [`PresetError::Invalid`] naming the first offending field.
-    pub fn validate(&self, origin: &str) -> Result<(), PresetError> {
+    pub fn validate_fields(&self, origin: &str) -> Result<(), PresetError> {
         let bad = |field: &'static str, problem: String| {
             Err(PresetError::Invalid {
                 origin: origin.to_string(),
@@ -189,16 +215,31 @@ impl Preset {
             );
         }
         let a = self.adam;
-        if !(a.lr.is_finite() && a.lr > 0.0 && a.lr <= 10.0) {
-            return bad("adam.lr", format!("{} is not in (0, 10]", a.lr));
+        if !(a.lr.is_normal() && a.lr > 0.0 && a.lr <= 10.0) {
+            return bad(
+                "adam.lr",
+                format!(
+                    "{} is not in [{:e}, 10] (the smallest normal f32 up to 10)",
+                    a.lr,
+                    f32::MIN_POSITIVE
+                ),
+            );
         }
         for (field, beta) in [("adam.beta1", a.beta1), ("adam.beta2", a.beta2)] {
             if !(0.0..1.0).contains(&beta) {
                 return bad(field, format!("{beta} is not in [0, 1)"));
             }
         }
-        if !(a.eps.is_finite() && a.eps > 0.0) {
-            return bad("adam.eps", format!("{} is not a positive number", a.eps));
+        if !(a.eps.is_normal() && a.eps > 0.0) {
+            return bad(
+                "adam.eps",
+                format!(
+                    "{:e} is below {:e}, the smallest normal f32 (training flushes smaller \
+                     numbers to zero)",
+                    a.eps,
+                    f32::MIN_POSITIVE
+                ),
+            );
         }
         if !(1..=MAX_PROBE).contains(&self.probe_size) {
             return bad(
@@ -210,7 +251,9 @@ impl Preset {
     }
 
     /// The start of a session file name for this preset: `<name>-seed<seed>`, with the name
-    /// (which comes from a file) reduced to ASCII letters, digits and `-_.`, and no leading dot.
+    /// (which comes from a file) reduced to ASCII letters, digits and `-_.`, no leading dot, and
+    /// at most [`MAX_STEM_NAME`] characters, so that the file name stays within the 255 bytes
+    /// file systems allow whatever the name holds.
     pub fn file_stem(&self) -> String {
         let safe: String = self
             .name
@@ -223,7 +266,12 @@ impl Preset {
                 }
             })
             .collect();
-        format!("{}-seed{}", safe.trim_start_matches('.'), self.seed)
+        let safe: String = safe
+            .trim_start_matches('.')
+            .chars()
+            .take(MAX_STEM_NAME)
+            .collect();
+        format!("{safe}-seed{}", self.seed)
     }
 
     /// The conventional name for this preset's shape: `<dataset>-<layers>x<width>-<loss>`.

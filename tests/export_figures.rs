@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use sample_sets::export::ExportError;
 use sample_sets::export::figures::{self, FIGURE_SIZE, FigureKind};
+use sample_sets::fs::Existing;
 use sample_sets::preset;
 use sample_sets::session::{Metric, RunStatus, Session};
 use sample_sets::train::{Control, Run};
@@ -96,7 +97,15 @@ fn write_one_writes_png_and_svg_files() {
     let s = session();
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("raster.png");
-    figures::write_one(s, FigureKind::NodeRaster, Some((0, 3)), None, &png).unwrap();
+    figures::write_one(
+        s,
+        FigureKind::NodeRaster,
+        Some((0, 3)),
+        None,
+        &png,
+        Existing::Keep,
+    )
+    .unwrap();
     let (w, h, colours) = distinct_colours(&std::fs::read(&png).unwrap());
     assert_eq!((w, h), (1800, 1100));
     assert!(colours > 10, "{colours}");
@@ -108,6 +117,7 @@ fn write_one_writes_png_and_svg_files() {
         None,
         Some(1),
         &svg,
+        Existing::Keep,
     )
     .unwrap();
     let text = std::fs::read_to_string(&svg).unwrap();
@@ -204,13 +214,20 @@ fn errors_name_the_problem() {
 
     let dir = tempfile::tempdir().unwrap();
     let jpg = dir.path().join("fig.jpg");
-    let m = request_error(figures::write_one(s, FigureKind::Loss, None, None, &jpg));
+    let m = request_error(figures::write_one(
+        s,
+        FigureKind::Loss,
+        None,
+        None,
+        &jpg,
+        Existing::Keep,
+    ));
     assert!(m.contains("fig.jpg") && m.contains("'.jpg'"), "{m}");
     assert!(!jpg.exists());
 
     let missing = dir.path().join("no-such-folder").join("fig.png");
-    match figures::write_one(s, FigureKind::Loss, None, None, &missing) {
-        Err(e @ ExportError::Write { .. }) => {
+    match figures::write_one(s, FigureKind::Loss, None, None, &missing, Existing::Keep) {
+        Err(e @ ExportError::File(_)) => {
             assert!(e.to_string().contains("no-such-folder"), "{e}")
         }
         other => panic!("expected a write error, got {other:?}"),
@@ -348,4 +365,48 @@ fn cli_refuses_bad_figure_requests_with_a_clear_message() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("'.gif'"), "{}", stderr(&o));
     assert!(!Path::new(png).exists());
+}
+
+/// Pixel columns of the plot area (left of the legend column) holding a pixel near `colour`.
+fn columns_with(png: &[u8], colour: [u8; 3]) -> Vec<u32> {
+    let img = image::load_from_memory(png).unwrap().to_rgb8();
+    // The legend takes the right 400 px of the page body (which ends 20 px from the edge).
+    let plot_right = img.width() - 20 - 400;
+    let near = |p: &image::Rgb<u8>| {
+        p.0.iter()
+            .zip(colour)
+            .all(|(&a, b)| (i32::from(a) - i32::from(b)).abs() <= 24)
+    };
+    (0..plot_right)
+        .filter(|&x| (0..img.height()).any(|y| near(img.get_pixel(x, y))))
+        .collect()
+}
+
+#[test]
+fn nan_losses_are_drawn_as_gaps_not_joined_across() {
+    // A diverged run's losses may be NaN or infinite. Epoch 2's are here, between finite
+    // epochs: the lines must stop at epoch 1 and start again at epoch 3.
+    let mut p = preset::find("mnist-2x20-ce", &[]).unwrap();
+    p.epochs = 4;
+    p.probe_size = 100;
+    let mut run = Run::new(p, common::mnist(), 1).unwrap();
+    run.execute(common::mnist(), None, &Control::default(), &mut |_| {});
+    let mut s = run.session;
+    s.status = RunStatus::Diverged { epoch: 4 };
+    s.epochs[2].train_loss = f64::NAN;
+    s.epochs[2].test_loss = f64::INFINITY;
+    let png = figures::render_png_bytes(&s, FigureKind::Loss, None, None).unwrap();
+    // Train set in blue, test set in orange (tab10's first two colours); their losses are
+    // close, so the test line mostly covers the train line: look for either.
+    let mut cols = columns_with(&png, [31, 119, 180]);
+    cols.extend(columns_with(&png, [255, 127, 14]));
+    cols.sort_unstable();
+    let (first, last) = (cols[0], cols[cols.len() - 1]);
+    // Epochs 0..=4 lie evenly between the first and the last dot.
+    let x = |epoch: f64| first as f64 + (last - first) as f64 * epoch / 4.0;
+    let drawn = |at: f64| cols.iter().any(|&c| (c as f64 - at).abs() <= 3.0);
+    assert!(drawn(x(0.5)) && drawn(x(3.5)), "no line drawn at all");
+    for e in [1.6, 2.0, 2.4] {
+        assert!(!drawn(x(e)), "a line is drawn across the NaN, at epoch {e}");
+    }
 }

@@ -180,3 +180,148 @@ fn a_missing_file_names_the_folder_and_the_file() {
     let msg = err.to_string();
     assert!(msg.contains("train-images-idx3-ubyte"), "{msg}");
 }
+
+/// The decompressed bytes of one of the real MNIST files (`name` without `.gz`).
+fn real_raw(name: &str) -> Vec<u8> {
+    let gz = std::fs::read(common::mnist_dir().join(format!("{name}.gz"))).unwrap();
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut raw).unwrap();
+    raw
+}
+
+/// Symlinks the real `<name>.gz` files into `dir`.
+fn link_real(dir: &std::path::Path, names: &[&str]) {
+    for n in names {
+        let f = format!("{n}.gz");
+        std::os::unix::fs::symlink(common::mnist_dir().join(&f), dir.join(&f)).unwrap();
+    }
+}
+
+const NAMES: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
+
+/// `train` for one epoch of mnist-2x20-ce on the data in `dir`; its stderr and success.
+fn train_on(dir: &std::path::Path) -> (bool, String) {
+    let out = dir.join("run.ron");
+    let o = std::process::Command::new(common::bin())
+        .args([
+            "train",
+            "--preset",
+            "mnist-2x20-ce",
+            "--epochs",
+            "1",
+            "--probe",
+            "100",
+        ])
+        .args(["--threads", "1", "--quiet", "--data"])
+        .arg(dir)
+        .arg("--out")
+        .arg(&out)
+        .env_remove("SAMPLE_SETS_DATA")
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_html_error_page_saved_under_an_mnist_name_is_called_a_web_page() {
+    let dir = tempfile::tempdir().unwrap();
+    link_real(dir.path(), &NAMES[1..]);
+    // What a mirror sends instead of the file when the address is wrong.
+    let page = "<!DOCTYPE html>\n<html lang=\"en\">\n<head><title>404 Not Found</title></head>\n\
+                <body><h1>Not Found</h1><p>The requested URL was not found on this server.</p>\
+                </body>\n</html>\n";
+    let p = dir.path().join("train-images-idx3-ubyte.gz");
+    std::fs::write(&p, page).unwrap();
+    for err in [
+        read_idx(&p, 3).unwrap_err(),
+        Dataset::load(dir.path()).unwrap_err(),
+    ] {
+        let msg = err.to_string();
+        assert!(
+            msg.contains("train-images-idx3-ubyte.gz") && msg.contains("HTML"),
+            "{msg}"
+        );
+        assert!(!msg.contains("magic"), "{msg}");
+    }
+}
+
+#[test]
+fn files_under_7zips_dotted_names_load_or_the_missing_role_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    // 7-Zip extracts train-images-idx3-ubyte.gz as train-images.idx3-ubyte.
+    for n in NAMES {
+        let dotted = n.replacen("-idx", ".idx", 1);
+        std::fs::write(dir.path().join(dotted), real_raw(n)).unwrap();
+    }
+    let d = Dataset::load(dir.path()).unwrap();
+    assert_eq!(d.identity.sha256, common::mnist().identity.sha256);
+    assert_eq!(d.train.len(), 60_000);
+    let (found, _) = sample_sets::data::locate(Some(dir.path()), "mnist").unwrap();
+    assert_eq!(found, dir.path());
+    std::fs::remove_file(dir.path().join("t10k-labels.idx1-ubyte")).unwrap();
+    for err in [
+        Dataset::load(dir.path()).unwrap_err(),
+        sample_sets::data::locate(Some(dir.path()), "mnist").unwrap_err(),
+    ] {
+        let msg = err.to_string();
+        assert!(
+            msg.contains("test labels")
+                && msg.contains("t10k-labels-idx1-ubyte")
+                && msg.contains("t10k-labels.idx1-ubyte"),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn when_both_a_file_and_its_gz_are_there_the_one_used_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    link_real(dir.path(), &NAMES);
+    let raw = dir.path().join("train-labels-idx1-ubyte");
+    std::fs::write(&raw, real_raw("train-labels-idx1-ubyte")).unwrap();
+    let (ok, err) = train_on(dir.path());
+    assert!(ok, "{err}");
+    let note = err
+        .lines()
+        .find(|l| l.starts_with("note:") && l.contains("train-labels-idx1-ubyte"))
+        .unwrap_or_else(|| panic!("no note: {err}"));
+    assert!(note.contains("using train-labels-idx1-ubyte.gz"), "{note}");
+}
+
+#[test]
+fn a_label_file_of_one_class_gets_a_warning() {
+    // The real test split cut down to its 3s: images and labels of one class only.
+    let dir = tempfile::tempdir().unwrap();
+    link_real(dir.path(), &NAMES[..2]);
+    let images = real_raw("t10k-images-idx3-ubyte");
+    let labels = real_raw("t10k-labels-idx1-ubyte");
+    let threes: Vec<usize> = (0..10_000).filter(|&i| labels[8 + i] == 3).collect();
+    let n = threes.len() as u32;
+    let mut img = vec![0, 0, 8, 3];
+    img.extend(n.to_be_bytes());
+    img.extend(28u32.to_be_bytes());
+    img.extend(28u32.to_be_bytes());
+    let mut lab = vec![0, 0, 8, 1];
+    lab.extend(n.to_be_bytes());
+    for &i in &threes {
+        img.extend(&images[16 + i * 784..16 + (i + 1) * 784]);
+        lab.push(3);
+    }
+    std::fs::write(dir.path().join("t10k-images-idx3-ubyte"), img).unwrap();
+    std::fs::write(dir.path().join("t10k-labels-idx1-ubyte"), lab).unwrap();
+    let (ok, err) = train_on(dir.path());
+    assert!(ok, "{err}");
+    let warning = err
+        .lines()
+        .find(|l| l.starts_with("warning:") && l.contains("t10k-labels-idx1-ubyte"))
+        .unwrap_or_else(|| panic!("no warning: {err}"));
+    assert!(warning.contains("class 3"), "{warning}");
+}

@@ -198,11 +198,14 @@ fn native_dialog(purpose: &Purpose, suggested: &str) -> Option<PathBuf> {
 }
 
 /// Copies a run's session file to `to` (it holds the checkpoint, which the live copy in the
-/// app does not) or, when there is no complete file, saves the live copy.
+/// app does not) or, when there is no complete file, saves the live copy. The copy is atomic
+/// (a crash leaves the old `to` whole); the save dialog asked before replacing.
 pub fn save_session(source: Option<&Path>, session: &Session, to: &Path) -> String {
-    let copied = source.map(|src| std::fs::copy(src, to));
+    let copied = source
+        .and_then(|src| std::fs::read(src).ok())
+        .map(|bytes| crate::fs::write_atomic(to, &bytes, crate::fs::Existing::Replace));
     match copied {
-        Some(Ok(_)) => format!("saved {}", to.display()),
+        Some(Ok(())) => format!("saved {}", to.display()),
         _ => match crate::session::save(session, to) {
             Ok(()) => format!("saved {}", to.display()),
             Err(e) => e.to_string(),

@@ -15,7 +15,8 @@ pub fn example_session_path(dir: &Path) -> Result<PathBuf, String> {
     if !path.exists() {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
-        crate::session::io::write_atomic(&path, EXAMPLE_SESSION).map_err(|e| e.to_string())?;
+        crate::fs::write_atomic(&path, EXAMPLE_SESSION, crate::fs::Existing::Keep)
+            .map_err(|e| e.to_string())?;
     }
     Ok(path)
 }

@@ -259,7 +259,15 @@ impl SampleSetsApp {
                 let epoch = Some(self.state.sel.epoch);
                 self.background.write_file(
                     "export",
-                    move || match crate::export::figures::write_one(&s, kind, node, epoch, &path) {
+                    // The save dialog asked before replacing.
+                    move || match crate::export::figures::write_one(
+                        &s,
+                        kind,
+                        node,
+                        epoch,
+                        &path,
+                        crate::fs::Existing::Replace,
+                    ) {
                         Ok(()) => format!("wrote {}", path.display()),
                         Err(e) => format!("export failed: {e}"),
                     },
@@ -271,7 +279,11 @@ impl SampleSetsApp {
                 };
                 self.background.write_file("export", move || {
                     let csv = crate::export::csv::nodes_csv(&s);
-                    match crate::session::io::write_atomic(&path, csv.as_bytes()) {
+                    match crate::fs::write_atomic(
+                        &path,
+                        csv.as_bytes(),
+                        crate::fs::Existing::Replace,
+                    ) {
                         Ok(()) => format!("wrote {}", path.display()),
                         Err(e) => e.to_string(),
                     }

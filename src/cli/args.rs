@@ -47,6 +47,9 @@ pub enum Command {
         /// Destination folder (default: the platform data folder's datasets/mnist).
         #[arg(long)]
         dest: Option<PathBuf>,
+        /// Replace files there that are not already the right MNIST files (those are kept).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -80,7 +83,8 @@ pub struct TrainArgs {
     /// Matrix-product threads (1..=64; default: the number of cores). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
-    /// Replace the output file if it exists (a resumed run always updates its own file).
+    /// Replace the output file if it exists (a resumed run always updates its own file; a
+    /// folder is never replaced).
     #[arg(long)]
     pub force: bool,
     /// Folder of user presets.
@@ -124,6 +128,9 @@ pub struct ExportArgs {
     /// Output file (.png, .svg, or .csv for the numbers behind the figure) or, with --all, folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace output files that already exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `grid`: its subcommands.

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::args::{ExportArgs, TrainArgs};
 use super::error::CliError;
 use crate::data::{Dataset, locate};
+use crate::fs::Existing;
 use crate::preset::{self, Preset};
 use crate::session::{self, RunStatus, Session};
 use crate::train::{Control, Run, RunEvent};
@@ -53,10 +54,17 @@ fn print_preset(out: &mut impl Write, p: &Preset) {
     );
 }
 
-/// Loads the data set named by a preset, honouring `--data`.
+/// Loads the data set named by a preset, honouring `--data`; prints its notes and warnings.
 pub fn load_data(explicit: Option<&Path>, name: &str) -> Result<Dataset, CliError> {
     let (dir, _) = locate(explicit, name)?;
-    Ok(Dataset::load(&dir)?)
+    let data = Dataset::load(&dir)?;
+    for n in &data.notes {
+        eprintln!("note: {n}");
+    }
+    for w in &data.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(data)
 }
 
 /// `sample-sets train`.
@@ -68,14 +76,40 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         .chain(preset::user_dir())
         .collect();
     let (mut run, data, out) = if let Some(file) = &args.resume {
-        let session = session::load(file)?;
-        let data = load_data(args.data.as_deref(), &session.preset.dataset)?;
-        let mut run = Run::resume(session, &data, &file.display().to_string())
-            .map_err(|e| CliError::Run(e.to_string()))?;
+        let mut session = session::load(file)?;
         if let Some(e) = args.epochs {
-            run.session.preset.epochs = e.max(run.session.epochs_done());
+            session.preset.epochs = e.max(session.epochs_done());
         }
-        (run, data, args.out.clone().unwrap_or_else(|| file.clone()))
+        // Checked before any work, so that the run never writes a file that does not load.
+        session
+            .preset
+            .validate("command line")
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        // Its own file is the normal place to continue; another file only with --force.
+        let out = args.out.clone().unwrap_or_else(|| file.clone());
+        let existing = if same_file(&out, file) {
+            Existing::Replace
+        } else {
+            Existing::from_force(args.force)
+        };
+        crate::fs::check_writable(&out, existing)?;
+        let data = load_data(args.data.as_deref(), &session.preset.dataset)?;
+        if !session.dataset.same_data(&data.identity) {
+            let (a, b) = (&session.dataset, &data.identity);
+            return Err(CliError::Run(format!(
+                "{}: trained on other data than {} holds ({} training samples of classes {:?} \
+                 against {} of {:?}, or different files)",
+                file.display(),
+                data.dir.display(),
+                a.train_samples,
+                a.train_class_counts,
+                b.train_samples,
+                b.train_class_counts
+            )));
+        }
+        let run = Run::resume(session, &data, &file.display().to_string())
+            .map_err(|e| CliError::Run(e.to_string()))?;
+        (run, data, out)
     } else {
         let mut p = match (&args.preset, &args.preset_file) {
             (_, Some(f)) => Preset::load(f)?,
@@ -97,22 +131,18 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         }
         p.validate("command line")
             .map_err(|e| CliError::Usage(e.to_string()))?;
-        let data = load_data(args.data.as_deref(), &p.dataset)?;
         let out = args
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("{}.ron", p.file_stem())));
-        if out.exists() && !args.force {
-            return Err(CliError::Write {
-                path: out,
-                message: "already exists; give --force to replace it, or --resume it".into(),
-            });
-        }
+        // Before any training time is spent: an existing file (without --force), a folder,
+        // or a folder that takes no new file.
+        crate::fs::check_writable(&out, Existing::from_force(args.force))?;
+        let data = load_data(args.data.as_deref(), &p.dataset)?;
         let run = Run::new(p, &data, crate::train::threads::current())
             .map_err(|e| CliError::Run(e.to_string()))?;
         (run, data, out)
     };
-    check_writable(&out)?;
     let preset = run.session.preset.clone();
     let epochs = u64::from(preset.epochs);
     let per_epoch = data.train.len() as u64;
@@ -138,7 +168,11 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     );
     let control = Control::default();
     let mut last_acc = (f64::NAN, f64::NAN);
-    let mut save_error = None;
+    // The outcome of the latest save: a save that fails is reported at once, and the run ends
+    // with exit 6 unless a later save succeeded. Each save's failure (if any) comes just
+    // before the event of the epoch (or the end) it saved.
+    let mut save_error: Option<String> = None;
+    let mut this_save_failed = false;
     let status = run.execute(&data, Some(&out), &control, &mut |ev| match ev {
         RunEvent::Progress { epoch, samples_done, running_loss, samples_per_s, .. } => {
             bar.set_position(u64::from(epoch - 1) * per_epoch + samples_done as u64);
@@ -148,6 +182,9 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
             ));
         }
         RunEvent::Epoch(rec) => {
+            if !std::mem::take(&mut this_save_failed) {
+                save_error = None;
+            }
             last_acc = (rec.train_accuracy, rec.test_accuracy);
             bar.set_position(u64::from(rec.epoch) * per_epoch);
             let line = format!(
@@ -168,16 +205,27 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
             }
         }
         RunEvent::SaveFailed(e) => {
-            bar.println(format!("warning: {e}"));
+            // At once, and on stderr even when there is no progress bar to print above.
+            let line = format!("warning: saving failed: {e}; the next save tries again");
+            if tty {
+                bar.println(line);
+            } else {
+                eprintln!("{line}");
+            }
             save_error = Some(e);
+            this_save_failed = true;
         }
-        RunEvent::Finished(_) => bar.finish_and_clear(),
+        RunEvent::Finished(_) => {
+            if !std::mem::take(&mut this_save_failed) {
+                save_error = None;
+            }
+            bar.finish_and_clear();
+        }
     });
     if let Some(e) = save_error {
-        return Err(CliError::Write {
-            path: out,
-            message: e,
-        });
+        return Err(CliError::Save(format!(
+            "{e} (the last save failed: the epochs after the last good save are not on disk)"
+        )));
     }
     match status {
         RunStatus::Completed => {
@@ -196,24 +244,9 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     }
 }
 
-/// Fails early when `out`'s folder cannot take a file, before any training time is spent.
-fn check_writable(out: &Path) -> Result<(), CliError> {
-    let dir = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    tempfile::Builder::new()
-        .prefix(".sample-sets-check")
-        .tempfile_in(&dir)
-        .map(drop)
-        .map_err(|e| CliError::Write {
-            path: out.to_path_buf(),
-            message: format!(
-                "its folder {} is not writable ({})",
-                dir.display(),
-                e.kind()
-            ),
-        })
+/// True when `a` and `b` name the same file (also through different spellings of the path).
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
 /// Per-layer activation fraction at the first, peak and last epoch.
@@ -351,21 +384,23 @@ pub fn inspect(file: &Path, json: bool) -> Result<(), CliError> {
 pub fn export(args: &ExportArgs) -> Result<(), CliError> {
     let s = session::load(&args.file)?;
     let mut did = false;
-    let same_file = |out: &Path| {
-        out == args.file
-            || matches!((out.canonicalize(), args.file.canonicalize()), (Ok(a), Ok(b)) if a == b)
-    };
+    let existing = Existing::from_force(args.force);
     for out in args.csv.iter().chain(args.out.iter()) {
-        if same_file(out) {
+        if same_file(out, &args.file) {
             return Err(CliError::Usage(format!(
                 "{}: the output would overwrite the session being exported",
                 out.display()
             )));
         }
     }
+    // Every named output first, so that a refused one leaves the others unwritten too.
+    let single = args.out.iter().filter(|_| !args.all);
+    for out in args.csv.iter().chain(single) {
+        crate::fs::check_writable(out, existing)?;
+    }
     if let Some(csv) = &args.csv {
         let text = crate::export::csv::nodes_csv(&s);
-        session::io::write_atomic(csv, text.as_bytes())?;
+        crate::fs::write_atomic(csv, text.as_bytes(), existing)?;
         eprintln!("wrote {}", csv.display());
         did = true;
     }
@@ -374,7 +409,7 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
             return Err(CliError::Usage("--plot and --all need --out".into()));
         };
         let written = if args.all {
-            crate::export::figures::write_all(&s, out)
+            crate::export::figures::write_all(&s, out, existing)
         } else {
             let node = match &args.node {
                 Some(n) => Some(parse_node(n)?),
@@ -387,13 +422,14 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
                     crate::export::figures::FigureKind::names().join(", ")
                 ))
             })?;
-            crate::export::figures::write_one(&s, kind, node, args.epoch, out)
+            crate::export::figures::write_one(&s, kind, node, args.epoch, out, existing)
                 .map(|()| vec![out.clone()])
         }
         .map_err(|e| match e {
             crate::export::ExportError::Write { path, message } => {
                 CliError::Write { path, message }
             }
+            crate::export::ExportError::File(e) => CliError::from(e),
             other => CliError::Usage(other.to_string()),
         })?;
         for p in written {
@@ -422,7 +458,7 @@ pub fn parse_node(s: &str) -> Result<(usize, usize), CliError> {
 }
 
 /// `sample-sets download-mnist`.
-pub fn download_mnist(dest: Option<&Path>) -> Result<(), CliError> {
+pub fn download_mnist(dest: Option<&Path>, force: bool) -> Result<(), CliError> {
     use crate::data::download::{self, DownloadError};
     let dest = match dest {
         Some(d) => d.to_path_buf(),
@@ -442,9 +478,14 @@ pub fn download_mnist(dest: Option<&Path>) -> Result<(), CliError> {
         .map(|m| (*m).to_string())
         .collect();
     let cancel = std::sync::atomic::AtomicBool::new(false);
-    download::download_mnist(
+    let options = download::DownloadOptions {
+        existing: Existing::from_force(force),
+        ..download::DownloadOptions::default()
+    };
+    download::download_mnist_with(
         &dest,
         &mirrors,
+        &options,
         &mut |p| {
             bar.set_message(p.file.clone());
             bar.set_length(p.total.unwrap_or(p.bytes));
@@ -454,6 +495,10 @@ pub fn download_mnist(dest: Option<&Path>) -> Result<(), CliError> {
     )
     .map_err(|e| match e {
         DownloadError::Write { path, message } => CliError::Write { path, message },
+        DownloadError::Exists { path } => CliError::Write {
+            path,
+            message: "already exists and is not the MNIST file; give --force to replace it".into(),
+        },
         other => CliError::Run(other.to_string()),
     })?;
     bar.finish_and_clear();

@@ -20,6 +20,10 @@ pub enum CliError {
         /// Why.
         message: String,
     },
+    /// Saving the run's session failed and the last save did not succeed (exit 6); the text
+    /// names the file.
+    #[error("{0}")]
+    Save(String),
     /// The run could not start or did not finish well (exit 7).
     #[error("{0}")]
     Run(String),
@@ -38,6 +42,7 @@ pub enum CliError {
 /// 6 when a session error is about writing, else 5.
 fn session_exit_code(e: &crate::session::SessionError) -> u8 {
     match e {
+        crate::session::SessionError::Write(_) => 6,
         crate::session::SessionError::Io { action, .. }
             if action.starts_with("cannot write")
                 || action.starts_with("cannot create")
@@ -47,6 +52,21 @@ fn session_exit_code(e: &crate::session::SessionError) -> u8 {
             6
         }
         _ => 5,
+    }
+}
+
+impl From<crate::fs::WriteError> for CliError {
+    fn from(e: crate::fs::WriteError) -> Self {
+        use crate::fs::WriteError;
+        let message = match &e {
+            WriteError::Exists { .. } => "already exists; give --force to replace it".into(),
+            WriteError::NotAFile { .. } => "it is a folder, not a file".into(),
+            WriteError::Io { action, source, .. } => format!("{action}: {source}"),
+        };
+        CliError::Write {
+            path: e.path().to_path_buf(),
+            message,
+        }
     }
 }
 
@@ -60,14 +80,14 @@ impl CliError {
             CliError::Data(_) => 3,
             CliError::Preset(_) => 4,
             CliError::Session(e) => session_exit_code(e),
-            CliError::Write { .. } => 6,
+            CliError::Write { .. } | CliError::Save(_) => 6,
             CliError::Run(_) => 7,
             CliError::Grid(g) => match g {
                 G::Selection(_) | G::Changed { .. } => 2,
                 G::Preset(_) => 4,
                 G::Manifest { .. } => 5,
                 G::Session(e) => session_exit_code(e),
-                G::Io { .. } => 6,
+                G::Io { .. } | G::Write(_) => 6,
                 G::Submit(_) => 7,
             },
             CliError::Interrupted(_) => 130,

@@ -592,11 +592,17 @@ pub fn export_grid_figure(args: &ExportArgs) -> Result<(), CliError> {
     for w in &st.warnings {
         eprintln!("warning: {w}");
     }
-    crate::export::figures::grid::write_grid_figure(&st.summaries, metric, out).map_err(
+    let existing = if args.force {
+        crate::fs::Existing::Replace
+    } else {
+        crate::fs::Existing::Keep
+    };
+    crate::export::figures::grid::write_grid_figure(&st.summaries, metric, out, existing).map_err(
         |e| match e {
             crate::export::ExportError::Write { path, message } => {
                 CliError::Write { path, message }
             }
+            crate::export::ExportError::File(e) => CliError::from(e),
             other => CliError::Usage(other.to_string()),
         },
     )?;

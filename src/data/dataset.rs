@@ -15,12 +15,20 @@ pub const PIXELS: usize = 784;
 /// Number of classes.
 pub const CLASSES: usize = 10;
 
-/// The four files of an MNIST-layout set, as (role, base name).
+/// The four files of an MNIST-layout set, by their standard base names.
 pub const FILES: [&str; 4] = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
     "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte",
+];
+
+/// What each of [`FILES`] holds, for messages.
+pub const ROLES: [&str; 4] = [
+    "training images",
+    "training labels",
+    "test images",
+    "test labels",
 ];
 
 /// One split (train or test).
@@ -91,6 +99,17 @@ pub struct DatasetIdentity {
     pub train_class_counts: Vec<u32>,
 }
 
+impl DatasetIdentity {
+    /// True when `other` is the same data: the same files (SHA-256) and the same sample and
+    /// class counts. Names may differ: they come from folder names.
+    pub fn same_data(&self, other: &Self) -> bool {
+        self.sha256 == other.sha256
+            && self.train_samples == other.train_samples
+            && self.test_samples == other.test_samples
+            && self.train_class_counts == other.train_class_counts
+    }
+}
+
 /// A loaded data set.
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -102,40 +121,109 @@ pub struct Dataset {
     pub identity: DatasetIdentity,
     /// Folder the files came from.
     pub dir: PathBuf,
+    /// Things worth telling the user (which of two copies of a file was read), one sentence
+    /// each, naming the files.
+    pub notes: Vec<String>,
+    /// Things that look wrong but do not stop loading (a label file of one class), one
+    /// sentence each, naming the file.
+    pub warnings: Vec<String>,
 }
 
-/// Path of `base` in `dir`, preferring the gzipped file.
+/// The names the file `base` (one of [`FILES`]) may have, in order of preference: the
+/// standard name gzipped and raw, then the name 7-Zip gives when it extracts the archive
+/// (`train-images.idx3-ubyte`), gzipped and raw.
+pub fn names_for(base: &str) -> [String; 4] {
+    let dotted = base.replacen("-idx", ".idx", 1);
+    [
+        format!("{base}.gz"),
+        base.to_string(),
+        format!("{dotted}.gz"),
+        dotted,
+    ]
+}
+
+/// The files in `dir` under the names of `base` ([`names_for`]), preferred first.
+pub fn files_for(dir: &Path, base: &str) -> Vec<PathBuf> {
+    names_for(base)
+        .iter()
+        .map(|n| dir.join(n))
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+/// Path of `base` in `dir`: the first of its names ([`names_for`]) that is there.
 pub fn file_in(dir: &Path, base: &str) -> Option<PathBuf> {
-    let gz = dir.join(format!("{base}.gz"));
-    if gz.is_file() {
-        return Some(gz);
-    }
-    let raw = dir.join(base);
-    raw.is_file().then_some(raw)
+    files_for(dir, base).into_iter().next()
 }
 
-/// True when `dir` holds all four files (gzipped or raw).
+/// True when `dir` holds all four files (gzipped or raw, under either name).
 pub fn has_files(dir: &Path) -> bool {
     FILES.iter().all(|f| file_in(dir, f).is_some())
 }
 
+/// The error for a folder without any file for `base`: the role and every name looked for.
+pub fn missing(dir: &Path, base: &str) -> DataError {
+    let role = FILES
+        .iter()
+        .position(|f| *f == base)
+        .and_then(|i| ROLES.get(i))
+        .copied()
+        .unwrap_or("data");
+    DataError::MissingFile {
+        dir: dir.to_path_buf(),
+        role: role.to_string(),
+        names: names_for(base).to_vec(),
+    }
+}
+
 impl Dataset {
-    /// Loads the four IDX files from `dir`; the set is named after the folder.
+    /// Loads the four IDX files from `dir`; the set is named after the folder. Each file may
+    /// be gzipped or raw and under its standard or 7-Zip's dotted name ([`names_for`]); when
+    /// several are there, the first is read and [`Dataset::notes`] says so.
     ///
     /// # Errors
-    /// [`DataError::MissingFile`] when a file is absent, else any error of
+    /// [`DataError::MissingFile`] naming the role of an absent file, else any error of
     /// [`read_idx`], an image size other than 28 x 28, a label outside 0..=9, an empty split,
     /// or image and label counts that disagree.
     pub fn load(dir: &Path) -> Result<Self, DataError> {
-        let path = |base: &str| {
-            file_in(dir, base).ok_or_else(|| DataError::MissingFile {
-                dir: dir.to_path_buf(),
-                file: base.to_string(),
-            })
-        };
-        let paths: Vec<PathBuf> = FILES.iter().map(|f| path(f)).collect::<Result<_, _>>()?;
+        let mut notes = Vec::new();
+        let mut paths = Vec::new();
+        for base in FILES {
+            let found = files_for(dir, base);
+            let Some(first) = found.first() else {
+                return Err(missing(dir, base));
+            };
+            if found.len() > 1 {
+                let name = |p: &PathBuf| {
+                    p.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                };
+                let all: Vec<String> = found.iter().map(name).collect();
+                let here = if all.len() == 2 { "both" } else { "all" };
+                notes.push(format!(
+                    "{}: {} are {here} here; using {}",
+                    dir.display(),
+                    all.join(" and "),
+                    name(first)
+                ));
+            }
+            paths.push(first.clone());
+        }
         let (train, h0, h1) = load_split(&paths[0], &paths[1])?;
         let (test, h2, h3) = load_split(&paths[2], &paths[3])?;
+        let mut warnings = Vec::new();
+        for (split, labels) in [(&train, &paths[1]), (&test, &paths[3])] {
+            if let Some(&first) = split.labels.first()
+                && split.labels.iter().all(|&l| l == first)
+            {
+                warnings.push(format!(
+                    "{}: every one of its {} labels is class {first}: is this the right file?",
+                    labels.display(),
+                    split.len()
+                ));
+            }
+        }
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -152,6 +240,8 @@ impl Dataset {
             test,
             identity,
             dir: dir.to_path_buf(),
+            notes,
+            warnings,
         })
     }
 }

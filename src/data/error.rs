@@ -122,11 +122,24 @@ pub enum DataError {
         searched: Vec<PathBuf>,
     },
     /// A folder was chosen but one of the four files is missing.
-    #[error("{dir}: missing {file} (or {file}.gz)")]
+    #[error("{dir}: no file of the {role}; looked for {}", .names.join(", "))]
     MissingFile {
         /// Folder searched.
         dir: PathBuf,
-        /// Base name of the missing file.
-        file: String,
+        /// What the file holds ("training images", "test labels", ...).
+        role: String,
+        /// Every name looked for.
+        names: Vec<String>,
+    },
+    /// The file is a web page (a server's error page saved under the file's name), not data.
+    #[error(
+        "{path}: is a web page ({kind}), not an IDX file: the download probably saved a \
+         server's error page; download the file again"
+    )]
+    WebPage {
+        /// File that failed.
+        path: PathBuf,
+        /// "HTML" or "XML".
+        kind: &'static str,
     },
 }

@@ -33,23 +33,68 @@ pub struct IdxArray {
 /// `expected_rank` is checked before any payload is read.
 ///
 /// # Errors
-/// [`DataError`] naming `path`: unreadable, corrupt gzip, bad magic, wrong type or rank,
-/// truncated, trailing bytes, or a declared size above [`MAX_PAYLOAD`].
+/// [`DataError`] naming `path`: unreadable, a web page rather than data, corrupt gzip, bad
+/// magic, wrong type or rank, truncated, trailing bytes, or a declared size above
+/// [`MAX_PAYLOAD`].
 pub fn read_idx(path: &Path, expected_rank: usize) -> Result<IdxArray, DataError> {
     let io = |source| DataError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = BufReader::new(File::open(path).map_err(io)?);
-    let mut magic = [0u8; 2];
-    let n = read_up_to(&mut file, &mut magic).map_err(io)?;
-    let head = &magic[..n];
-    let file = std::io::Cursor::new(head.to_vec()).chain(file);
-    if head == [0x1f, 0x8b] {
-        let gz = MultiGzDecoder::new(file);
-        parse(gz, path, expected_rank, true)
+    let file = BufReader::new(File::open(path).map_err(io)?);
+    read_idx_from(file, path, expected_rank)
+}
+
+/// [`read_idx`] from any reader; `path` names it in errors.
+///
+/// # Errors
+/// As [`read_idx`].
+pub fn read_idx_from(
+    mut reader: impl Read,
+    path: &Path,
+    expected_rank: usize,
+) -> Result<IdxArray, DataError> {
+    let mut head = [0u8; HEAD];
+    let n = read_up_to(&mut reader, &mut head).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let head = head.get(..n).unwrap_or_default();
+    if let Some(kind) = web_page(head) {
+        return Err(DataError::WebPage {
+            path: path.to_path_buf(),
+            kind,
+        });
+    }
+    let gzipped = head.starts_with(&[0x1f, 0x8b]);
+    let reader = std::io::Cursor::new(head.to_vec()).chain(reader);
+    if gzipped {
+        parse(MultiGzDecoder::new(reader), path, expected_rank, true)
     } else {
-        parse(file, path, expected_rank, false)
+        parse(reader, path, expected_rank, false)
+    }
+}
+
+/// Bytes read first: enough to tell gzip from raw IDX and to recognise a web page.
+const HEAD: usize = 1024;
+
+/// "HTML" or "XML" when `head` (a file's first bytes) starts like a web page or a server's
+/// XML error message (S3 sends those), which mirrors serve instead of a missing file.
+fn web_page(head: &[u8]) -> Option<&'static str> {
+    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    if !text.starts_with('<') {
+        return None;
+    }
+    if ["<!doctype html", "<html", "<head", "<body", "<title"]
+        .iter()
+        .any(|tag| text.contains(tag))
+    {
+        Some("HTML")
+    } else if text.starts_with("<?xml") {
+        Some("XML")
+    } else {
+        None
     }
 }
 

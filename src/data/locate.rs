@@ -54,10 +54,7 @@ pub fn locate(explicit: Option<&Path>, name: &str) -> Result<(PathBuf, DataSourc
                 .iter()
                 .find(|f| super::dataset::file_in(dir, f).is_none())
         {
-            return Err(DataError::MissingFile {
-                dir: dir.to_path_buf(),
-                file: (*f).to_string(),
-            });
+            return Err(super::dataset::missing(dir, f));
         }
         return resolve(dir, name)
             .map(|d| (d, DataSource::Explicit))

@@ -17,6 +17,9 @@ pub enum ExportError {
         /// Why.
         message: String,
     },
+    /// A file could not be written, or exists and may not be replaced.
+    #[error(transparent)]
+    File(#[from] crate::fs::WriteError),
     /// The request does not fit the session (no such node, epoch, figure or format).
     #[error("{0}")]
     Request(String),

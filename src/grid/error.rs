@@ -5,6 +5,9 @@ use std::path::PathBuf;
 /// A grid that cannot be planned, read, run or submitted.
 #[derive(Debug, thiserror::Error)]
 pub enum GridError {
+    /// A file of the grid (manifest, Slurm script, run preset) could not be written.
+    #[error(transparent)]
+    Write(#[from] crate::fs::WriteError),
     /// A file or folder of the grid could not be read or written.
     #[error("{path}: {action}: {source}")]
     Io {

@@ -191,7 +191,12 @@ impl Manifest {
                     problem: e.to_string(),
                 }
             })?;
-        crate::session::io::write_atomic(&Self::path(dir), text.as_bytes())?;
+        // The manifest is the grid's own file: each run of the grid rewrites it.
+        crate::fs::write_atomic(
+            &Self::path(dir),
+            text.as_bytes(),
+            crate::fs::Existing::Replace,
+        )?;
         Ok(())
     }
 

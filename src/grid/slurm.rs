@@ -174,13 +174,15 @@ pub fn write(runs: &[PlannedRun], dir: &Path, script_text: &str) -> Result<PathB
         })?;
     }
     for r in runs {
-        crate::session::io::write_atomic(
+        // The grid's own files: regenerated from the manifest on every call.
+        crate::fs::write_atomic(
             &presets.join(&r.run.file),
             r.run.preset.to_ron().as_bytes(),
+            crate::fs::Existing::Replace,
         )?;
     }
     let path = dir.join(SCRIPT_FILE);
-    crate::session::io::write_atomic(&path, script_text.as_bytes())?;
+    crate::fs::write_atomic(&path, script_text.as_bytes(), crate::fs::Existing::Replace)?;
     Ok(path)
 }
 

@@ -4,12 +4,46 @@
 
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
+/// Operand shapes that do not fit together in a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{what}: shapes [{}, {}] x [{}, {}] -> [{}, {}] do not fit", a.0, a.1, b.0, b.1, c.0, c.1)]
+pub struct ShapeError {
+    /// Which product (e.g. "layer 2 forward").
+    pub what: &'static str,
+    /// `a`'s `[rows, columns]`.
+    pub a: (usize, usize),
+    /// `b`'s `[rows, columns]`.
+    pub b: (usize, usize),
+    /// The output's `[rows, columns]`.
+    pub c: (usize, usize),
+}
+
+/// Checks that `a` (`[m, k]`) times `b` (`[k, n]`) fits an output `c` of `[m, n]`.
+///
+/// # Errors
+/// [`ShapeError`] naming `what` and the three shapes.
+pub fn check_product(
+    what: &'static str,
+    a: (usize, usize),
+    b: (usize, usize),
+    c: (usize, usize),
+) -> Result<(), ShapeError> {
+    if a.1 == b.0 && c == (a.0, b.1) {
+        Ok(())
+    } else {
+        Err(ShapeError { what, a, b, c })
+    }
+}
+
 /// `c = a · b`, or `c += a · b` when `accumulate`; `a` is `[m, k]`, `b` `[k, n]`, `c` `[m, n]`.
 /// Any strides (transposed views included). `threads` > 1 splits the output among rayon
 /// threads; every element is still summed in the same order, so the result is the same for
 /// any thread count.
 ///
-/// Shapes come from our own layers; a mismatch is a bug and leaves `c` unchanged.
+/// # Panics
+/// When the shapes do not fit ([`check_product`]), in every build: callers check their shapes
+/// first (the trainer before each epoch), so this is a bug, and going on would leave `c`
+/// stale (release builds once returned early here, silently).
 pub fn matmul_into(
     a: ArrayView2<f32>,
     b: ArrayView2<f32>,
@@ -17,18 +51,11 @@ pub fn matmul_into(
     accumulate: bool,
     threads: usize,
 ) {
-    let (m, k) = a.dim();
-    let (k2, n) = b.dim();
-    if k != k2 || c.dim() != (m, n) {
-        debug_assert!(
-            false,
-            "matmul shapes {:?} x {:?} -> {:?}",
-            a.dim(),
-            b.dim(),
-            c.dim()
-        );
-        return;
+    if let Err(e) = check_product("matmul", a.dim(), b.dim(), c.dim()) {
+        panic!("{e}");
     }
+    let (m, k) = a.dim();
+    let n = b.ncols();
     if m == 0 || n == 0 {
         return;
     }
@@ -138,3 +165,31 @@ pub const BLOCKS: usize = 2;
 
 /// Fewest rows (or columns) per block worth splitting for.
 const MIN_PER_BLOCK: usize = 32;
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::*;
+
+    #[test]
+    fn products_of_shapes_that_do_not_fit_are_refused_in_every_build() {
+        let (a, b) = (Array2::<f32>::ones((4, 3)), Array2::<f32>::ones((3, 5)));
+        assert!(check_product("x", a.dim(), b.dim(), (4, 5)).is_ok());
+        let e = check_product("layer 2 forward", a.dim(), (2, 5), (4, 5)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "layer 2 forward: shapes [4, 3] x [2, 5] -> [4, 5] do not fit"
+        );
+        assert!(check_product("x", a.dim(), b.dim(), (4, 6)).is_err());
+        // matmul_into itself: a real assert, not a silent return in release builds.
+        let mut c = Array2::<f32>::zeros((4, 6));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            matmul_into(a.view(), b.view(), &mut c.view_mut(), false, 1)
+        }));
+        assert!(
+            r.is_err(),
+            "a product into a [4, 6] output of [4, 3] x [3, 5] went on"
+        );
+    }
+}

@@ -30,12 +30,85 @@ pub struct EpochStats {
 }
 
 /// Why an epoch stopped early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Interrupted {
     /// The caller asked to stop (cancel or pause).
     Stopped,
     /// A minibatch loss was not finite.
     Diverged,
+    /// The network, the optimiser's moments, the buffers or the data do not fit together
+    /// (checked before every epoch and at every product, in every build); nothing changed.
+    Shapes(ShapeMismatch),
+}
+
+/// Part of the trainer whose shape does not fit the parts around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeMismatch {
+    /// Layer (1-based; the output layer is the last), or 0 for the trainer as a whole.
+    pub layer: usize,
+    /// Which part ("weights", "Adam second moments of the weights", ...).
+    pub what: &'static str,
+    /// The shape it must have.
+    pub expected: Vec<usize>,
+    /// The shape it has.
+    pub found: Vec<usize>,
+}
+
+impl std::fmt::Display for ShapeMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.layer > 0 {
+            write!(f, "layer {}: ", self.layer)?;
+        }
+        write!(
+            f,
+            "{} has shape {:?}, expected {:?}",
+            self.what, self.found, self.expected
+        )
+    }
+}
+
+impl std::error::Error for ShapeMismatch {}
+
+impl ShapeMismatch {
+    /// The mismatch of `what` in layer `l` (0-based): `found` where `expected` is needed.
+    fn at(l: usize, what: &'static str, expected: &[usize], found: &[usize]) -> Self {
+        Self {
+            layer: l + 1,
+            what,
+            expected: expected.to_vec(),
+            found: found.to_vec(),
+        }
+    }
+}
+
+/// `Ok` when `found == expected`, else their [`ShapeMismatch::at`] layer `l` (0-based).
+fn same(
+    l: usize,
+    what: &'static str,
+    expected: &[usize],
+    found: &[usize],
+) -> Result<(), ShapeMismatch> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(ShapeMismatch::at(l, what, expected, found))
+    }
+}
+
+/// `Ok` when a sparse kernel accepted its shapes (`ok`), else the product of layer `l`
+/// (0-based) it refused, with `found` where `expected` was needed.
+fn refused(
+    ok: bool,
+    l: usize,
+    what: &'static str,
+    expected: &[usize],
+    found: &[usize],
+) -> Result<(), ShapeMismatch> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ShapeMismatch::at(l, what, expected, found))
+    }
 }
 
 /// Network, optimiser, loss and the buffers for one minibatch.
@@ -120,7 +193,8 @@ impl Trainer {
     ///
     /// # Errors
     /// [`Interrupted::Diverged`] when a minibatch loss is NaN or infinite,
-    /// [`Interrupted::Stopped`] when `keep_going` returned false.
+    /// [`Interrupted::Stopped`] when `keep_going` returned false, [`Interrupted::Shapes`]
+    /// (before any update) when the parts do not fit together ([`Trainer::check_shapes`]).
     pub fn train_epoch(
         &mut self,
         data: &Split,
@@ -128,6 +202,7 @@ impl Trainer {
         seed: u64,
         mut keep_going: impl FnMut(usize, f64) -> bool,
     ) -> Result<EpochStats, Interrupted> {
+        self.check_shapes(data).map_err(Interrupted::Shapes)?;
         let start = Instant::now();
         let n = data.len();
         let mut order: Vec<u32> = (0..n as u32).collect();
@@ -139,7 +214,8 @@ impl Trainer {
                     pool.install(|| self.step(data, chunk))
                 }
                 _ => self.step(data, chunk),
-            };
+            }
+            .map_err(Interrupted::Shapes)?;
             if !l.is_finite() {
                 return Err(Interrupted::Diverged);
             }
@@ -158,8 +234,81 @@ impl Trainer {
         })
     }
 
+    /// Checks that every part fits the parts around it: each layer's weights take the layer
+    /// below's outputs (the first layer `data`'s pixels), biases, gradients and Adam's moments
+    /// have their layer's shapes, the minibatch buffers hold a minibatch of the widest layer,
+    /// and the output layer has a node for every label in `data`. Independent of debug
+    /// assertions: a release build that went on would train on stale buffers.
+    ///
+    /// # Errors
+    /// The first [`ShapeMismatch`] found.
+    pub fn check_shapes(&self, data: &Split) -> Result<(), ShapeMismatch> {
+        let layers = &self.mlp.layers;
+        let (n, hidden, batch) = (layers.len(), self.mlp.hidden_layers(), self.batch);
+        let whole = |what, expected: usize, found: usize| {
+            if expected == found {
+                Ok(())
+            } else {
+                Err(ShapeMismatch {
+                    layer: 0,
+                    what,
+                    expected: vec![expected],
+                    found: vec![found],
+                })
+            }
+        };
+        whole("layers with gradients", n, self.grads.len())?;
+        whole("layers with Adam moments", n, self.adam.moments.len())?;
+        whole("layers with a sparse-input flag", n, self.sparse_in.len())?;
+        whole("hidden layers with activations", hidden, self.a.len())?;
+        whole("hidden layers with sparse rows", hidden, self.acts.len())?;
+        let mut inputs = data.images.ncols();
+        same(0, "input buffer", &[batch, inputs], self.x.shape())?;
+        for (l, layer) in layers.iter().enumerate() {
+            let (w, b) = (layer.w.shape(), layer.b.shape());
+            let outputs = layer.outputs();
+            same(l, "weights", &[inputs, outputs], w)?;
+            same(l, "biases", &[outputs], b)?;
+            let (gw, gb) = &self.grads[l];
+            same(l, "weight gradients", w, gw.shape())?;
+            same(l, "bias gradients", b, gb.shape())?;
+            let m = &self.adam.moments[l];
+            same(l, "Adam first moments of the weights", w, m.mw.shape())?;
+            same(l, "Adam second moments of the weights", w, m.vw.shape())?;
+            same(l, "Adam first moments of the biases", b, m.mb.shape())?;
+            same(l, "Adam second moments of the biases", b, m.vb.shape())?;
+            if l < hidden {
+                same(l, "activations", &[batch, outputs], self.a[l].shape())?;
+                // The pre-activations of a hidden layer go to the scratch buffer.
+                let room = self.scratch.len().max(batch * outputs);
+                same(l, "pre-activation buffer", &[room], &[self.scratch.len()])?;
+            }
+            // Gradients at a layer's pre-activations (and the logits) use `grad`.
+            for g in &self.grad {
+                let room = g.len().max(batch * outputs);
+                same(l, "gradient buffer", &[room], &[g.len()])?;
+            }
+            inputs = outputs;
+        }
+        let labels = data.labels.iter().max().map_or(0, |&l| usize::from(l) + 1);
+        let outputs = self.mlp.outputs();
+        if labels > outputs {
+            return Err(ShapeMismatch {
+                layer: n,
+                what: "output nodes (one per class)",
+                expected: vec![labels],
+                found: vec![outputs],
+            });
+        }
+        Ok(())
+    }
+
     /// One minibatch: forward, backward, Adam update. Returns (mean loss, correct count).
-    fn step(&mut self, data: &Split, idx: &[u32]) -> (f64, usize) {
+    ///
+    /// # Errors
+    /// A [`ShapeMismatch`] when a buffer or kernel refuses the shapes; [`Self::check_shapes`]
+    /// has ruled that out before the epoch, so this is a bug if it happens.
+    fn step(&mut self, data: &Split, idx: &[u32]) -> Result<(f64, usize), ShapeMismatch> {
         let b = idx.len();
         // The first layer reads the sparse rows directly when the images are sparse enough.
         let width = self.mlp.layers.first().map_or(0, |l| l.outputs());
@@ -195,7 +344,14 @@ impl Trainer {
                 .get_mut(..b * layer.outputs())
                 .and_then(|buf| ArrayViewMut2::from_shape((b, layer.outputs()), buf).ok());
             let Some(mut z) = scratch.or(logits) else {
-                continue;
+                let expected = [b, layer.outputs()];
+                let found = [self.scratch.len()];
+                return Err(ShapeMismatch::at(
+                    l,
+                    "pre-activation buffer",
+                    &expected,
+                    &found,
+                ));
             };
             let sparse_rows = match l {
                 0 => sparse.map(|sx| Batch::picked(sx, idx)),
@@ -209,7 +365,13 @@ impl Trainer {
                         z.assign(&layer.b.view().insert_axis(Axis(0)));
                     }
                     let ok = par_rows_times(x, layer.w.view(), bias, &mut z, threads);
-                    debug_assert!(ok, "sparse forward shapes");
+                    refused(
+                        ok,
+                        l,
+                        "sparse forward product",
+                        &[b, layer.outputs()],
+                        z.shape(),
+                    )?;
                 }
                 None => {
                     let input = if l == 0 {
@@ -242,7 +404,13 @@ impl Trainer {
             .get_mut(..b * outputs)
             .and_then(|buf| ArrayViewMut2::from_shape((b, outputs), buf).ok());
         let Some(logits) = logits else {
-            return (f64::NAN, 0);
+            let found = [self.grad[hidden % 2].len()];
+            return Err(ShapeMismatch::at(
+                hidden,
+                "logits buffer",
+                &[b, outputs],
+                &found,
+            ));
         };
         let (loss, correct) = backprop_logits(self.loss, logits, &self.labels);
         // Backward: grad[l % 2] holds dLoss/dz[l]. Each layer's Adam update follows its
@@ -259,7 +427,8 @@ impl Trainer {
                 .get(..b * n)
                 .and_then(|buf| ndarray::ArrayView2::from_shape((b, n), buf).ok())
             else {
-                continue;
+                let found = [here.len()];
+                return Err(ShapeMismatch::at(l, "gradient buffer", &[b, n], &found));
             };
             gb.fill(0.0);
             for row in dz.axis_iter(Axis(0)) {
@@ -271,7 +440,13 @@ impl Trainer {
                     Some(sx) => {
                         let x = Batch::picked(sx, idx);
                         let ok = par_rows_t_times(x, dz, &mut gw.view_mut(), threads);
-                        debug_assert!(ok, "sparse weight-gradient shapes");
+                        refused(
+                            ok,
+                            l,
+                            "sparse weight gradient",
+                            &[x.inputs(), n],
+                            gw.shape(),
+                        )?;
                     }
                     None => {
                         let input = self.x.slice(s![..b, ..]);
@@ -288,28 +463,33 @@ impl Trainer {
                 let input = self.a[l - 1].slice(s![..b, ..]);
                 let w = &layer.w;
                 let n_below = layer.inputs();
+                let below_len = below.len();
                 let Some(mut dprev) = below
                     .get_mut(..b * n_below)
                     .and_then(|buf| ArrayViewMut2::from_shape((b, n_below), buf).ok())
                 else {
-                    continue;
+                    let found = [below_len];
+                    return Err(ShapeMismatch::at(
+                        l - 1,
+                        "gradient buffer",
+                        &[b, n_below],
+                        &found,
+                    ));
                 };
                 let sparse_input = self.sparse_in[l].then(|| Batch::range(&self.acts[l - 1], 0..b));
                 // The weight gradient and the gradient into the layer below are independent
                 // products of the same size: one thread each beats splitting both.
+                let gw_shape = [gw.nrows(), gw.ncols()];
                 let mut weight_grad = || match sparse_input {
-                    Some(x) => {
-                        let ok = rows_t_times(x, 0..x.inputs(), dz, &mut gw.view_mut());
-                        debug_assert!(ok, "sparse weight-gradient shapes");
+                    Some(x) => rows_t_times(x, 0..x.inputs(), dz, &mut gw.view_mut()),
+                    None => {
+                        matmul_into(input.t(), dz, &mut gw.view_mut(), false, 1);
+                        true
                     }
-                    None => matmul_into(input.t(), dz, &mut gw.view_mut(), false, 1),
                 };
                 let mut input_grad = || match sparse_input {
                     // Only where the node was on: the ReLU gate zeroes the rest.
-                    Some(x) => {
-                        let ok = masked_dots(x, dz, w.view(), &mut dprev);
-                        debug_assert!(ok, "sparse input-gradient shapes");
-                    }
+                    Some(x) => masked_dots(x, dz, w.view(), &mut dprev),
                     None => {
                         matmul_into(dz, w.t(), &mut dprev, false, 1);
                         // ReLU gate: the gradient passes where the node was on.
@@ -320,19 +500,102 @@ impl Trainer {
                                     *d = 0.0;
                                 }
                             });
+                        true
                     }
                 };
-                if threads > 1 {
-                    rayon::join(weight_grad, input_grad);
+                let (weights_ok, inputs_ok) = if threads > 1 {
+                    rayon::join(weight_grad, input_grad)
                 } else {
-                    weight_grad();
-                    input_grad();
-                }
+                    (weight_grad(), input_grad())
+                };
+                refused(
+                    weights_ok,
+                    l,
+                    "sparse weight gradient",
+                    &gw_shape,
+                    &gw_shape,
+                )?;
+                refused(
+                    inputs_ok,
+                    l,
+                    "sparse input gradient",
+                    &[b, n_below],
+                    &[b, n_below],
+                )?;
             }
             self.adam
                 .update_weights(&adam_step, l, &mut layer.w, gw, threads > 1);
             self.adam.update_biases(&adam_step, l, &mut layer.b, gb);
         }
-        (loss, correct)
+        Ok((loss, correct))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::*;
+    use crate::data::idx::read_idx;
+    use crate::nn::{AdamConfig, Init};
+
+    /// The first 512 images of MNIST's real test set (the test split: a small file to read).
+    fn mnist_sample() -> Split {
+        let dir = std::env::var_os("SAMPLE_SETS_DATA")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/mnist")
+            });
+        let images = read_idx(&dir.join("t10k-images-idx3-ubyte.gz"), 3).unwrap();
+        let labels = read_idx(&dir.join("t10k-labels-idx1-ubyte.gz"), 1).unwrap();
+        let n = 512;
+        let pixels = images.data[..n * 784].iter().map(|&p| f32::from(p) / 255.0);
+        let x = Array2::from_shape_vec((n, 784), pixels.collect()).unwrap();
+        Split::new(x, labels.data[..n].to_vec())
+    }
+
+    fn trainer(width: usize) -> Trainer {
+        let mlp = Mlp::new(
+            784,
+            &[width, width],
+            10,
+            Init::HeUniform,
+            &mut rng_for(1, Stream::Init),
+        );
+        let adam = Adam::new(AdamConfig::default(), &mlp);
+        Trainer::new(mlp, adam, Loss::CrossEntropy, 128)
+    }
+
+    #[test]
+    fn shapes_that_do_not_fit_stop_the_epoch_with_an_error_in_every_build() {
+        let data = mnist_sample();
+        // The check does not depend on debug assertions: release builds used to skip the
+        // product (and Adam's update) and train on stale buffers.
+        for width in [20, 80] {
+            // Layer 2 given one input too many; then Adam moments of the wrong shape.
+            let mut t = trainer(width);
+            t.mlp.layers[1].w = Array2::zeros((width + 1, width));
+            let before = t.mlp.clone();
+            let r = t.train_epoch(&data, 1, 1, |_, _| true);
+            match r {
+                Err(Interrupted::Shapes(e)) => {
+                    assert!(e.to_string().contains("layer 2"), "{e}")
+                }
+                other => panic!("width {width}: expected a shape error, got {other:?}"),
+            }
+            assert!(t.mlp == before, "width {width}: weights changed");
+
+            let mut t = trainer(width);
+            t.adam.moments[2].vw = Array2::zeros((3, 3));
+            let r = t.train_epoch(&data, 1, 1, |_, _| true);
+            assert!(
+                matches!(r, Err(Interrupted::Shapes(_))),
+                "width {width}: {r:?}"
+            );
+        }
+        // A trainer left as built trains.
+        let mut t = trainer(20);
+        assert!(t.train_epoch(&data, 1, 1, |_, _| true).is_ok());
     }
 }

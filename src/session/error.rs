@@ -5,16 +5,19 @@ use std::path::PathBuf;
 /// What went wrong with a session file.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    /// Could not read or write the file.
+    /// Could not read the file.
     #[error("{path}: {action}: {source}")]
     Io {
         /// Session file.
         path: PathBuf,
-        /// What was being done ("cannot read", "cannot write", ...).
+        /// What was being done ("cannot read").
         action: &'static str,
         /// I/O error.
         source: std::io::Error,
     },
+    /// Could not write the file (the file on disk is unchanged).
+    #[error(transparent)]
+    Write(#[from] crate::fs::WriteError),
     /// Larger than any session this program writes.
     #[error("{path}: {bytes} bytes is larger than the {limit}-byte limit for a session")]
     TooLarge {
@@ -61,6 +64,20 @@ pub enum SessionError {
         /// Which array (e.g. "epoch 3 layer 2 counts").
         what: String,
         /// What is wrong.
+        problem: String,
+    },
+    /// A value that the session's own numbers contradict, or one that cannot occur (see
+    /// [`super::validate`]).
+    #[error("{path}: {record}: {field} {problem}")]
+    Invalid {
+        /// File.
+        path: PathBuf,
+        /// Which record: `dataset`, `probe`, `epoch 3`, `epoch 3, layer 2`,
+        /// `epoch 3, layer 2, node 17`, `checkpoint`, `status`.
+        record: String,
+        /// Which field, as written in the file (`test_accuracy`, `summary.dead`, ...).
+        field: String,
+        /// What is wrong with it.
         problem: String,
     },
     /// Fields that contradict each other (e.g. widths against array lengths).

@@ -188,11 +188,13 @@ pub fn encode_checkpoint(c: &Checkpoint) -> CheckpointFile {
     }
 }
 
-/// Builds the in-memory session from a parsed file, checking every shape.
+/// Builds the in-memory session from a parsed file, checking every shape, then every value
+/// the session's own numbers can contradict ([`super::validate`]).
 ///
 /// # Errors
 /// [`SessionError::NotASession`], [`SessionError::NewerSchema`],
-/// [`SessionError::Inconsistent`] or [`SessionError::BadBlob`], each naming `path`.
+/// [`SessionError::Inconsistent`], [`SessionError::BadBlob`] or [`SessionError::Invalid`],
+/// each naming `path`.
 pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
     if file.format != FORMAT {
         return Err(SessionError::NotASession {
@@ -239,7 +241,7 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
             file.widths, file.preset.hidden_layers, file.preset.width
         )));
     }
-    if let Err(e) = file.preset.validate("preset") {
+    if let Err(e) = file.preset.validate_fields("preset") {
         return Err(inconsistent(e.to_string()));
     }
     if file.probe.size > crate::preset::MAX_PROBE {
@@ -271,14 +273,6 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
                 e.epoch,
                 e.layers.len(),
                 file.widths.len()
-            )));
-        }
-        if let Some(last) = epochs.last().map(|r: &EpochRecord| r.epoch)
-            && e.epoch <= last
-        {
-            return Err(inconsistent(format!(
-                "epoch {} follows epoch {last}",
-                e.epoch
             )));
         }
         let mut layers = Vec::with_capacity(e.layers.len());
@@ -315,20 +309,9 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
     }
     let checkpoint = match file.checkpoint {
         None => None,
-        Some(c) => {
-            // Resuming continues after the checkpoint's epoch, so that epoch's record must be
-            // the last one kept.
-            if epochs.last().map(|e: &EpochRecord| e.epoch) != Some(c.epoch) {
-                return Err(inconsistent(format!(
-                    "checkpoint is at epoch {} but the last epoch record is {:?}",
-                    c.epoch,
-                    epochs.last().map(|e| e.epoch)
-                )));
-            }
-            Some(decode_checkpoint(&c, &file.widths, classes, path)?)
-        }
+        Some(c) => Some(decode_checkpoint(&c, &file.widths, classes, path)?),
     };
-    Ok(Session {
+    let session = Session {
         app_version: file.app_version,
         preset: file.preset,
         dataset: file.dataset,
@@ -338,7 +321,9 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
         epochs,
         status: file.status,
         checkpoint,
-    })
+    };
+    super::validate::validate(&session, path)?;
+    Ok(session)
 }
 
 fn decode_checkpoint(
@@ -364,23 +349,28 @@ fn decode_checkpoint(
     let mut layers = Vec::new();
     let mut moments = Vec::new();
     let mut at = 0;
+    let shape_error = |problem: String| SessionError::Inconsistent {
+        path: path.to_path_buf(),
+        problem: format!("checkpoint shape: {problem}"),
+    };
     for p in sizes.windows(2) {
         let (i, o) = (p[0], p[1]);
-        let take = |src: &[f32], at: usize, n: usize| src[at..at + n].to_vec();
+        // The blobs hold exactly `total` values (checked above), so these ranges are inside.
+        let take = |src: &[f32], at: usize, n: usize| {
+            src.get(at..at + n)
+                .map(<[f32]>::to_vec)
+                .ok_or_else(|| shape_error(format!("{n} values at {at} of {}", src.len())))
+        };
         let mat = |src: &[f32]| {
-            Array2::from_shape_vec((i, o), take(src, at, i * o)).map_err(|e| {
-                SessionError::Inconsistent {
-                    path: path.to_path_buf(),
-                    problem: format!("checkpoint shape: {e}"),
-                }
-            })
+            Array2::from_shape_vec((i, o), take(src, at, i * o)?)
+                .map_err(|e| shape_error(e.to_string()))
         };
         let w = mat(&params)?;
         let mw = mat(&m)?;
         let vw = mat(&v)?;
-        let b = Array1::from(take(&params, at + i * o, o));
-        let mb = Array1::from(take(&m, at + i * o, o));
-        let vb = Array1::from(take(&v, at + i * o, o));
+        let b = Array1::from(take(&params, at + i * o, o)?);
+        let mb = Array1::from(take(&m, at + i * o, o)?);
+        let vb = Array1::from(take(&v, at + i * o, o)?);
         at += i * o + o;
         layers.push(Dense { w, b });
         moments.push(LayerMoments { mw, vw, mb, vb });

@@ -1,6 +1,5 @@
 //! Saving (atomic: temporary file, then rename) and loading session files.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ron::value::RawValue;
@@ -12,6 +11,7 @@ use super::file::{
 };
 use super::model::{Checkpoint, EpochRecord, RunStatus, Session};
 use super::{FORMAT, SCHEMA, SessionError};
+use crate::fs::{Existing, write_atomic};
 
 /// Largest session file accepted (4 GiB); the largest preset writes well under 100 MB.
 pub const MAX_SESSION_BYTES: u64 = 4 << 30;
@@ -85,7 +85,9 @@ impl SavedText {
         if part.get(..head) != self.text.get(..self.head) {
             return false;
         }
-        let (new, tail) = (&part[head..end], &part[end..]);
+        let (Some(new), Some(tail)) = (part.get(head..end), part.get(end..)) else {
+            return false;
+        };
         self.text.truncate(self.epochs_end);
         if !new.is_empty() && self.epochs > 0 {
             // How `pretty` separates the elements of a list.
@@ -229,7 +231,8 @@ impl SessionWriter {
     /// changed.
     ///
     /// # Errors
-    /// [`SessionError::Io`] naming the target when the folder is not writable or the disk is full.
+    /// [`SessionError::Write`] naming the target when it is a folder, its folder is not
+    /// writable or the disk is full; the file on disk is then the previous save, whole.
     pub fn save(&mut self) -> Result<(), SessionError> {
         let part = self
             .saved
@@ -243,45 +246,17 @@ impl SessionWriter {
         if !extended {
             self.saved = SavedText::new(self.to_ron(), self.epochs.len());
         }
-        match &self.saved {
-            Some(saved) => write_atomic(&self.path, saved.text.as_bytes()),
-            None => write_atomic(&self.path, self.to_ron().as_bytes()),
-        }
+        // The run's own file: each save replaces the previous one.
+        let written = match &self.saved {
+            Some(saved) => write_atomic(&self.path, saved.text.as_bytes(), Existing::Replace),
+            None => write_atomic(&self.path, self.to_ron().as_bytes(), Existing::Replace),
+        };
+        Ok(written?)
     }
 }
 
-/// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
-///
-/// # Errors
-/// [`SessionError::Io`] naming `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SessionError> {
-    let io = |action| {
-        move |source| SessionError::Io {
-            path: path.to_path_buf(),
-            action,
-            source,
-        }
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".sample-sets-").suffix(".tmp");
-    // Sessions are documents, not secrets: readable like any file the user saves.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(io("cannot create a file in its folder"))?;
-    tmp.write_all(bytes).map_err(io("cannot write"))?;
-    tmp.as_file().sync_all().map_err(io("cannot flush"))?;
-    tmp.persist(path)
-        .map_err(|e| io("cannot replace")(e.error))?;
-    Ok(())
-}
-
-/// Saves `session` to `path` atomically.
+/// Saves `session` to `path` atomically, replacing the file there (callers check first when
+/// the user has not agreed to replace it, see [`crate::fs::check_writable`]).
 ///
 /// # Errors
 /// As [`SessionWriter::save`].
@@ -289,11 +264,22 @@ pub fn save(session: &Session, path: &Path) -> Result<(), SessionError> {
     SessionWriter::new(path, session).save()
 }
 
+/// Bytes at the top of a file where the format and schema are looked for.
+const HEAD_BYTES: usize = 4096;
+
+/// The first [`HEAD_BYTES`] of `text`, cut back to a character boundary: the preset name
+/// comes before the epochs and may hold multi-byte characters across the cut.
+fn head(text: &str) -> &str {
+    let end = text.floor_char_boundary(HEAD_BYTES.min(text.len()));
+    text.get(..end).unwrap_or_default()
+}
+
 /// The schema number near the top of a file, if it has one where we write it.
 fn head_schema(text: &str) -> Option<u32> {
-    let head = &text[..text.len().min(4096)];
+    let head = head(text);
     let at = head.find("schema:")? + "schema:".len();
-    let digits: String = head[at..]
+    let digits: String = head
+        .get(at..)?
         .trim_start()
         .chars()
         .take_while(char::is_ascii_digit)
@@ -321,11 +307,19 @@ pub fn load(path: &Path) -> Result<Session, SessionError> {
         });
     }
     let bytes = std::fs::read(path).map_err(io)?;
+    load_bytes(bytes, path)
+}
+
+/// [`load`] of a file's bytes already read; `path` names the file in errors.
+///
+/// # Errors
+/// As [`load`], except for reading.
+pub fn load_bytes(bytes: Vec<u8>, path: &Path) -> Result<Session, SessionError> {
     let text = String::from_utf8(bytes).map_err(|_| SessionError::NotASession {
         path: path.to_path_buf(),
         reason: "not UTF-8 text".into(),
     })?;
-    if !text[..text.len().min(4096)].contains(FORMAT) {
+    if !head(&text).contains(FORMAT) {
         return Err(SessionError::NotASession {
             path: path.to_path_buf(),
             reason: format!("no '{FORMAT}' header"),
@@ -344,7 +338,7 @@ pub fn load(path: &Path) -> Result<Session, SessionError> {
     }
     let file: SessionFile = ron::from_str(&text).map_err(|e| SessionError::Corrupt {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: crate::ron_error::describe(&e),
     })?;
     drop(text);
     decode(file, path)

@@ -1,7 +1,8 @@
 //! Sessions: one run's preset, data identity and per-epoch records, kept as a RON file.
 //!
 //! [`model`] holds the in-memory types, [`blob`] the compact encoding of bulk arrays,
-//! [`file`] the on-disk layout and its checks, [`io`] atomic saving and loading.
+//! [`file`] the on-disk layout and its shape checks, [`validate`] the checks of what the
+//! numbers say, [`io`] atomic saving and loading.
 
 pub mod blob;
 pub mod compare;
@@ -11,9 +12,10 @@ pub mod io;
 pub mod metric;
 pub mod model;
 pub mod series;
+pub mod validate;
 
 pub use error::SessionError;
-pub use io::{SessionWriter, load, save};
+pub use io::{SessionWriter, load, load_bytes, save};
 pub use metric::{Metric, MetricInfo};
 pub use model::{Checkpoint, EpochRecord, LayerRecord, ProbeSet, RunStatus, Session, Timing};
 pub use series::BandPoint;

@@ -142,7 +142,7 @@ impl Run {
         let Some(cp) = session.checkpoint.clone() else {
             return Err(RunError::NoCheckpoint(origin.to_string()));
         };
-        if session.dataset.sha256 != data.identity.sha256 {
+        if !session.dataset.same_data(&data.identity) {
             return Err(RunError::DataMismatch {
                 expected: session.dataset.name.clone(),
                 found: data.identity.name.clone(),
@@ -311,6 +311,10 @@ impl Run {
                 }
                 Err(Interrupted::Diverged) => {
                     return self.finish(RunStatus::Diverged { epoch }, &mut writer, on_event);
+                }
+                Err(Interrupted::Shapes(e)) => {
+                    let message = format!("epoch {epoch}: {e}");
+                    return self.finish(RunStatus::Failed { message }, &mut writer, on_event);
                 }
             };
             let m = self.measurer.measure(&self.trainer.mlp, &data.train, loss);

@@ -8,11 +8,17 @@ use super::colors::MARKER;
 use crate::app::runs::RunId;
 use crate::session::{BandPoint, Session};
 
-/// (epoch, value) points of a per-epoch quantity of `s`.
+/// (epoch, value) points of a per-epoch quantity of `s`; a non-finite value (a diverged
+/// run's loss) becomes NaN, which the plot leaves out of its bounds (infinity squashed it).
 pub fn xy(s: &Session, f: impl Fn(&crate::session::EpochRecord) -> f64) -> Vec<[f64; 2]> {
     s.epochs
         .iter()
-        .map(|e| [f64::from(e.epoch), f(e)])
+        .map(|e| {
+            [
+                f64::from(e.epoch),
+                Some(f(e)).filter(|v| v.is_finite()).unwrap_or(f64::NAN),
+            ]
+        })
         .collect()
 }
 

@@ -12,7 +12,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::style::{self, Drawn, Mark};
-use super::{ExportError, Format, check_font, format_of, write_error};
+use super::{ExportError, Format, check_font, format_of};
 use crate::grid::{RunGroup, RunSummary, SeedBandPoint, Spread, group_runs, seed_band};
 use crate::session::Metric;
 
@@ -469,18 +469,19 @@ pub fn grid_csv(runs: &[RunSummary], metric: Metric) -> Result<String, ExportErr
 ///
 /// # Errors
 /// [`ExportError::Request`] for an unknown extension or as [`render_grid_png`];
-/// [`ExportError::Write`] when the file cannot be written.
+/// [`ExportError::File`] when the file exists (and may not be replaced) or cannot be written.
 pub fn write_grid_figure(
     runs: &[RunSummary],
     metric: Metric,
     out: &Path,
+    existing: crate::fs::Existing,
 ) -> Result<(), ExportError> {
     let bytes = match format_of(out)? {
         Format::Png => render_grid_png(runs, metric)?,
         Format::Svg => render_grid_svg(runs, metric)?.into_bytes(),
         Format::Csv => grid_csv(runs, metric)?.into_bytes(),
     };
-    crate::session::io::write_atomic(out, &bytes).map_err(|e| write_error(out, e))
+    Ok(crate::fs::write_atomic(out, &bytes, existing)?)
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::ExportError;
-use crate::session::{Metric, Session, SessionError};
+use crate::fs::{Existing, check_writable, write_atomic};
+use crate::session::{Metric, Session};
 
 /// Pixel size of every figure (SVG uses the same numbers as its user units).
 pub const FIGURE_SIZE: (u32, u32) = (1800, 1100);
@@ -221,19 +222,8 @@ pub fn default_file_name(
     epoch: Option<u32>,
     ext: &str,
 ) -> String {
-    let stem: String = s
-        .preset
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let mut name = format!("{stem}-seed{}_{}", s.preset.seed, kind.name());
+    // The session's own file stem: a name from a file cannot make the file name unusable.
+    let mut name = format!("{}_{}", s.preset.file_stem(), kind.name());
     if kind.needs_node()
         && let Some((l, j)) = node
     {
@@ -346,32 +336,24 @@ pub fn render_svg(
     Ok(text)
 }
 
-fn write_error(path: &Path, e: SessionError) -> ExportError {
-    let message = match e {
-        SessionError::Io { action, source, .. } => format!("{action}: {source}"),
-        other => other.to_string(),
-    };
-    ExportError::Write {
-        path: path.to_path_buf(),
-        message,
-    }
-}
-
 /// Writes one figure to `out`; the format follows the extension (`.png` or `.svg`). The file
-/// is written atomically (rendered in memory, then a temporary file renamed over `out`).
+/// is written atomically (rendered in memory, then a temporary file renamed to `out`); an
+/// existing `out` is replaced only with [`Existing::Replace`].
 ///
 /// `node` is (0-based layer, node) and is needed by the node figures; `epoch` chooses the
 /// node map's epoch (default: the last).
 ///
 /// # Errors
 /// [`ExportError::Request`] for an unknown extension, a missing or non-existent node, or an
-/// epoch without a record; [`ExportError::Write`] when the file cannot be written.
+/// epoch without a record; [`ExportError::File`] when the file exists (and may not be
+/// replaced) or cannot be written.
 pub fn write_one(
     s: &Session,
     kind: FigureKind,
     node: Option<(usize, usize)>,
     epoch: Option<u32>,
     out: &Path,
+    existing: Existing,
 ) -> Result<(), ExportError> {
     let bytes = match format_of(out)? {
         Format::Png => render_png_bytes(s, kind, node, epoch)?,
@@ -381,7 +363,7 @@ pub fn write_one(
             crate::export::csv::figure_csv(s, req.kind, req.node, req.epoch_index).into_bytes()
         }
     };
-    crate::session::io::write_atomic(out, &bytes).map_err(|e| write_error(out, e))
+    Ok(write_atomic(out, &bytes, existing)?)
 }
 
 /// The figures of the standard set: loss, accuracy, the four per-layer metric plots, and the
@@ -409,21 +391,38 @@ pub fn standard_set(s: &Session) -> Vec<(FigureKind, Option<u32>)> {
     set
 }
 
+/// The files [`write_all`] writes into `dir`, with what goes in each.
+pub fn standard_files(s: &Session, dir: &Path) -> Vec<(FigureKind, Option<u32>, PathBuf)> {
+    standard_set(s)
+        .into_iter()
+        .map(|(kind, epoch)| {
+            let name = default_file_name(s, kind, None, epoch, "png");
+            (kind, epoch, dir.join(name))
+        })
+        .collect()
+}
+
 /// Writes the standard figure set ([`standard_set`]) as PNG into `dir` (created if needed)
-/// and returns the paths written.
+/// and returns the paths written. With [`Existing::Keep`], nothing is written when any of the
+/// files already exists.
 ///
 /// # Errors
-/// [`ExportError::Write`] when the folder or a file cannot be written;
-/// [`ExportError::Request`] when the session has nothing to draw.
-pub fn write_all(s: &Session, dir: &Path) -> Result<Vec<PathBuf>, ExportError> {
+/// [`ExportError::Write`] when the folder cannot be made, [`ExportError::File`] when a file
+/// exists and may not be replaced or cannot be written; [`ExportError::Request`] when the
+/// session has nothing to draw.
+pub fn write_all(s: &Session, dir: &Path, existing: Existing) -> Result<Vec<PathBuf>, ExportError> {
     std::fs::create_dir_all(dir).map_err(|e| ExportError::Write {
         path: dir.to_path_buf(),
         message: format!("cannot create folder: {e}"),
     })?;
+    let files = standard_files(s, dir);
+    // All or nothing: a set half replaced would mix two sessions' figures.
+    for (_, _, path) in &files {
+        check_writable(path, existing)?;
+    }
     let mut written = Vec::new();
-    for (kind, epoch) in standard_set(s) {
-        let path = dir.join(default_file_name(s, kind, None, epoch, "png"));
-        write_one(s, kind, None, epoch, &path)?;
+    for (kind, epoch, path) in files {
+        write_one(s, kind, None, epoch, &path, existing)?;
         written.push(path);
     }
     Ok(written)

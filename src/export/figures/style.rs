@@ -234,7 +234,19 @@ pub(super) fn mark_points(s: &Session) -> bool {
     s.epochs.len() <= 30
 }
 
-/// Draws a line through `points` with dots where [`mark_points`] says so.
+/// Runs of consecutive points with finite coordinates. A NaN or infinite value (a diverged
+/// run's loss) ends a run: lines stop there and start again after it, instead of joining
+/// across it as if the value had only been left out.
+pub(super) fn finite_runs(points: &[(f64, f64)]) -> Vec<&[(f64, f64)]> {
+    points
+        .split(|p| !(p.0.is_finite() && p.1.is_finite()))
+        .filter(|run| !run.is_empty())
+        .collect()
+}
+
+/// Draws a line through `points`, broken where a value is not finite, with dots where
+/// [`mark_points`] says so (and always for a point standing alone between gaps, which would
+/// otherwise not show).
 pub(super) fn line<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
     points: &[(f64, f64)],
@@ -242,29 +254,26 @@ pub(super) fn line<DB: DrawingBackend>(
     width: u32,
     dots: bool,
 ) -> Drawn {
-    let pts: Vec<(f64, f64)> = points
-        .iter()
-        .copied()
-        .filter(|p| p.0.is_finite() && p.1.is_finite())
-        .collect();
+    let runs = finite_runs(points);
     chart
-        .draw_series(std::iter::once(PathElement::new(
-            pts.clone(),
-            color.stroke_width(width),
-        )))
+        .draw_series(
+            runs.iter()
+                .filter(|run| run.len() > 1)
+                .map(|run| PathElement::new(run.to_vec(), color.stroke_width(width))),
+        )
         .map_err(de)?;
-    if dots {
-        chart
-            .draw_series(
-                pts.iter()
-                    .map(|&p| Circle::new(p, width as i32 + 3, color.filled())),
-            )
-            .map_err(de)?;
-    }
+    let dotted = runs
+        .iter()
+        .filter(|run| dots || run.len() == 1)
+        .flat_map(|run| run.iter());
+    chart
+        .draw_series(dotted.map(|&p| Circle::new(p, width as i32 + 3, color.filled())))
+        .map_err(de)?;
     Ok(())
 }
 
-/// Draws the band between `lower` and `upper` (same x values) as a translucent polygon.
+/// Draws the band between `lower` and `upper` (same x values) as translucent polygons, one
+/// per run of epochs where both bounds are finite (gaps as in [`line`]).
 pub(super) fn band<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
     xs: &[f64],
@@ -273,20 +282,21 @@ pub(super) fn band<DB: DrawingBackend>(
     color: RGBColor,
     alpha: f64,
 ) -> Drawn {
-    if xs.len() < 2 {
-        return Ok(());
-    }
-    let mut poly: Vec<(f64, f64)> = xs.iter().copied().zip(upper.iter().copied()).collect();
-    poly.extend(xs.iter().copied().zip(lower.iter().copied()).rev());
-    if poly.iter().any(|p| !p.1.is_finite()) {
-        return Ok(());
-    }
-    chart
-        .draw_series(std::iter::once(Polygon::new(
-            poly,
-            color.mix(alpha).filled(),
-        )))
-        .map_err(de)?;
+    let rows: Vec<(f64, f64, f64)> = xs
+        .iter()
+        .zip(lower.iter().zip(upper))
+        .map(|(&x, (&lo, &hi))| (x, lo, hi))
+        .collect();
+    let finite = |r: &(f64, f64, f64)| r.0.is_finite() && r.1.is_finite() && r.2.is_finite();
+    let polygons = rows
+        .split(|r| !finite(r))
+        .filter(|run| run.len() > 1)
+        .map(|run| {
+            let mut poly: Vec<(f64, f64)> = run.iter().map(|r| (r.0, r.2)).collect();
+            poly.extend(run.iter().rev().map(|r| (r.0, r.1)));
+            Polygon::new(poly, color.mix(alpha).filled())
+        });
+    chart.draw_series(polygons).map_err(de)?;
     Ok(())
 }
 
@@ -305,6 +315,27 @@ mod tests {
         assert_eq!(viridis(0.0, unit), RGBColor(0x44, 0x01, 0x54));
         assert_eq!(viridis(2.0, unit), RGBColor(0xFD, 0xE7, 0x25));
         assert_eq!(viridis(f32::NAN, unit), NO_VALUE);
+    }
+
+    #[test]
+    fn non_finite_values_split_a_series() {
+        let nan = f64::NAN;
+        let points = [
+            (0.0, 1.0),
+            (1.0, 0.5),
+            (2.0, nan),
+            (3.0, 0.25),
+            (4.0, f64::INFINITY),
+            (5.0, 0.2),
+            (6.0, 0.1),
+        ];
+        let runs = finite_runs(&points);
+        assert_eq!(
+            runs,
+            vec![&points[0..2], &points[3..4], &points[5..7]],
+            "one run per stretch of finite values"
+        );
+        assert!(finite_runs(&[(0.0, nan)]).is_empty());
     }
 
     #[test]
