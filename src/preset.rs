@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::measure::Schedule;
 use crate::nn::{AdamConfig, Init, Loss};
 
 /// Most hidden layers a preset may ask for.
@@ -40,6 +41,10 @@ pub struct Preset {
     pub seed: u64,
     /// Training samples whose membership is kept per node and epoch (class-stratified).
     pub probe_size: usize,
+    /// When to measure (before training, inside epoch 1, after every epoch). Preset files
+    /// without it get [`Schedule::default`].
+    #[serde(default)]
+    pub schedule: Schedule,
 }
 
 /// A preset that cannot be used.
@@ -143,7 +148,7 @@ impl Preset {
 
     /// Checks every field's range: 1..=64 hidden layers, width 1..=4096, minibatch >= 1,
     /// epochs 1..=100,000, finite positive learning rate and epsilon, betas in [0, 1),
-    /// probe 1..=60,000, a non-empty name and data set.
+    /// probe 1..=60,000, a schedule's records per doubling 1..=8, a non-empty name and data set.
     ///
     /// # Errors
     /// [`PresetError::Invalid`] naming the first offending field.
@@ -205,6 +210,9 @@ impl Preset {
                 "probe_size",
                 format!("{} is outside 1..={MAX_PROBE}", self.probe_size),
             );
+        }
+        if let Err(problem) = self.schedule.check() {
+            return bad("schedule", problem);
         }
         Ok(())
     }

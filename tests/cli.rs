@@ -80,9 +80,10 @@ fn train_inspect_and_export_csv_on_real_mnist() {
     let header = lines.next().unwrap();
     assert!(header.starts_with("epoch,layer,node,on_class_0"));
     assert!(header.ends_with("activation_fraction,predictability,informativeness,churn"));
-    // 2 epochs (0 and 1) x 2 layers x 20 nodes.
+    // 11 records (before training, steps 1, 2, 4, ..., 256 and the end of epoch 1) x 2 layers
+    // x 20 nodes.
     let rows: Vec<&str> = lines.collect();
-    assert_eq!(rows.len(), 2 * 2 * 20);
+    assert_eq!(rows.len(), 11 * 2 * 20);
     let cols: Vec<&str> = rows[45].split(',').collect();
     assert_eq!(cols.len(), 3 + 10 + 4);
     let frac: f64 = cols[13].parse().unwrap();

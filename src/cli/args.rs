@@ -57,7 +57,7 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with = "preset")]
     pub preset_file: Option<PathBuf>,
     /// Continue an interrupted or cancelled session from its last completed epoch.
-    #[arg(long, conflicts_with_all = ["preset", "preset_file", "seed", "probe"])]
+    #[arg(long, conflicts_with_all = ["preset", "preset_file", "seed", "probe", "schedule"])]
     pub resume: Option<PathBuf>,
     /// Number of epochs (overrides the preset).
     #[arg(long)]
@@ -68,6 +68,11 @@ pub struct TrainArgs {
     /// Probe samples kept per node and epoch (overrides the preset; up to 60000).
     #[arg(long)]
     pub probe: Option<usize>,
+    /// When to measure (overrides the preset): `doubling` (default: after minibatch steps
+    /// 1, 2, 4, ... inside epoch 1, then every epoch), `doubling:N` (N records per doubling
+    /// of the step, e.g. 2: steps 1, 2, 3, 4, 6, 8, 11, ...), or `per-epoch`.
+    #[arg(long, value_parser = parse_schedule, conflicts_with = "resume")]
+    pub schedule: Option<crate::measure::Schedule>,
     /// Folder holding the data set's four IDX files.
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -86,6 +91,10 @@ pub struct TrainArgs {
     /// No progress bar, one line per epoch.
     #[arg(long)]
     pub quiet: bool,
+}
+
+fn parse_schedule(text: &str) -> Result<crate::measure::Schedule, String> {
+    crate::measure::Schedule::parse(text).map_err(|e| e.to_string())
 }
 
 /// Options of `export`.

@@ -95,6 +95,9 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         if let Some(k) = args.probe {
             p.probe_size = k;
         }
+        if let Some(schedule) = args.schedule {
+            p.schedule = schedule;
+        }
         p.validate("command line")
             .map_err(|e| CliError::Usage(e.to_string()))?;
         let data = load_data(args.data.as_deref(), &p.dataset)?;
@@ -136,6 +139,12 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         crate::train::threads::current(),
         out.display()
     );
+    let steps_per_epoch = run.session.steps_per_epoch();
+    let samples_at = |step: u64| {
+        let within = ((step % steps_per_epoch) * preset.batch_size as u64).min(per_epoch);
+        (step / steps_per_epoch) * per_epoch + within
+    };
+    let mut samples_before = run.session.epochs.last().map_or(0, |e| samples_at(e.step));
     let control = Control::default();
     let mut last_acc = (f64::NAN, f64::NAN);
     let mut save_error = None;
@@ -149,17 +158,23 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         }
         RunEvent::Epoch(rec) => {
             last_acc = (rec.train_accuracy, rec.test_accuracy);
-            bar.set_position(u64::from(rec.epoch) * per_epoch);
+            let samples = samples_at(rec.step);
+            let trained = samples.saturating_sub(std::mem::replace(&mut samples_before, samples));
+            bar.set_position(samples);
+            let at = if rec.step % steps_per_epoch == 0 {
+                format!("epoch {:>4}/{epochs}", rec.epoch)
+            } else {
+                format!("step {:>5} ({:.4} epochs)", rec.step, rec.step as f64 / steps_per_epoch as f64)
+            };
             let line = format!(
-                "epoch {:>4}/{epochs}  train loss {:.4} acc {:.2}%  test loss {:.4} acc {:.2}%  train {:.2}s measure {:.2}s ({} samples/s)",
-                rec.epoch,
+                "{at}  train loss {:.4} acc {:.2}%  test loss {:.4} acc {:.2}%  train {:.2}s measure {:.2}s ({} samples/s)",
                 rec.train_loss,
                 rec.train_accuracy * 100.0,
                 rec.test_loss,
                 rec.test_accuracy * 100.0,
                 rec.timing.train_s,
                 rec.timing.measure_s,
-                if rec.timing.train_s > 0.0 { format!("{:.0}", per_epoch as f64 / rec.timing.train_s) } else { "-".into() },
+                if rec.timing.train_s > 0.0 { format!("{:.0}", trained as f64 / rec.timing.train_s) } else { "-".into() },
             );
             if tty {
                 bar.println(line);

@@ -156,9 +156,9 @@ impl<'a> Batch<'a> {
         self.x.inputs()
     }
 
-    /// Batch row `i`'s (column, value) pairs, columns increasing.
+    /// Batch row `i`'s (column, value) pairs, columns increasing (empty past the end).
     #[inline]
-    fn row(&self, i: usize) -> &'a [(u32, f32)] {
+    pub fn row(&self, i: usize) -> &'a [(u32, f32)] {
         if i >= self.len {
             return &[];
         }
