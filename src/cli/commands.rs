@@ -240,8 +240,12 @@ pub struct LayerInspect {
     pub width: usize,
     /// Mean activation fraction at epoch 0.
     pub first: f32,
-    /// Epoch of the peak mean activation fraction.
+    /// Completed epochs at the peak mean activation fraction (0 for a peak inside epoch 1).
     pub peak_epoch: u32,
+    /// Step of the peak mean activation fraction.
+    pub peak_step: u64,
+    /// Position of the peak mean activation fraction, epochs (step / steps per epoch).
+    pub peak_position: f64,
     /// Peak mean activation fraction.
     pub peak: f32,
     /// Mean activation fraction at the last epoch.
@@ -273,8 +277,16 @@ pub struct Inspect {
     pub test_accuracy: f64,
     /// Best test accuracy.
     pub best_test_accuracy: f64,
+    /// Measurement schedule (see `train --schedule`).
+    pub schedule: String,
+    /// Records (measurements) in the session.
+    pub records: usize,
+    /// Minibatch steps per epoch.
+    pub steps_per_epoch: u64,
     /// Per layer.
     pub layers: Vec<LayerInspect>,
+    /// Events on the time line (see `session::events`).
+    pub events: Vec<crate::session::events::Event>,
 }
 
 /// Builds the `inspect` summary of a session.
@@ -284,16 +296,20 @@ pub fn summarize(s: &Session, file: &Path) -> Inspect {
         .map(|l| {
             let frac =
                 |e: &crate::session::EpochRecord| e.layers[l].summary.activation_fraction.mean;
-            let (peak_epoch, peak) = s
+            let (peak_record, peak) = s
                 .epochs
                 .iter()
-                .map(|e| (e.epoch, frac(e)))
+                .map(frac)
+                .enumerate()
                 .fold((0, f32::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
+            let peak_step = s.epochs.get(peak_record).map_or(0, |e| e.step);
             LayerInspect {
                 layer: l + 1,
                 width: s.widths[l],
                 first: s.epochs.first().map_or(f32::NAN, frac),
-                peak_epoch,
+                peak_epoch: s.epochs.get(peak_record).map_or(0, |e| e.epoch),
+                peak_step,
+                peak_position: s.position(peak_step),
                 peak,
                 last: last.map_or(f32::NAN, frac),
                 dead_last: last.map_or(0, |e| e.layers[l].summary.dead),
@@ -315,7 +331,11 @@ pub fn summarize(s: &Session, file: &Path) -> Inspect {
             .iter()
             .map(|e| e.test_accuracy)
             .fold(f64::NAN, f64::max),
+        schedule: s.preset.schedule.name(),
+        records: s.epochs.len(),
+        steps_per_epoch: s.steps_per_epoch(),
         layers,
+        events: crate::session::events::events(s),
     }
 }
 
@@ -347,17 +367,26 @@ pub fn inspect(file: &Path, json: bool) -> Result<(), CliError> {
         i.test_accuracy * 100.0,
         i.best_test_accuracy * 100.0
     );
+    let _ = writeln!(
+        out,
+        "records     {} (schedule {}, {} steps per epoch)",
+        i.records, i.schedule, i.steps_per_epoch
+    );
     let _ = writeln!(out, "mean activation fraction per layer:");
     let _ = writeln!(
         out,
-        "  layer width  epoch 0   peak (epoch)      last   dead"
+        "  layer width  epoch 0     peak (epoch, step)        last   dead"
     );
     for l in &i.layers {
         let _ = writeln!(
             out,
-            "  {:>5} {:>5}  {:>7.4}  {:>7.4} ({:>5})  {:>7.4}  {:>5}",
-            l.layer, l.width, l.first, l.peak, l.peak_epoch, l.last, l.dead_last
+            "  {:>5} {:>5}  {:>7.4}  {:>7.4} ({:>8.4}, {:>6})  {:>7.4}  {:>5}",
+            l.layer, l.width, l.first, l.peak, l.peak_position, l.peak_step, l.last, l.dead_last
         );
+    }
+    let _ = writeln!(out, "events:");
+    for e in &i.events {
+        let _ = writeln!(out, "  {}", e.describe());
     }
     Ok(())
 }

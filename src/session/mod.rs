@@ -7,11 +7,13 @@
 pub mod blob;
 pub mod compare;
 pub mod error;
+pub mod events;
 pub mod file;
 pub mod io;
 pub mod model;
 pub mod records;
 pub mod series;
+pub mod timeline;
 
 pub use error::SessionError;
 pub use io::{SessionWriter, load, save};
