@@ -121,6 +121,10 @@ pub struct ExportArgs {
     /// Write the standard figure set into the folder given by --out.
     #[arg(long)]
     pub all: bool,
+    /// Write the weights and biases of the last checkpoint as safetensors (`layer{L}.weight`
+    /// `[out, in]`, `layer{L}.bias`, `output.weight`, `output.bias`), for PyTorch or NumPy.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub weights: Option<PathBuf>,
     /// Output file (.png, .svg, or .csv for the numbers behind the figure) or, with --all, folder.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -399,7 +399,7 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
         out == args.file
             || matches!((out.canonicalize(), args.file.canonicalize()), (Ok(a), Ok(b)) if a == b)
     };
-    for out in args.csv.iter().chain(args.out.iter()) {
+    for out in args.csv.iter().chain(&args.out).chain(&args.weights) {
         if same_file(out) {
             return Err(CliError::Usage(format!(
                 "{}: the output would overwrite the session being exported",
@@ -411,6 +411,16 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
         let text = crate::export::csv::nodes_csv(&s);
         session::io::write_atomic(csv, text.as_bytes())?;
         eprintln!("wrote {}", csv.display());
+        did = true;
+    }
+    if let Some(path) = &args.weights {
+        crate::export::weights::write_weights(&s, path).map_err(|e| match e {
+            crate::export::ExportError::Write { path, message } => {
+                CliError::Write { path, message }
+            }
+            other => CliError::Usage(format!("{}: {other}", args.file.display())),
+        })?;
+        eprintln!("wrote {}", path.display());
         did = true;
     }
     if args.all || args.plot.is_some() {
@@ -447,7 +457,7 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
     }
     if !did {
         return Err(CliError::Usage(
-            "nothing to export: give --csv FILE, --plot NAME --out FILE or --all --out DIR".into(),
+            "nothing to export: give --csv FILE, --weights FILE, --plot NAME --out FILE or --all --out DIR".into(),
         ));
     }
     Ok(())
