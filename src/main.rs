@@ -39,6 +39,9 @@ fn main() -> ExitCode {
         Some(Command::Train(args)) => commands::train(args),
         Some(Command::Inspect { file, json }) => commands::inspect(file, *json),
         Some(Command::Export(args)) => commands::export(args),
+        Some(Command::Findings { files, csv }) => {
+            sample_sets::cli::findings::run(files, csv.as_deref())
+        }
         Some(Command::DownloadMnist { dest }) => commands::download_mnist(dest.as_deref()),
     };
     match result {

@@ -36,8 +36,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Export a session's numbers (CSV) or figures (PNG/SVG).
+    /// Export a session's numbers (CSV), figures (PNG/SVG) or weights (safetensors).
     Export(ExportArgs),
+    /// Per run, whether the paper's observations hold, with the numbers behind each.
+    Findings {
+        /// Session files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Also write the table as CSV (one row per run and layer).
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
     /// Download MNIST from public mirrors into the platform data folder (or --dest),
     /// checking every file's SHA-256.
     DownloadMnist {

@@ -9,6 +9,7 @@ pub mod compare;
 pub mod error;
 pub mod events;
 pub mod file;
+pub mod findings;
 pub mod io;
 pub mod model;
 pub mod records;
