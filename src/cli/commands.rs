@@ -385,8 +385,43 @@ pub fn inspect(file: &Path, json: bool) -> Result<(), CliError> {
         );
     }
     let _ = writeln!(out, "events:");
-    for e in &i.events {
-        let _ = writeln!(out, "  {}", e.describe());
+    // Node deaths of one record on one line (a 9x320 run has dozens per record).
+    let mut i_event = 0;
+    while let Some(e) = i.events.get(i_event) {
+        let deaths: Vec<&crate::session::events::Event> = i.events[i_event..]
+            .iter()
+            .take_while(|d| {
+                d.record == e.record
+                    && matches!(d.kind, crate::session::events::EventKind::NodesDie { .. })
+            })
+            .collect();
+        if deaths.len() > 1 {
+            let per_layer: Vec<String> = deaths
+                .iter()
+                .filter_map(|d| match &d.kind {
+                    crate::session::events::EventKind::NodesDie { layer, nodes } => {
+                        Some(format!("layer {} {}", layer + 1, nodes.len()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let verb = if e.record == 0 {
+                "dead from the start"
+            } else {
+                "die"
+            };
+            let _ = writeln!(
+                out,
+                "  epoch {:>9.4} (step {:>6})  nodes {verb}: {}",
+                e.position,
+                e.step,
+                per_layer.join(", ")
+            );
+            i_event += deaths.len();
+        } else {
+            let _ = writeln!(out, "  {}", e.describe());
+            i_event += 1;
+        }
     }
     Ok(())
 }

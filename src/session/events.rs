@@ -69,16 +69,17 @@ impl Event {
             EventKind::NodesDie { layer, nodes } => {
                 let list: Vec<String> = nodes.iter().take(12).map(|n| n.to_string()).collect();
                 let more = if nodes.len() > 12 { ", ..." } else { "" };
-                let verb = if self.record == 0 {
-                    "dead from the start"
-                } else {
-                    "die"
+                let one = nodes.len() == 1;
+                let verb = match (self.record, one) {
+                    (0, _) => "dead from the start",
+                    (_, true) => "dies",
+                    _ => "die",
                 };
                 format!(
                     "layer {}: {} node{} {verb} ({}{more})",
                     layer + 1,
                     nodes.len(),
-                    if nodes.len() == 1 { "" } else { "s" },
+                    if one { "" } else { "s" },
                     list.join(", ")
                 )
             }
