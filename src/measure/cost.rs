@@ -125,22 +125,23 @@ pub fn backward_chunk(
             .is_some_and(|x| masked_dots(x, dz, next.w.view(), &mut phi));
         if !sparse_done {
             matmul_into(dz, next.w.t(), &mut phi, false, 1);
-            ndarray::Zip::from(&mut phi)
-                .and(&act.dense)
-                .for_each(|d, &a| {
-                    if a <= 0.0 {
-                        *d = 0.0;
-                    }
-                });
         }
-        // φ is now zero off the sample sets: sum it over them.
+        // Sum φ over the sample sets; on the dense path the ReLU gate (φ to 0 where the node
+        // is off, for the layer below) goes in the same pass over the rows.
         let s = &mut sums[l];
-        for (r, row) in phi.rows().into_iter().enumerate() {
-            let Some(row) = row.to_slice() else { continue };
+        for (r, mut row) in phi.rows_mut().into_iter().enumerate() {
+            let Some(row) = row.as_slice_mut() else {
+                continue;
+            };
+            let on = act.dense.row(r);
+            let Some(on) = on.to_slice() else { continue };
             let class = usize::from(labels.get(r).copied().unwrap_or(0));
-            let class_row = s.class_sum.get_mut(class * width..(class + 1) * width);
-            match (act.sparse.filter(|_| sparse_done), class_row) {
-                (Some(x), Some(class_row)) => {
+            let Some(class_row) = s.class_sum.get_mut(class * width..(class + 1) * width) else {
+                continue;
+            };
+            match act.sparse.filter(|_| sparse_done) {
+                // Only the on-entries hold φ; the rest are already 0.
+                Some(x) => {
                     for &(j, _) in x.row(r) {
                         let j = j as usize;
                         if let (Some(&v), Some(a)) = (row.get(j), s.abs_sum.get_mut(j)) {
@@ -149,17 +150,18 @@ pub fn backward_chunk(
                         }
                     }
                 }
-                (None, Some(class_row)) => {
-                    for ((a, c), &v) in s.abs_sum.iter_mut().zip(class_row).zip(row) {
-                        *a += f64::from(v.abs());
+                None => {
+                    let sums = s.abs_sum.iter_mut().zip(class_row.iter_mut());
+                    for ((p, &a), (abs, c)) in row.iter_mut().zip(on).zip(sums) {
+                        let v = if a > 0.0 { *p } else { 0.0 };
+                        *p = v;
+                        *abs += f64::from(v.abs());
                         *c += f64::from(v);
                     }
                 }
-                _ => {}
             }
             if settled.get(r).copied().unwrap_or(false) {
-                let on = act.dense.row(r);
-                for (n, &a) in s.settled.iter_mut().zip(on.iter()) {
+                for (n, &a) in s.settled.iter_mut().zip(on) {
                     *n += u32::from(a > 0.0);
                 }
             }
