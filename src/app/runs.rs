@@ -385,7 +385,7 @@ impl Runs {
                 }
                 Msg::Event(RunEvent::Epoch(rec)) => {
                     if let Some(s) = e.session.as_mut() {
-                        s.epochs.retain(|x| x.epoch < rec.epoch);
+                        s.epochs.retain(|x| x.step < rec.step);
                         s.epochs.push(*rec);
                     }
                     e.version += 1;
