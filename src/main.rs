@@ -49,6 +49,9 @@ fn main() -> ExitCode {
             sample_sets::cli::grid::export_grid_figure(&args)
         }
         Some(Command::Export(args)) => commands::export(&args),
+        Some(Command::Findings { files, csv, force }) => {
+            sample_sets::cli::findings::run(&files, csv.as_deref(), force)
+        }
         Some(Command::Grid(args)) => sample_sets::cli::grid::grid(&args),
         Some(Command::DownloadMnist { dest, force }) => {
             commands::download_mnist(dest.as_deref(), force)

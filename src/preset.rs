@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::measure::Schedule;
 use crate::nn::{AdamConfig, Init, Loss};
 
 pub mod memory;
@@ -48,6 +49,10 @@ pub struct Preset {
     pub seed: u64,
     /// Training samples whose membership is kept per node and epoch (class-stratified).
     pub probe_size: usize,
+    /// When to measure (before training, inside epoch 1, after every epoch). Preset files
+    /// without it get [`Schedule::default`].
+    #[serde(default)]
+    pub schedule: Schedule,
 }
 
 /// A preset that cannot be used.
@@ -167,7 +172,8 @@ impl Preset {
     /// Checks every field's range: 1..=64 hidden layers, width 1..=4096, minibatch
     /// 1..=60,000, epochs 1..=100,000, a learning rate in (0, 10] and an epsilon that are
     /// normal f32 numbers (training flushes subnormal numbers to zero, so a subnormal epsilon
-    /// divides by zero), betas in [0, 1), probe 1..=60,000, a non-empty name and data set.
+    /// divides by zero), betas in [0, 1), probe 1..=60,000, a schedule's records per doubling 1..=8, a non-empty
+    /// name and data set.
     /// A session's preset is checked this way when it is loaded: whether a run of it fits in
     /// memory matters only when it trains.
     ///
@@ -246,6 +252,9 @@ impl Preset {
                 "probe_size",
                 format!("{} is outside 1..={MAX_PROBE}", self.probe_size),
             );
+        }
+        if let Err(problem) = self.schedule.check() {
+            return bad("schedule", problem);
         }
         Ok(())
     }

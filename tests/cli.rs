@@ -78,16 +78,34 @@ fn train_inspect_and_export_csv_on_real_mnist() {
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap();
-    assert!(header.starts_with("epoch,layer,node,on_class_0"));
-    assert!(header.ends_with("activation_fraction,predictability,informativeness,churn"));
-    // 2 epochs (0 and 1) x 2 layers x 20 nodes.
+    assert!(header.starts_with("step,epoch,layer,node,on_class_0"));
+    assert!(header.contains(
+        "activation_fraction,predictability,informativeness,churn,added,removed,phi_mean_abs,phi_class_0,"
+    ));
+    assert!(header.ends_with("phi_class_9,settled_share"));
+    // 11 records (before training, steps 1, 2, 4, ..., 256 and the end of epoch 1) x 2 layers
+    // x 20 nodes.
     let rows: Vec<&str> = lines.collect();
-    assert_eq!(rows.len(), 2 * 2 * 20);
+    assert_eq!(rows.len(), 11 * 2 * 20);
+    // Row 45: the record at step 1 (position 1/469), layer 1, node 5.
     let cols: Vec<&str> = rows[45].split(',').collect();
-    assert_eq!(cols.len(), 3 + 10 + 4);
-    let frac: f64 = cols[13].parse().unwrap();
-    let on: u32 = cols[3..13].iter().map(|c| c.parse::<u32>().unwrap()).sum();
+    assert_eq!(cols.len(), 4 + 10 + 4 + 3 + 10 + 1);
+    assert_eq!(&cols[..4], ["1", "0.002132", "1", "5"]);
+    let frac: f64 = cols[14].parse().unwrap();
+    let on: u32 = cols[4..14].iter().map(|c| c.parse::<u32>().unwrap()).sum();
     assert!((frac - f64::from(on) / 60_000.0).abs() < 1e-5);
+    // Turnover and cost are there from the second record on.
+    let (added, removed): (i64, i64) = (cols[18].parse().unwrap(), cols[19].parse().unwrap());
+    let before: Vec<&str> = rows[5].split(',').collect();
+    let on_before: u32 = before[4..14]
+        .iter()
+        .map(|c| c.parse::<u32>().unwrap())
+        .sum();
+    assert_eq!(i64::from(on) - i64::from(on_before), added - removed);
+    let phi: f64 = cols[20].parse().unwrap();
+    assert!(phi > 0.0, "mean |phi| {phi}");
+    let share: f64 = cols[31].parse().unwrap();
+    assert!((0.0..=1.0).contains(&share));
 }
 
 #[test]

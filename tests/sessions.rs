@@ -42,7 +42,7 @@ fn load_of_save_is_the_same_session() {
 }
 
 #[test]
-fn a_run_saves_after_every_epoch_atomically() {
+fn a_run_saves_after_every_record_atomically() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("live.ron");
     let mut p = preset::find("mnist-2x20-ce", &[]).unwrap();
@@ -56,18 +56,21 @@ fn a_run_saves_after_every_epoch_atomically() {
         &Control::default(),
         &mut |ev| {
             if let sample_sets::train::RunEvent::Epoch(rec) = ev {
-                // The file on disk already holds this epoch when the event arrives.
+                // The file on disk already holds this record when the event arrives.
                 let on_disk = session::load(&path).unwrap();
-                seen.push((rec.epoch, on_disk.epochs_done()));
+                seen.push((rec.step, on_disk.epochs.last().map(|e| e.step)));
                 // Saves after the first extend the previous text: it must be exactly the
                 // text of writing the same session whole.
                 let text = std::fs::read_to_string(&path).unwrap();
                 let whole = session::SessionWriter::new(&path, &on_disk).to_ron();
-                assert!(text == whole, "epoch {}: extended save differs", rec.epoch);
+                assert!(text == whole, "step {}: extended save differs", rec.step);
             }
         },
     );
-    assert_eq!(seen, vec![(0, 0), (1, 1), (2, 2), (3, 3)]);
+    // The default schedule: before training, steps 1, 2, 4, ..., 256 of epoch 1 (469 steps
+    // of 128 samples), then every epoch.
+    let steps = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 469, 938, 1407];
+    assert_eq!(seen, steps.map(|s| (s, Some(s))).to_vec());
     assert!(session::load(&path).unwrap() == run.session);
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -105,7 +108,7 @@ fn truncated_garbage_and_foreign_files_give_errors_naming_the_file() {
     let text = String::from_utf8(bytes.clone()).unwrap();
     cases.push((
         "newer.ron".into(),
-        text.replacen("schema: 1", "schema: 99", 1).into_bytes(),
+        text.replacen("schema: 2", "schema: 99", 1).into_bytes(),
     ));
     // A counts blob replaced by one from a larger layer: lengths disagree with widths.
     let start = text.find("counts: \"").unwrap() + 9;

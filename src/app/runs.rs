@@ -393,7 +393,8 @@ impl Runs {
             }
             RunMsg::Event(RunEvent::Epoch(rec)) => {
                 if let Some(s) = e.session.as_mut() {
-                    s.epochs.retain(|x| x.epoch < rec.epoch);
+                    // By step: records inside epoch 1 share epoch 0.
+                    s.epochs.retain(|x| x.step < rec.step);
                     s.epochs.push(*rec);
                 }
                 e.version += 1;

@@ -37,8 +37,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Export a session's numbers (CSV) or figures (PNG/SVG), or a grid folder's figure.
+    /// Export a session's numbers (CSV), figures (PNG/SVG) or weights (safetensors), or a grid
+    /// folder's figure.
     Export(ExportArgs),
+    /// Per run, whether the paper's observations hold, with the numbers behind each.
+    Findings {
+        /// Session files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Also write the table as CSV (one row per run and layer).
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Replace the CSV file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Run a grid of presets x seeds here or on a Slurm cluster, and see where it stands.
     Grid(GridArgs),
     /// Download MNIST from public mirrors into the platform data folder (or --dest),
@@ -63,7 +76,7 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with = "preset")]
     pub preset_file: Option<PathBuf>,
     /// Continue an interrupted or cancelled session from its last completed epoch.
-    #[arg(long, conflicts_with_all = ["preset", "preset_file", "seed", "probe"])]
+    #[arg(long, conflicts_with_all = ["preset", "preset_file", "seed", "probe", "schedule"])]
     pub resume: Option<PathBuf>,
     /// Number of epochs (overrides the preset).
     #[arg(long)]
@@ -74,6 +87,11 @@ pub struct TrainArgs {
     /// Probe samples kept per node and epoch (overrides the preset; up to 60000).
     #[arg(long)]
     pub probe: Option<usize>,
+    /// When to measure (overrides the preset): `doubling` (default: after minibatch steps
+    /// 1, 2, 4, ... inside epoch 1, then every epoch), `doubling:N` (N records per doubling
+    /// of the step, e.g. 2: steps 1, 2, 3, 4, 6, 8, 11, ...), or `per-epoch`.
+    #[arg(long, value_parser = parse_schedule, conflicts_with = "resume")]
+    pub schedule: Option<crate::measure::Schedule>,
     /// Folder holding the data set's four IDX files.
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -93,6 +111,10 @@ pub struct TrainArgs {
     /// No progress bar, one line per epoch.
     #[arg(long)]
     pub quiet: bool,
+}
+
+fn parse_schedule(text: &str) -> Result<crate::measure::Schedule, String> {
+    crate::measure::Schedule::parse(text).map_err(|e| e.to_string())
 }
 
 /// Options of `export`.
@@ -125,6 +147,10 @@ pub struct ExportArgs {
     /// Write the standard figure set into the folder given by --out.
     #[arg(long)]
     pub all: bool,
+    /// Write the weights and biases of the last checkpoint as safetensors (`layer{L}.weight`
+    /// `[out, in]`, `layer{L}.bias`, `output.weight`, `output.bias`), for PyTorch or NumPy.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub weights: Option<PathBuf>,
     /// Output file (.png, .svg, or .csv for the numbers behind the figure) or, with --all, folder.
     #[arg(long)]
     pub out: Option<PathBuf>,

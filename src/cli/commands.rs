@@ -129,6 +129,9 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         if let Some(k) = args.probe {
             p.probe_size = k;
         }
+        if let Some(schedule) = args.schedule {
+            p.schedule = schedule;
+        }
         p.validate("command line")
             .map_err(|e| CliError::Usage(e.to_string()))?;
         let out = args
@@ -166,6 +169,12 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         crate::train::threads::current(),
         out.display()
     );
+    let steps_per_epoch = run.session.steps_per_epoch();
+    let samples_at = |step: u64| {
+        let within = ((step % steps_per_epoch) * preset.batch_size as u64).min(per_epoch);
+        (step / steps_per_epoch) * per_epoch + within
+    };
+    let mut samples_before = run.session.epochs.last().map_or(0, |e| samples_at(e.step));
     let control = Control::default();
     let mut last_acc = (f64::NAN, f64::NAN);
     // The outcome of the latest save: a save that fails is reported at once, and the run ends
@@ -186,17 +195,23 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
                 save_error = None;
             }
             last_acc = (rec.train_accuracy, rec.test_accuracy);
-            bar.set_position(u64::from(rec.epoch) * per_epoch);
+            let samples = samples_at(rec.step);
+            let trained = samples.saturating_sub(std::mem::replace(&mut samples_before, samples));
+            bar.set_position(samples);
+            let at = if rec.step % steps_per_epoch == 0 {
+                format!("epoch {:>4}/{epochs}", rec.epoch)
+            } else {
+                format!("step {:>5} ({:.4} epochs)", rec.step, rec.step as f64 / steps_per_epoch as f64)
+            };
             let line = format!(
-                "epoch {:>4}/{epochs}  train loss {:.4} acc {:.2}%  test loss {:.4} acc {:.2}%  train {:.2}s measure {:.2}s ({} samples/s)",
-                rec.epoch,
+                "{at}  train loss {:.4} acc {:.2}%  test loss {:.4} acc {:.2}%  train {:.2}s measure {:.2}s ({} samples/s)",
                 rec.train_loss,
                 rec.train_accuracy * 100.0,
                 rec.test_loss,
                 rec.test_accuracy * 100.0,
                 rec.timing.train_s,
                 rec.timing.measure_s,
-                if rec.timing.train_s > 0.0 { format!("{:.0}", per_epoch as f64 / rec.timing.train_s) } else { "-".into() },
+                if rec.timing.train_s > 0.0 { format!("{:.0}", trained as f64 / rec.timing.train_s) } else { "-".into() },
             );
             if tty {
                 bar.println(line);
@@ -258,8 +273,12 @@ pub struct LayerInspect {
     pub width: usize,
     /// Mean activation fraction at epoch 0.
     pub first: f32,
-    /// Epoch of the peak mean activation fraction.
+    /// Completed epochs at the peak mean activation fraction (0 for a peak inside epoch 1).
     pub peak_epoch: u32,
+    /// Step of the peak mean activation fraction.
+    pub peak_step: u64,
+    /// Position of the peak mean activation fraction, epochs (step / steps per epoch).
+    pub peak_position: f64,
     /// Peak mean activation fraction.
     pub peak: f32,
     /// Mean activation fraction at the last epoch.
@@ -291,8 +310,16 @@ pub struct Inspect {
     pub test_accuracy: f64,
     /// Best test accuracy.
     pub best_test_accuracy: f64,
+    /// Measurement schedule (see `train --schedule`).
+    pub schedule: String,
+    /// Records (measurements) in the session.
+    pub records: usize,
+    /// Minibatch steps per epoch.
+    pub steps_per_epoch: u64,
     /// Per layer.
     pub layers: Vec<LayerInspect>,
+    /// Events on the time line (see `session::events`).
+    pub events: Vec<crate::session::events::Event>,
 }
 
 /// Builds the `inspect` summary of a session.
@@ -302,16 +329,20 @@ pub fn summarize(s: &Session, file: &Path) -> Inspect {
         .map(|l| {
             let frac =
                 |e: &crate::session::EpochRecord| e.layers[l].summary.activation_fraction.mean;
-            let (peak_epoch, peak) = s
+            let (peak_record, peak) = s
                 .epochs
                 .iter()
-                .map(|e| (e.epoch, frac(e)))
+                .map(frac)
+                .enumerate()
                 .fold((0, f32::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
+            let peak_step = s.epochs.get(peak_record).map_or(0, |e| e.step);
             LayerInspect {
                 layer: l + 1,
                 width: s.widths[l],
                 first: s.epochs.first().map_or(f32::NAN, frac),
-                peak_epoch,
+                peak_epoch: s.epochs.get(peak_record).map_or(0, |e| e.epoch),
+                peak_step,
+                peak_position: s.position(peak_step),
                 peak,
                 last: last.map_or(f32::NAN, frac),
                 dead_last: last.map_or(0, |e| e.layers[l].summary.dead),
@@ -333,7 +364,11 @@ pub fn summarize(s: &Session, file: &Path) -> Inspect {
             .iter()
             .map(|e| e.test_accuracy)
             .fold(f64::NAN, f64::max),
+        schedule: s.preset.schedule.name(),
+        records: s.epochs.len(),
+        steps_per_epoch: s.steps_per_epoch(),
         layers,
+        events: crate::session::events::events(s),
     }
 }
 
@@ -365,17 +400,61 @@ pub fn inspect(file: &Path, json: bool) -> Result<(), CliError> {
         i.test_accuracy * 100.0,
         i.best_test_accuracy * 100.0
     );
+    let _ = writeln!(
+        out,
+        "records     {} (schedule {}, {} steps per epoch)",
+        i.records, i.schedule, i.steps_per_epoch
+    );
     let _ = writeln!(out, "mean activation fraction per layer:");
     let _ = writeln!(
         out,
-        "  layer width  epoch 0   peak (epoch)      last   dead"
+        "  layer width  epoch 0     peak (epoch, step)        last   dead"
     );
     for l in &i.layers {
         let _ = writeln!(
             out,
-            "  {:>5} {:>5}  {:>7.4}  {:>7.4} ({:>5})  {:>7.4}  {:>5}",
-            l.layer, l.width, l.first, l.peak, l.peak_epoch, l.last, l.dead_last
+            "  {:>5} {:>5}  {:>7.4}  {:>7.4} ({:>8.4}, {:>6})  {:>7.4}  {:>5}",
+            l.layer, l.width, l.first, l.peak, l.peak_position, l.peak_step, l.last, l.dead_last
         );
+    }
+    let _ = writeln!(out, "events:");
+    // Node deaths of one record on one line (a 9x320 run has dozens per record).
+    let mut i_event = 0;
+    while let Some(e) = i.events.get(i_event) {
+        let deaths: Vec<&crate::session::events::Event> = i.events[i_event..]
+            .iter()
+            .take_while(|d| {
+                d.record == e.record
+                    && matches!(d.kind, crate::session::events::EventKind::NodesDie { .. })
+            })
+            .collect();
+        if deaths.len() > 1 {
+            let per_layer: Vec<String> = deaths
+                .iter()
+                .filter_map(|d| match &d.kind {
+                    crate::session::events::EventKind::NodesDie { layer, nodes } => {
+                        Some(format!("layer {} {}", layer + 1, nodes.len()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let verb = if e.record == 0 {
+                "dead from the start"
+            } else {
+                "die"
+            };
+            let _ = writeln!(
+                out,
+                "  epoch {:>9.4} (step {:>6})  nodes {verb}: {}",
+                e.position,
+                e.step,
+                per_layer.join(", ")
+            );
+            i_event += deaths.len();
+        } else {
+            let _ = writeln!(out, "  {}", e.describe());
+            i_event += 1;
+        }
     }
     Ok(())
 }
@@ -385,7 +464,7 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
     let s = session::load(&args.file)?;
     let mut did = false;
     let existing = Existing::from_force(args.force);
-    for out in args.csv.iter().chain(args.out.iter()) {
+    for out in args.csv.iter().chain(&args.out).chain(&args.weights) {
         if same_file(out, &args.file) {
             return Err(CliError::Usage(format!(
                 "{}: the output would overwrite the session being exported",
@@ -395,13 +474,24 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
     }
     // Every named output first, so that a refused one leaves the others unwritten too.
     let single = args.out.iter().filter(|_| !args.all);
-    for out in args.csv.iter().chain(single) {
+    for out in args.csv.iter().chain(single).chain(&args.weights) {
         crate::fs::check_writable(out, existing)?;
     }
     if let Some(csv) = &args.csv {
         let text = crate::export::csv::nodes_csv(&s);
         crate::fs::write_atomic(csv, text.as_bytes(), existing)?;
         eprintln!("wrote {}", csv.display());
+        did = true;
+    }
+    if let Some(path) = &args.weights {
+        crate::export::weights::write_weights(&s, path, existing).map_err(|e| match e {
+            crate::export::ExportError::Write { path, message } => {
+                CliError::Write { path, message }
+            }
+            crate::export::ExportError::File(e) => CliError::from(e),
+            other => CliError::Usage(format!("{}: {other}", args.file.display())),
+        })?;
+        eprintln!("wrote {}", path.display());
         did = true;
     }
     if args.all || args.plot.is_some() {
@@ -439,7 +529,7 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
     }
     if !did {
         return Err(CliError::Usage(
-            "nothing to export: give --csv FILE, --plot NAME --out FILE or --all --out DIR".into(),
+            "nothing to export: give --csv FILE, --weights FILE, --plot NAME --out FILE or --all --out DIR".into(),
         ));
     }
     Ok(())

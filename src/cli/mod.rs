@@ -3,6 +3,7 @@
 pub mod args;
 pub mod commands;
 pub mod error;
+pub mod findings;
 pub mod grid;
 
 pub use args::{Cli, Command};

@@ -5,25 +5,42 @@ use std::fmt::Write;
 use crate::measure::node_metrics;
 use crate::session::{Metric, Session};
 
-/// Header then one row per (epoch, layer, node): `epoch, layer` (1-based), `node` (0-based),
-/// `on_class_0..on_class_{C-1}` (samples of each class that switch the node on), then one
-/// column per metric of [`Metric::ALL`] named by its [`crate::session::MetricInfo::column`]
-/// (`activation_fraction, predictability, informativeness, churn`), empty where a metric has
-/// no value (churn at epoch 0).
+/// Header then one row per (record, layer, node):
+/// - `step`: minibatch steps trained before the record (0 = before training);
+/// - `epoch`: the record's position, `step / steps_per_epoch`, in epochs (decimal);
+/// - `layer` (1-based), `node` (0-based);
+/// - `on_class_0..on_class_{C-1}`: samples of each class that switch the node on;
+/// - one column per metric of [`Metric::ALL`] named by its
+///   [`crate::session::MetricInfo::column`] (`activation_fraction, predictability,
+///   informativeness, churn`; churn is the Jaccard similarity with the previous record's
+///   sample set, empty at the first), empty where a metric has no value;
+/// - `added`, `removed`: samples that entered / left the sample set since the previous
+///   record (empty at the first record and in records from before schema 2);
+/// - `phi_mean_abs`: mean |φ| (node-supported cost) over the sample set, empty for an empty
+///   set or without cost data;
+/// - `phi_class_0..phi_class_{C-1}`: mean signed φ over the set's samples of each class
+///   (empty where the set has none);
+/// - `settled_share`: share of the set's samples that are settled (empty as `phi_mean_abs`).
 pub fn nodes_csv(s: &Session) -> String {
     let classes = s.classes();
-    let mut out = String::from("epoch,layer,node");
+    let mut out = String::from("step,epoch,layer,node");
     for c in 0..classes {
         let _ = write!(out, ",on_class_{c}");
     }
     for m in Metric::ALL {
         let _ = write!(out, ",{}", m.info().column);
     }
-    out.push('\n');
+    out.push_str(",added,removed,phi_mean_abs");
+    for c in 0..classes {
+        let _ = write!(out, ",phi_class_{c}");
+    }
+    out.push_str(",settled_share\n");
+    let spe = s.steps_per_epoch();
+    let opt = |v: Option<f32>| v.map_or_else(String::new, |v| format!("{v:.6e}"));
     for e in &s.epochs {
         for (l, layer) in e.layers.iter().enumerate() {
             for (j, on) in layer.counts.chunks_exact(classes).enumerate() {
-                let _ = write!(out, "{},{},{}", e.epoch, l + 1, j);
+                let _ = write!(out, "{},{:.6},{},{}", e.step, e.position(spe), l + 1, j);
                 for c in on {
                     let _ = write!(out, ",{c}");
                 }
@@ -37,7 +54,26 @@ pub fn nodes_csv(s: &Session) -> String {
                         v.map_or_else(String::new, |v| format!("{v:.6}"))
                     );
                 }
-                out.push('\n');
+                match (layer.added.get(j), layer.removed.get(j)) {
+                    (Some(a), Some(r)) => {
+                        let _ = write!(out, ",{a},{r}");
+                    }
+                    _ => out.push_str(",,"),
+                }
+                let _ = write!(out, ",{}", opt(layer.cost_mean_abs(j)));
+                for c in 0..classes {
+                    let mean = layer
+                        .cost
+                        .as_ref()
+                        .and_then(|k| k.class_mean(j, c, classes));
+                    let _ = write!(out, ",{}", opt(mean));
+                }
+                let share = layer.settled_share(j, classes);
+                let _ = writeln!(
+                    out,
+                    ",{}",
+                    share.map_or_else(String::new, |v| format!("{v:.6}"))
+                );
             }
         }
     }

@@ -1,8 +1,10 @@
 //! File exports shared by the desktop app and the CLI: CSV of the numbers and figures
-//! (PNG/SVG) from one renderer, so the same figure comes out of both.
+//! (PNG/SVG) from one renderer, so the same figure comes out of both, and the trained
+//! weights as safetensors.
 
 pub mod csv;
 pub mod figures;
+pub mod weights;
 
 use std::path::PathBuf;
 

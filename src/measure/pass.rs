@@ -1,26 +1,33 @@
-//! The measurement pass: all training samples forward (no update), every hidden node's
-//! sample set as a bitset over sample indices, its per-class on-counts, its churn against the
-//! previous pass and the membership of the probe samples.
+//! The measurement pass: all training samples forward and back (no update), every hidden
+//! node's sample set as a bitset over sample indices, its per-class on-counts, its churn and
+//! turnover against the previous pass, the membership of the probe samples, and the
+//! node-supported cost of its samples (see [`super::cost`]).
 //!
-//! The samples are split into contiguous ranges handled by scoped worker threads (each range
-//! starts on a 64-sample boundary so workers own whole bitset words). Counts are integers and
-//! the loss is summed per range in range order, so the result does not depend on the number
-//! of workers.
+//! The samples are split into groups of [`GROUP`] chunks, and workers (scoped threads) take
+//! contiguous runs of groups. Counts are integers; losses are summed per chunk and the cost
+//! sums per group, each in sample order, and then in chunk or group order, so the result does
+//! not depend on the number of workers.
 
 use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, s};
 
 use super::bits::{jaccard, words_for};
+use super::cost::{CostSums, LayerActs, SETTLED_BELOW, backward_chunk};
+use super::summary::Quartiles;
 use crate::data::{SparseRows, Split};
 use crate::nn::Mlp;
-use crate::nn::loss::{Loss, loss_and_correct};
+use crate::nn::loss::{Loss, loss_and_correct, sample_gradients};
 use crate::nn::sparse::{Batch, MAX_ACTIVATION_DENSITY, refill_if_sparse, worth_it};
 
 /// Samples per forward chunk; a multiple of 64 so each chunk fills whole bitset words.
 const CHUNK: usize = 256;
 
-/// One hidden layer's measurement at one epoch.
+/// Chunks per group of the cost sums (4,096 samples; 15 groups for MNIST): the unit of work
+/// of a worker and of the fixed summation order.
+pub const GROUP: usize = 16;
+
+/// One hidden layer's measurement at one record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerMeasurement {
     /// On-counts, `[nodes, classes]` row-major: samples of class `c` that switch node `j` on.
@@ -28,9 +35,22 @@ pub struct LayerMeasurement {
     /// Jaccard similarity of each node's sample set with the previous pass's, `[nodes]`;
     /// empty on the first pass.
     pub churn: Vec<f32>,
+    /// Samples in each node's set now but not at the previous pass, `[nodes]`; empty on the
+    /// first pass.
+    pub added: Vec<u32>,
+    /// Samples in each node's set at the previous pass but not now, `[nodes]`; empty on the
+    /// first pass.
+    pub removed: Vec<u32>,
     /// Probe membership, `[nodes, probe_words]` row-major bitsets; bit `k` of node `j` is
     /// set when probe sample `k` switches node `j` on.
     pub probe_bits: Vec<u64>,
+    /// Σ|φ| over each node's sample set, `[nodes]` (φ: node-supported cost, loss units per
+    /// unit of activation).
+    pub cost_abs_sum: Vec<f64>,
+    /// Σφ over the set's samples of each class, `[nodes, classes]` row-major.
+    pub cost_class_sum: Vec<f64>,
+    /// Settled samples in each node's set, `[nodes]`.
+    pub settled: Vec<u32>,
 }
 
 /// One measurement pass over the training set.
@@ -42,16 +62,34 @@ pub struct Measurement {
     pub train_loss: f64,
     /// Accuracy over the training set with the current weights.
     pub train_accuracy: f64,
+    /// Training samples whose output error is below the settled threshold.
+    pub settled: usize,
+    /// Mean and quartiles of the per-sample loss over the training set (`None` when empty).
+    pub sample_loss: Option<Quartiles>,
     /// Wall time, seconds.
     pub seconds: f64,
 }
 
-/// State kept between passes: the probe, the worker count and the previous sample sets.
+impl Measurement {
+    /// True when the loss and every cost sum are finite (a network about to diverge can give
+    /// a finite loss and overflowing costs).
+    pub fn is_finite(&self) -> bool {
+        self.train_loss.is_finite()
+            && self.layers.iter().all(|l| {
+                l.cost_abs_sum.iter().all(|v| v.is_finite())
+                    && l.cost_class_sum.iter().all(|v| v.is_finite())
+            })
+    }
+}
+
+/// State kept between passes: the probe, the worker count, the settled threshold and the
+/// previous sample sets.
 #[derive(Debug, Clone)]
 pub struct Measurer {
     classes: usize,
     probe: Vec<usize>,
     workers: usize,
+    settled_below: f32,
     previous: Option<Vec<Vec<u64>>>,
 }
 
@@ -63,12 +101,19 @@ struct RangeResult {
     counts: Vec<Vec<u32>>,
     /// Loss sum of each chunk, in order (summed later in one fixed order).
     chunk_losses: Vec<f64>,
+    /// Per group, per layer cost sums (summed later in group order).
+    group_costs: Vec<Vec<CostSums>>,
+    /// Each sample's loss, `[range]`.
+    losses: Vec<f64>,
+    /// Settled samples in the range.
+    settled: usize,
     correct: usize,
 }
 
 impl Measurer {
     /// Prepares passes over `train` with `classes` classes, keeping membership of the samples
-    /// `probe` (indices into `train`; out-of-range indices are ignored).
+    /// `probe` (indices into `train`; out-of-range indices are ignored). Samples count as
+    /// settled below [`SETTLED_BELOW`].
     ///
     /// Workers: one per core (each handles a contiguous range of samples).
     pub fn new(train: &Split, classes: usize, probe: &[u32]) -> Self {
@@ -82,11 +127,30 @@ impl Measurer {
                 .filter(|&i| i < train.len())
                 .collect(),
             workers,
+            settled_below: SETTLED_BELOW,
             previous: None,
         }
     }
 
-    /// Forgets the previous pass, so the next pass reports no churn.
+    /// Counts samples as settled when their output error is below `threshold` (a session
+    /// keeps the threshold it was measured with).
+    pub fn with_settled_below(mut self, threshold: f32) -> Self {
+        self.settled_below = threshold;
+        self
+    }
+
+    /// The settled threshold in use.
+    pub fn settled_below(&self) -> f32 {
+        self.settled_below
+    }
+
+    /// Uses `workers` workers (at least 1) instead of one per core; results do not change.
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+
+    /// Forgets the previous pass, so the next pass reports no churn or turnover.
     pub fn reset(&mut self) {
         self.previous = None;
     }
@@ -98,12 +162,14 @@ impl Measurer {
         let words = words_for(n);
         let widths = mlp.hidden_widths();
         let classes = self.classes;
-        // Contiguous ranges of whole chunks, one per worker.
-        let chunks = n.div_ceil(CHUNK);
-        let per_worker = chunks.div_ceil(self.workers.max(1)).max(1);
-        let ranges: Vec<(usize, usize)> = (0..chunks)
-            .step_by(per_worker)
-            .map(|c| (c * CHUNK, ((c + per_worker) * CHUNK).min(n)))
+        let settled_below = self.settled_below;
+        // Contiguous ranges of whole groups, one per worker.
+        let groups = n.div_ceil(CHUNK * GROUP);
+        let per_worker = groups.div_ceil(self.workers.max(1)).max(1);
+        let span = per_worker * GROUP * CHUNK;
+        let ranges: Vec<(usize, usize)> = (0..n)
+            .step_by(span)
+            .map(|a| (a, (a + span).min(n)))
             .collect();
         let results: Vec<RangeResult> = std::thread::scope(|scope| {
             let handles: Vec<_> = ranges
@@ -111,7 +177,7 @@ impl Measurer {
                 .map(|&(a, b)| {
                     scope.spawn(move || {
                         crate::nn::ftz::flush_subnormals_on_this_thread();
-                        measure_range(mlp, train, loss, classes, (a, b))
+                        measure_range(mlp, train, (loss, settled_below), classes, (a, b))
                     })
                 })
                 .collect();
@@ -123,10 +189,15 @@ impl Measurer {
                 })
                 .collect()
         });
-        // Assemble node-major bitsets over all samples, and total counts.
+        // Assemble node-major bitsets over all samples, and total counts and sums.
         let mut current: Vec<Vec<u64>> = widths.iter().map(|&w| vec![0u64; w * words]).collect();
         let mut totals: Vec<Vec<u32>> = widths.iter().map(|&w| vec![0u32; w * classes]).collect();
-        let (mut loss_sum, mut correct) = (0f64, 0usize);
+        let mut costs: Vec<CostSums> = widths
+            .iter()
+            .map(|&w| CostSums::zeros(w, classes))
+            .collect();
+        let (mut loss_sum, mut correct, mut settled) = (0f64, 0usize, 0usize);
+        let mut losses = Vec::with_capacity(n);
         for (&(a, b), r) in ranges.iter().zip(&results) {
             let (w0, wn) = (a / 64, words_for(b - a));
             for (l, &w) in widths.iter().enumerate() {
@@ -141,7 +212,14 @@ impl Measurer {
             for l in &r.chunk_losses {
                 loss_sum += l;
             }
+            for group in &r.group_costs {
+                for (total, part) in costs.iter_mut().zip(group) {
+                    total.add(part);
+                }
+            }
+            losses.extend(r.losses.iter().map(|&l| l as f32));
             correct += r.correct;
+            settled += r.settled;
         }
         let probe_words = words_for(self.probe.len());
         let layers = current
@@ -150,7 +228,7 @@ impl Measurer {
             .map(|(l, bits)| {
                 let w = widths[l];
                 let mut probe_bits = vec![0u64; w * probe_words];
-                let mut churn = Vec::new();
+                let (mut churn, mut added, mut removed) = (Vec::new(), Vec::new(), Vec::new());
                 for j in 0..w {
                     let node = &bits[j * words..(j + 1) * words];
                     let probe = &mut probe_bits[j * probe_words..(j + 1) * probe_words];
@@ -160,13 +238,30 @@ impl Measurer {
                         }
                     }
                     if let Some(prev) = &self.previous {
-                        churn.push(jaccard(node, &prev[l][j * words..(j + 1) * words]));
+                        let prev = &prev[l][j * words..(j + 1) * words];
+                        churn.push(jaccard(node, prev));
+                        let (a, r) = turnover(node, prev);
+                        added.push(a);
+                        removed.push(r);
+                    }
+                }
+                let cost = &costs[l];
+                // Node-major class sums, like the counts.
+                let mut class_sum = vec![0f64; w * classes];
+                for c in 0..classes {
+                    for j in 0..w {
+                        class_sum[j * classes + c] = cost.class_sum[c * w + j];
                     }
                 }
                 LayerMeasurement {
                     counts: std::mem::take(&mut totals[l]),
                     churn,
+                    added,
+                    removed,
                     probe_bits,
+                    cost_abs_sum: cost.abs_sum.clone(),
+                    cost_class_sum: class_sum,
+                    settled: cost.settled.clone(),
                 }
             })
             .collect();
@@ -175,16 +270,43 @@ impl Measurer {
             layers,
             train_loss: loss_sum / n.max(1) as f64,
             train_accuracy: correct as f64 / n.max(1) as f64,
+            settled,
+            sample_loss: Quartiles::of(losses),
             seconds: start.elapsed().as_secs_f64(),
         }
     }
 }
 
-/// Forward pass over samples `a..b` (`a` a multiple of 64): bitsets, counts, loss.
+/// Samples in `now` but not in `prev`, and in `prev` but not in `now` (equally long bitsets).
+fn turnover(now: &[u64], prev: &[u64]) -> (u32, u32) {
+    let (mut added, mut removed) = (0u32, 0u32);
+    for (a, b) in now.iter().zip(prev) {
+        added += (a & !b).count_ones();
+        removed += (b & !a).count_ones();
+    }
+    (added, removed)
+}
+
+/// Per-worker buffers of the forward and backward passes over one chunk.
+struct Buffers {
+    /// Each hidden layer's activations, `[CHUNK, width]` (pre-activations until packed).
+    acts: Vec<Array2<f32>>,
+    /// Each hidden layer's activations as sparse rows, when the next layer reads them so.
+    sparse: Vec<SparseRows>,
+    /// Whether `sparse[l]` holds this chunk's layer `l`.
+    sparse_ok: Vec<bool>,
+    /// The logits, then their per-sample gradient, `[CHUNK, outputs]`.
+    logits: Array2<f32>,
+    /// Scratch of the backward pass.
+    grad: [Vec<f32>; 2],
+}
+
+/// Forward and backward pass over samples `a..b` (`a` a multiple of `GROUP * CHUNK`):
+/// bitsets, counts, losses and cost sums.
 fn measure_range(
     mlp: &Mlp,
     train: &Split,
-    loss: Loss,
+    (loss, settled_below): (Loss, f32),
     classes: usize,
     (a, b): (usize, usize),
 ) -> RangeResult {
@@ -196,37 +318,49 @@ fn measure_range(
         .map(|&w| vec![0u64; w * range_words])
         .collect();
     let mut counts: Vec<Vec<u32>> = widths.iter().map(|&w| vec![0u32; classes * w]).collect();
-    // Two buffers in turn (layer `l` writes `z[l % 2]` and reads `z[(l - 1) % 2]`) instead of
-    // one per layer: they stay in cache from chunk to chunk.
-    let widest = mlp.layers.iter().map(|l| l.outputs()).max().unwrap_or(0);
-    let mut z = [
-        Array2::zeros((CHUNK, widest)),
-        Array2::zeros((CHUNK, widest)),
-    ];
+    let widest = widths.iter().copied().max().unwrap_or(0).max(mlp.outputs());
+    let mut buf = Buffers {
+        acts: widths.iter().map(|&w| Array2::zeros((CHUNK, w))).collect(),
+        sparse: vec![SparseRows::default(); hidden],
+        sparse_ok: vec![false; hidden],
+        logits: Array2::zeros((CHUNK, mlp.outputs())),
+        grad: [vec![0.0; CHUNK * widest], vec![0.0; CHUNK * widest]],
+    };
     let max_w = widths.iter().copied().max().unwrap_or(0);
     let mut word_buf = vec![0u64; max_w];
-    let (mut chunk_losses, mut correct) = (Vec::new(), 0usize);
+    let (mut chunk_losses, mut correct, mut settled) = (Vec::new(), 0usize, 0usize);
+    let mut losses = vec![0f64; b - a];
+    let mut errors = vec![0f32; CHUNK];
+    let mut is_settled = vec![false; CHUNK];
+    let mut group_costs: Vec<Vec<CostSums>> = Vec::new();
     let width = mlp.layers.first().map_or(0, |l| l.outputs());
     let images = train.sparse().filter(|_| worth_it(width));
-    // The previous layer's output as sparse rows, and whether the current layer reads it so.
-    let (mut acts, mut acts_sparse) = (SparseRows::default(), false);
-    for chunk_start in (a..b).step_by(CHUNK) {
+    for (chunk_index, chunk_start) in (a..b).step_by(CHUNK).enumerate() {
+        if chunk_index % GROUP == 0 {
+            group_costs.push(
+                widths
+                    .iter()
+                    .map(|&w| CostSums::zeros(w, classes))
+                    .collect(),
+            );
+        }
         let rows = CHUNK.min(b - chunk_start);
         let x: ArrayView2<f32> = train.images.slice(s![chunk_start..chunk_start + rows, ..]);
         let labels = &train.labels[chunk_start..chunk_start + rows];
         for (l, layer) in mlp.layers.iter().enumerate() {
-            let [even, odd] = &mut z;
-            let (here, before) = if l % 2 == 0 { (even, odd) } else { (odd, even) };
-            let mut out = here.slice_mut(s![..rows, ..layer.outputs()]);
+            let (done, here) = buf.acts.split_at_mut(l.min(hidden));
+            let mut out = match here.first_mut() {
+                Some(acts) if l < hidden => acts.slice_mut(s![..rows, ..]),
+                _ => buf.logits.slice_mut(s![..rows, ..]),
+            };
             let sparse_rows = match (l, images) {
                 (0, Some(sx)) => Some(Batch::range(sx, chunk_start..chunk_start + rows)),
                 (0, None) => None,
-                _ => acts_sparse.then(|| Batch::range(&acts, 0..rows)),
+                _ => buf.sparse_ok[l - 1].then(|| Batch::range(&buf.sparse[l - 1], 0..rows)),
             };
-            let input = if l == 0 {
-                x
-            } else {
-                before.slice(s![..rows, ..layer.inputs()])
+            let input = match done.last() {
+                Some(prev) if l > 0 => prev.slice(s![..rows, ..]),
+                _ => x,
             };
             // Workers already split the samples: one whole product each.
             layer.forward_chunk_into(input, sparse_rows, &mut out);
@@ -264,26 +398,62 @@ fn measure_range(
                     out.mapv_inplace(|v| v.max(0.0));
                 }
                 // As in training: the next layer skips the zeros of a sparse enough output.
-                acts_sparse = mlp
+                let sparse = mlp
                     .layers
                     .get(l + 1)
                     .is_some_and(|next| worth_it(next.outputs()))
                     && !unfused
                     && on as f64 <= MAX_ACTIVATION_DENSITY * (rows * w) as f64;
-                if acts_sparse {
-                    acts.refill(out.view());
+                if sparse {
+                    buf.sparse[l].refill(out.view());
                 }
+                buf.sparse_ok[l] = sparse;
             }
         }
-        let logits = z[hidden % 2].slice(s![..rows, ..mlp.outputs()]);
-        let (l, c) = loss_and_correct(loss, logits, labels);
-        chunk_losses.push(l);
+        // Per-sample loss, output error and gradient at the logits, then the backward pass.
+        let first = chunk_start - a;
+        let c = sample_gradients(
+            loss,
+            buf.logits.slice_mut(s![..rows, ..]),
+            labels,
+            &mut losses[first..first + rows],
+            &mut errors[..rows],
+        );
         correct += c;
+        chunk_losses.push(losses[first..first + rows].iter().fold(0.0, |s, &l| s + l));
+        for (flag, &e) in is_settled.iter_mut().zip(&errors[..rows]) {
+            *flag = e < settled_below;
+            settled += usize::from(*flag);
+        }
+        let acts: Vec<LayerActs> = buf
+            .acts
+            .iter()
+            .zip(&buf.sparse)
+            .zip(&buf.sparse_ok)
+            .map(|((dense, sparse), &ok)| LayerActs {
+                dense: dense.slice(s![..rows, ..]),
+                sparse: ok.then(|| Batch::range(sparse, 0..rows)),
+            })
+            .collect();
+        if let Some(sums) = group_costs.last_mut() {
+            backward_chunk(
+                mlp,
+                buf.logits.slice(s![..rows, ..]),
+                &acts,
+                labels,
+                &is_settled[..rows],
+                &mut buf.grad,
+                sums,
+            );
+        }
     }
     RangeResult {
         bits,
         counts,
         chunk_losses,
+        group_costs,
+        losses,
+        settled,
         correct,
     }
 }

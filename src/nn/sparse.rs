@@ -141,10 +141,9 @@ impl<'a> Batch<'a> {
         self.x.inputs()
     }
 
-    /// Batch row `i`'s (column, value) pairs, columns increasing.
+    /// Batch row `i`'s (column, value) pairs, columns increasing (empty past the end).
     #[inline]
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    pub(super) fn row(&self, i: usize) -> &'a [(u32, f32)] {
+    pub fn row(&self, i: usize) -> &'a [(u32, f32)] {
         if i >= self.len {
             return &[];
         }

@@ -29,6 +29,46 @@ pub struct EpochStats {
     pub seconds: f64,
 }
 
+/// An epoch being trained in pieces (see [`Trainer::start_epoch`]): its minibatch order and
+/// the running sums behind [`EpochStats`].
+#[derive(Debug, Clone)]
+pub struct EpochProgress {
+    order: Vec<u32>,
+    batch: usize,
+    steps_done: usize,
+    loss_sum: f64,
+    correct: usize,
+    seen: usize,
+    seconds: f64,
+}
+
+impl EpochProgress {
+    /// Minibatches in the epoch: `ceil(samples / batch)` (the last holds the remainder).
+    pub fn steps_in_epoch(&self) -> usize {
+        self.order.len().div_ceil(self.batch.max(1))
+    }
+
+    /// Minibatches trained so far in this epoch.
+    pub fn steps_done(&self) -> usize {
+        self.steps_done
+    }
+
+    /// Training wall time so far in this epoch, seconds (time between pieces not counted).
+    pub fn seconds(&self) -> f64 {
+        self.seconds
+    }
+
+    /// The epoch's figures so far, averaged over the minibatches done.
+    pub fn stats(&self) -> EpochStats {
+        EpochStats {
+            loss: self.loss_sum / self.seen.max(1) as f64,
+            accuracy: self.correct as f64 / self.seen.max(1) as f64,
+            samples: self.seen,
+            seconds: self.seconds,
+        }
+    }
+}
+
 /// Why an epoch stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Interrupted {
@@ -200,15 +240,58 @@ impl Trainer {
         data: &Split,
         epoch: u32,
         seed: u64,
-        mut keep_going: impl FnMut(usize, f64) -> bool,
+        keep_going: impl FnMut(usize, f64) -> bool,
     ) -> Result<EpochStats, Interrupted> {
+        let mut progress = self.start_epoch(data, epoch, seed);
+        let all = progress.steps_in_epoch();
+        self.train_until(data, &mut progress, all, keep_going)?;
+        Ok(progress.stats())
+    }
+
+    /// Begins epoch `epoch` (1-based) over `data`: its minibatch order, shuffled from `seed`
+    /// (the same order whoever asks, so an epoch trained in pieces by
+    /// [`Trainer::train_until`] equals one trained whole).
+    pub fn start_epoch(&self, data: &Split, epoch: u32, seed: u64) -> EpochProgress {
+        let mut order: Vec<u32> = (0..data.len() as u32).collect();
+        order.shuffle(&mut rng_for(seed, Stream::Shuffle(epoch)));
+        EpochProgress {
+            order,
+            batch: self.batch,
+            steps_done: 0,
+            loss_sum: 0.0,
+            correct: 0,
+            seen: 0,
+            seconds: 0.0,
+        }
+    }
+
+    /// Trains the minibatches of `progress` up to and including its `steps`-th (1-based,
+    /// within the epoch; at most [`EpochProgress::steps_in_epoch`]).
+    ///
+    /// `keep_going(samples_done, running_loss)` is called after every minibatch, with the
+    /// samples and mean minibatch loss since the start of the epoch.
+    ///
+    /// # Errors
+    /// As [`Trainer::train_epoch`] (shapes are checked before any update); `progress` then
+    /// holds the minibatches done before.
+    pub fn train_until(
+        &mut self,
+        data: &Split,
+        progress: &mut EpochProgress,
+        steps: usize,
+        mut keep_going: impl FnMut(usize, f64) -> bool,
+    ) -> Result<(), Interrupted> {
         self.check_shapes(data).map_err(Interrupted::Shapes)?;
         let start = Instant::now();
-        let n = data.len();
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        order.shuffle(&mut rng_for(seed, Stream::Shuffle(epoch)));
-        let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
-        for chunk in order.chunks(self.batch) {
+        let steps = steps.min(progress.steps_in_epoch());
+        let batch = progress.batch.max(1);
+        let result = loop {
+            if progress.steps_done >= steps {
+                break Ok(());
+            }
+            let from = progress.steps_done * batch;
+            let to = (from + batch).min(progress.order.len());
+            let chunk = &progress.order[from..to];
             let (l, c) = match crate::train::threads::pool() {
                 Some(pool) if crate::train::threads::current() > 1 => {
                     pool.install(|| self.step(data, chunk))
@@ -217,21 +300,18 @@ impl Trainer {
             }
             .map_err(Interrupted::Shapes)?;
             if !l.is_finite() {
-                return Err(Interrupted::Diverged);
+                break Err(Interrupted::Diverged);
             }
-            loss_sum += l * chunk.len() as f64;
-            correct += c;
-            seen += chunk.len();
-            if !keep_going(seen, loss_sum / seen as f64) {
-                return Err(Interrupted::Stopped);
+            progress.loss_sum += l * chunk.len() as f64;
+            progress.correct += c;
+            progress.seen += chunk.len();
+            progress.steps_done += 1;
+            if !keep_going(progress.seen, progress.loss_sum / progress.seen as f64) {
+                break Err(Interrupted::Stopped);
             }
-        }
-        Ok(EpochStats {
-            loss: loss_sum / seen.max(1) as f64,
-            accuracy: correct as f64 / seen.max(1) as f64,
-            samples: seen,
-            seconds: start.elapsed().as_secs_f64(),
-        })
+        };
+        progress.seconds += start.elapsed().as_secs_f64();
+        result
     }
 
     /// Checks that every part fits the parts around it: each layer's weights take the layer

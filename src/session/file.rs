@@ -1,9 +1,14 @@
-//! The on-disk layout of a session (schema 1) and its conversion to and from [`Session`].
+//! The on-disk layout of a session (schema 2; schema 1 still reads) and its conversion to and
+//! from [`Session`].
 //!
 //! Scalars (preset, data identity, losses, accuracies, timings, layer summaries) are plain RON.
 //! Bulk per-node arrays are [`blob`](super::blob) strings:
 //! - `counts`: u32 `[nodes, classes]` on-counts;
-//! - `churn`: f32 `[nodes]` (empty blob at epoch 0);
+//! - `added` (schema 2): u32 `[nodes]`, samples that entered each set since the previous
+//!   record (absent at the first); `removed` and churn are derived from it (see
+//!   [`records`](super::records));
+//! - `churn` (schema 1, and records of schema-1 sessions resumed later): f32 `[nodes]`;
+//! - `cost` (schema 2): the node-supported cost, see [`CostFile`];
 //! - `probe_delta`: u64 `[nodes, probe_words]`, the probe bitsets XOR the previous epoch's
 //!   (epoch 0 stores them as they are). Late in training few memberships change, so the XOR
 //!   is mostly zeros and compresses well; decoding replays the XORs from epoch 0;
@@ -16,16 +21,21 @@ use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 use super::blob::{self, BlobError};
-use super::model::{Checkpoint, EpochRecord, LayerRecord, ProbeSet, RunStatus, Session, Timing};
+use super::model::{
+    Checkpoint, EpochRecord, LayerCost, LayerRecord, ProbeSet, RunStatus, Session, Timing,
+};
+use super::records::{self, bf16_bits, from_bf16_bits, set_sizes};
 use super::{FORMAT, SCHEMA, SessionError};
 use crate::data::DatasetIdentity;
 use crate::data::dataset::PIXELS;
-use crate::measure::LayerSummary;
+use crate::measure::{LayerSummary, Quartiles, Schedule};
 use crate::nn::adam::LayerMoments;
 use crate::nn::{Adam, AdamConfig, Dense, Mlp};
 use crate::preset::Preset;
 
-/// The file, field by field.
+/// The file, field by field. Schema 1 differs only by the fields marked schema 2: its records
+/// have no `step` (they are per epoch: step = epoch x steps per epoch), its preset no
+/// `schedule` (read as [`Schedule::PerEpoch`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionFile {
     /// Always `"sample-sets session"`.
@@ -44,6 +54,9 @@ pub struct SessionFile {
     pub threads: usize,
     /// Hidden layer widths.
     pub widths: Vec<usize>,
+    /// Output error below which a sample counts as settled (schema 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_below: Option<f32>,
     /// Probe subset.
     pub probe: ProbeFile,
     /// Per-epoch records.
@@ -65,10 +78,14 @@ pub struct ProbeFile {
     pub pixels: String,
 }
 
-/// One epoch on disk.
+/// One record on disk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EpochFile {
-    /// Epoch number.
+    /// Minibatch steps before the record (schema 2; schema 1 has none: read as 0 and replaced
+    /// by `epoch` x steps per epoch).
+    #[serde(default)]
+    pub step: u64,
+    /// Epochs completed.
     pub epoch: u32,
     /// Training-set loss.
     pub train_loss: f64,
@@ -82,21 +99,49 @@ pub struct EpochFile {
     pub minibatch_loss: Option<f64>,
     /// Phase wall times.
     pub timing: Timing,
+    /// Share of settled training samples (schema 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_share: Option<f64>,
+    /// Per-sample loss over the training set (schema 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_loss: Option<Quartiles>,
     /// Per hidden layer.
     pub layers: Vec<LayerFile>,
 }
 
-/// One layer at one epoch on disk.
+/// One layer at one record on disk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LayerFile {
     /// Readable summary.
     pub summary: LayerSummary,
     /// Blob of on-counts.
     pub counts: String,
-    /// Blob of churn values.
+    /// Blob of churn values (schema 1, or records without `added`; empty otherwise).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub churn: String,
-    /// Blob of probe bitsets XOR the previous epoch's.
+    /// Blob of probe bitsets XOR the previous record's.
     pub probe_delta: String,
+    /// Blob of u32 `[nodes]`: samples added to each set since the previous record (schema 2;
+    /// empty at the first record).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub added: String,
+    /// Node-supported cost (schema 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostFile>,
+}
+
+/// A layer's node-supported cost on disk (see [`LayerCost`] and
+/// [`records`](super::records) for the encodings).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CostFile {
+    /// Blob of bfloat16 (u16) `[nodes]`: mean |φ| over each set.
+    pub mean_abs: String,
+    /// Blob of bfloat16 (u16) `[nodes]`: each node's largest |class mean φ|.
+    pub class_scale: String,
+    /// Blob of i8 `[nodes, classes]`: class mean φ in 127ths of the class scale (-128: none).
+    pub class_push: String,
+    /// Blob of u32 `[nodes]`: settled samples in each set.
+    pub settled: String,
 }
 
 /// Checkpoint on disk.
@@ -133,16 +178,30 @@ pub fn encode_epoch(rec: &EpochRecord, prev_probe: &mut Vec<Vec<u64>>) -> EpochF
                     .collect(),
                 _ => layer.probe_bits.clone(),
             };
+            // Churn follows from `added` when it is there (records measured since schema 2).
+            let churn = if layer.added.is_empty() && !layer.churn.is_empty() {
+                blob::encode_f32(&layer.churn)
+            } else {
+                String::new()
+            };
+            let added = if layer.added.is_empty() {
+                String::new()
+            } else {
+                blob::encode_u32(&layer.added)
+            };
             LayerFile {
                 summary: layer.summary,
                 counts: blob::encode_u32(&layer.counts),
-                churn: blob::encode_f32(&layer.churn),
+                churn,
                 probe_delta: blob::encode_u64(&delta),
+                added,
+                cost: layer.cost.as_ref().map(encode_cost),
             }
         })
         .collect();
     *prev_probe = rec.layers.iter().map(|l| l.probe_bits.clone()).collect();
     EpochFile {
+        step: rec.step,
         epoch: rec.epoch,
         train_loss: rec.train_loss,
         train_accuracy: rec.train_accuracy,
@@ -150,8 +209,47 @@ pub fn encode_epoch(rec: &EpochRecord, prev_probe: &mut Vec<Vec<u64>>) -> EpochF
         test_accuracy: rec.test_accuracy,
         minibatch_loss: rec.minibatch_loss,
         timing: rec.timing,
+        settled_share: rec.settled_share,
+        sample_loss: rec.sample_loss,
         layers,
     }
+}
+
+fn encode_bf16(v: &[f32]) -> String {
+    let bytes: Vec<u8> = v.iter().flat_map(|&x| bf16_bits(x).to_le_bytes()).collect();
+    blob::encode_bytes(&bytes)
+}
+
+fn decode_bf16(text: &str, n: usize) -> Result<Vec<f32>, BlobError> {
+    let b = blob::decode_bytes(text, n.saturating_mul(2))?;
+    Ok(b.chunks_exact(2)
+        .map(|c| from_bf16_bits(u16::from_le_bytes([c[0], c[1]])))
+        .collect())
+}
+
+/// Encodes a layer's node-supported cost.
+pub fn encode_cost(c: &LayerCost) -> CostFile {
+    let push: Vec<u8> = c.class_push.iter().map(|&q| q.to_le_bytes()[0]).collect();
+    CostFile {
+        mean_abs: encode_bf16(&c.mean_abs),
+        class_scale: encode_bf16(&c.class_scale),
+        class_push: blob::encode_bytes(&push),
+        settled: blob::encode_u32(&c.settled),
+    }
+}
+
+/// Decodes a layer's node-supported cost for `nodes` nodes and `classes` classes.
+///
+/// # Errors
+/// [`BlobError`] naming nothing (the caller names the record): bad blobs or lengths.
+pub fn decode_cost(c: &CostFile, nodes: usize, classes: usize) -> Result<LayerCost, BlobError> {
+    let push = blob::decode_bytes(&c.class_push, nodes * classes)?;
+    Ok(LayerCost {
+        mean_abs: decode_bf16(&c.mean_abs, nodes)?,
+        class_scale: decode_bf16(&c.class_scale, nodes)?,
+        class_push: push.into_iter().map(|b| i8::from_le_bytes([b])).collect(),
+        settled: blob::decode_u32(&c.settled, nodes)?,
+    })
 }
 
 /// Encodes the probe subset.
@@ -264,23 +362,61 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
         )));
     }
     let words = probe.words();
+    // Schema 1 measured once per epoch and knew no schedule.
+    let mut preset = file.preset;
+    if file.schema < 2 {
+        preset.schedule = Schedule::PerEpoch;
+    }
+    let steps_per_epoch =
+        crate::measure::schedule::steps_per_epoch(file.dataset.train_samples, preset.batch_size);
     let mut prev: Vec<Vec<u64>> = Vec::new();
+    let mut prev_sizes: Vec<Vec<u64>> = Vec::new();
     let mut epochs = Vec::with_capacity(file.epochs.len());
     for (i, e) in file.epochs.into_iter().enumerate() {
+        let step = if file.schema < 2 {
+            u64::from(e.epoch) * steps_per_epoch
+        } else {
+            e.step
+        };
         if e.layers.len() != file.widths.len() {
             return Err(inconsistent(format!(
-                "epoch {} has {} layers, widths say {}",
-                e.epoch,
+                "record at step {step} has {} layers, widths say {}",
                 e.layers.len(),
                 file.widths.len()
             )));
         }
         let mut layers = Vec::with_capacity(e.layers.len());
         for (l, (lf, &w)) in e.layers.into_iter().zip(&file.widths).enumerate() {
-            let what = |name: &str| format!("epoch {} layer {} {name}", e.epoch, l + 1);
+            let what = |name: &str| format!("step {step} layer {} {name}", l + 1);
             let counts = blob::decode_u32(&lf.counts, w * classes).map_err(bad(what("counts")))?;
-            let churn_len = if i == 0 { 0 } else { w };
-            let churn = blob::decode_f32(&lf.churn, churn_len).map_err(bad(what("churn")))?;
+            let sizes = set_sizes(&counts, classes);
+            let (added, removed, churn) = match (lf.added.is_empty(), prev_sizes.get(l)) {
+                (false, None) => {
+                    return Err(inconsistent(format!(
+                        "{} without a previous record",
+                        what("added")
+                    )));
+                }
+                (false, Some(before)) => {
+                    let added = blob::decode_u32(&lf.added, w).map_err(bad(what("added")))?;
+                    let (removed, churn) = records::turnover_from_added(&sizes, before, &added)
+                        .map_err(|p| inconsistent(format!("{}: {p}", what("turnover"))))?;
+                    (added, removed, churn)
+                }
+                (true, _) => {
+                    let churn = if lf.churn.is_empty() && i == 0 {
+                        Vec::new()
+                    } else {
+                        let churn_len = if i == 0 { 0 } else { w };
+                        blob::decode_f32(&lf.churn, churn_len).map_err(bad(what("churn")))?
+                    };
+                    (Vec::new(), Vec::new(), churn)
+                }
+            };
+            let cost = match &lf.cost {
+                None => None,
+                Some(c) => Some(decode_cost(c, w, classes).map_err(bad(what("cost")))?),
+            };
             let mut bits =
                 blob::decode_u64(&lf.probe_delta, w * words).map_err(bad(what("probe")))?;
             if let Some(p) = prev.get(l) {
@@ -293,10 +429,18 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
                 counts,
                 churn,
                 probe_bits: bits,
+                added,
+                removed,
+                cost,
             });
         }
         prev = layers.iter().map(|l| l.probe_bits.clone()).collect();
-        epochs.push(EpochRecord {
+        prev_sizes = layers
+            .iter()
+            .map(|l| set_sizes(&l.counts, classes))
+            .collect();
+        let rec = EpochRecord {
+            step,
             epoch: e.epoch,
             train_loss: e.train_loss,
             train_accuracy: e.train_accuracy,
@@ -305,15 +449,42 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
             minibatch_loss: e.minibatch_loss,
             timing: e.timing,
             layers,
-        });
+            settled_share: e.settled_share,
+            sample_loss: e.sample_loss,
+        };
+        records::check_record(
+            &rec,
+            epochs.last(),
+            steps_per_epoch,
+            preset.schedule,
+            classes,
+        )
+        .map_err(inconsistent)?;
+        epochs.push(rec);
     }
     let checkpoint = match file.checkpoint {
         None => None,
-        Some(c) => Some(decode_checkpoint(&c, &file.widths, classes, path)?),
+        Some(c) => {
+            // Resuming continues after the checkpoint's epoch, so that epoch's record must be
+            // there, followed only by records inside the next epoch (measured again on resume).
+            let cp_step = u64::from(c.epoch) * steps_per_epoch;
+            let at = epochs.iter().position(|e| e.step == cp_step);
+            let after_next_epoch = epochs
+                .last()
+                .is_some_and(|e| e.step >= cp_step + steps_per_epoch);
+            if at.is_none() || after_next_epoch {
+                return Err(inconsistent(format!(
+                    "checkpoint is at epoch {} but the last record is at epoch {:?}",
+                    c.epoch,
+                    epochs.last().map(|e| e.epoch)
+                )));
+            }
+            Some(decode_checkpoint(&c, &file.widths, classes, path)?)
+        }
     };
     let session = Session {
         app_version: file.app_version,
-        preset: file.preset,
+        preset,
         dataset: file.dataset,
         threads: file.threads,
         widths: file.widths,
@@ -321,6 +492,7 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
         epochs,
         status: file.status,
         checkpoint,
+        settled_below: file.settled_below,
     };
     super::validate::validate(&session, path)?;
     Ok(session)

@@ -88,13 +88,10 @@ impl Session {
             .collect()
     }
 
-    /// Index of the record for `epoch` (or the last record before it).
+    /// Index of the record at the end of `epoch` (or the last record before it). Records
+    /// inside epoch 1 share `epoch` 0, so this goes by step.
     pub fn epoch_index(&self, epoch: u32) -> Option<usize> {
-        match self.epochs.binary_search_by_key(&epoch, |e| e.epoch) {
-            Ok(i) => Some(i),
-            Err(0) => None,
-            Err(i) => Some(i - 1),
-        }
+        self.record_index_at(u64::from(epoch) * self.steps_per_epoch())
     }
 
     /// Whether probe sample `k` is in node (`layer`, `node`)'s sample set at record `epoch_index`.

@@ -61,10 +61,10 @@ fn check(s: &Session) -> Checked {
         return invalid("session", "threads", "is 0".into());
     }
     check_probe(s)?;
-    let mut previous: Option<u32> = None;
+    let mut previous: Option<&EpochRecord> = None;
     for e in &s.epochs {
         check_epoch(s, e, previous)?;
-        previous = Some(e.epoch);
+        previous = Some(e);
     }
     check_checkpoint(s)?;
     check_status(s)
@@ -189,12 +189,25 @@ fn class_ranges(labels: &[u8]) -> Vec<(usize, usize)> {
     ranges
 }
 
-fn check_epoch(s: &Session, e: &EpochRecord, previous: Option<u32>) -> Checked {
-    let record = format!("epoch {}", e.epoch);
+fn check_epoch(s: &Session, e: &EpochRecord, previous: Option<&EpochRecord>) -> Checked {
+    // Records inside epoch 1 share `epoch` 0, so a record is named by its step there.
+    let record = if e.step == u64::from(e.epoch).saturating_mul(s.steps_per_epoch()) {
+        format!("epoch {}", e.epoch)
+    } else {
+        format!(
+            "step {} (epoch {:.3})",
+            e.step,
+            e.position(s.steps_per_epoch())
+        )
+    };
     if let Some(prev) = previous
-        && e.epoch <= prev
+        && (e.step <= prev.step || e.epoch < prev.epoch)
     {
-        return invalid(record, "epoch", format!("follows epoch {prev}"));
+        return invalid(
+            record,
+            "step",
+            format!("follows step {} (epoch {})", prev.step, prev.epoch),
+        );
     }
     if e.epoch > s.preset.epochs {
         return invalid(

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use crate::data::Dataset;
 use crate::data::dataset::CLASSES;
+use crate::measure::cost::SETTLED_BELOW;
 use crate::measure::pass::evaluate;
 use crate::measure::probe::stratified_probe;
 use crate::measure::{LayerSummary, Measurement, Measurer};
@@ -13,6 +14,7 @@ use crate::nn::rng::{Stream, rng_for};
 use crate::nn::trainer::Interrupted;
 use crate::nn::{Adam, Mlp, Trainer};
 use crate::preset::Preset;
+use crate::session::records;
 use crate::session::{
     Checkpoint, EpochRecord, LayerRecord, ProbeSet, RunStatus, Session, SessionError,
     SessionWriter, Timing,
@@ -36,9 +38,9 @@ pub enum RunEvent {
         /// Training throughput so far in this epoch.
         samples_per_s: f64,
     },
-    /// An epoch was measured (epoch 0 before training).
+    /// A record was measured (step 0 before training, steps inside epoch 1, epoch ends).
     Epoch(Box<EpochRecord>),
-    /// Saving the session failed; the run goes on and tries again next epoch.
+    /// Saving the session failed; the run goes on and tries again at the next record.
     SaveFailed(String),
     /// The run ended.
     Finished(RunStatus),
@@ -123,6 +125,7 @@ impl Run {
             epochs: Vec::new(),
             status: RunStatus::Running,
             checkpoint: None,
+            settled_below: Some(measurer.settled_below()),
         };
         Ok(Self {
             session,
@@ -132,8 +135,8 @@ impl Run {
         })
     }
 
-    /// Continues `session` from its checkpoint, dropping records after it. `extra_epochs`
-    /// raises the preset's epoch count (0 keeps it).
+    /// Continues `session` from its checkpoint, dropping records after it (they are measured
+    /// again on the way).
     ///
     /// # Errors
     /// [`RunError::NoCheckpoint`], or [`RunError::DataMismatch`] when `data` is not the data
@@ -148,9 +151,15 @@ impl Run {
                 found: data.identity.name.clone(),
             });
         }
-        session.epochs.retain(|e| e.epoch <= cp.epoch);
+        // Checkpoints are taken at epoch ends: records after it, inside the next epoch, are
+        // measured again on the way (training is deterministic, so they come out the same).
+        let cp_step = u64::from(cp.epoch) * session.steps_per_epoch();
+        session.epochs.retain(|e| e.step <= cp_step);
         session.status = RunStatus::Running;
-        let mut measurer = Measurer::new(&data.train, CLASSES, &session.probe.indices);
+        let mut measurer = Measurer::new(&data.train, CLASSES, &session.probe.indices)
+            .with_settled_below(session.settled_below.unwrap_or(SETTLED_BELOW));
+        // A session from before schema 2 gains the node-supported cost from here on.
+        session.settled_below = Some(measurer.settled_below());
         // Rebuild the previous epoch's sample sets (for churn): the same weights give the same sets.
         flush_subnormals_on_this_thread();
         measurer.measure(&cp.mlp, &data.train, session.preset.loss);
@@ -173,9 +182,10 @@ impl Run {
         &self.trainer.mlp
     }
 
+    /// The record of measurement `m` taken after `step` minibatch steps.
     fn record(
         &self,
-        epoch: u32,
+        step: u64,
         m: Measurement,
         data: &Dataset,
         timing: Timing,
@@ -185,18 +195,25 @@ impl Run {
         let (test_loss, test_accuracy) =
             evaluate(&self.trainer.mlp, &data.test, self.session.preset.loss);
         let totals = &self.session.dataset.train_class_counts;
+        let classes = self.session.classes();
+        let samples = data.train.len().max(1) as f64;
         let layers = m
             .layers
             .into_iter()
             .map(|l| LayerRecord {
                 summary: LayerSummary::from_counts(&l.counts, totals, &l.churn),
+                cost: Some(records::layer_cost(&l, classes)),
                 counts: l.counts,
                 churn: l.churn,
                 probe_bits: l.probe_bits,
+                added: l.added,
+                removed: l.removed,
             })
             .collect();
+        let epoch = step / self.session.steps_per_epoch();
         EpochRecord {
-            epoch,
+            step,
+            epoch: u32::try_from(epoch).unwrap_or(u32::MAX),
             train_loss: m.train_loss,
             train_accuracy: m.train_accuracy,
             test_loss,
@@ -208,29 +225,37 @@ impl Run {
                 ..timing
             },
             layers,
+            settled_share: Some(m.settled as f64 / samples),
+            sample_loss: m.sample_loss,
         }
     }
 
+    /// Keeps a record (and saves), with a checkpoint when it ends an epoch.
     fn commit(
         &mut self,
         rec: EpochRecord,
+        epoch_end: bool,
         writer: &mut Option<SessionWriter>,
         on_event: &mut dyn FnMut(RunEvent),
     ) {
-        let cp = Checkpoint {
+        let cp = epoch_end.then(|| Checkpoint {
             epoch: rec.epoch,
             mlp: self.trainer.mlp.clone(),
             adam: self.trainer.adam.clone(),
-        };
+        });
         if let Some(w) = writer.as_mut() {
             w.push_epoch(&rec);
-            w.set_checkpoint(&cp);
+            if let Some(cp) = &cp {
+                w.set_checkpoint(cp);
+            }
             w.set_status(RunStatus::Running);
             if let Err(e) = w.save() {
                 on_event(RunEvent::SaveFailed(e.to_string()));
             }
         }
-        self.session.checkpoint = Some(cp);
+        if cp.is_some() {
+            self.session.checkpoint = cp;
+        }
         self.session.epochs.push(rec.clone());
         on_event(RunEvent::Epoch(Box::new(rec)));
     }
@@ -252,9 +277,9 @@ impl Run {
         status
     }
 
-    /// Runs to the preset's last epoch (or until cancelled or diverged), saving to `out`
-    /// after every epoch when given. Call on the thread that should do the work: it sets
-    /// flush-to-zero there.
+    /// Runs to the preset's last epoch (or until cancelled or diverged), measuring at the
+    /// steps of the preset's schedule and saving to `out` after every record when given.
+    /// Call on the thread that should do the work: it sets flush-to-zero there.
     pub fn execute(
         &mut self,
         data: &Dataset,
@@ -263,70 +288,95 @@ impl Run {
         on_event: &mut dyn FnMut(RunEvent),
     ) -> RunStatus {
         flush_subnormals_on_this_thread();
+        let spe = self.session.steps_per_epoch();
+        // Training goes on from the checkpoint: records after it are measured again.
+        if let Some(cp) = &self.session.checkpoint {
+            let cp_step = u64::from(cp.epoch) * spe;
+            self.session.epochs.retain(|e| e.step <= cp_step);
+        }
         let mut writer = out.map(|p| SessionWriter::new(p, &self.session));
         let loss = self.session.preset.loss;
         if self.needs_epoch0 {
             self.measurer.reset();
             let m = self.measurer.measure(&self.trainer.mlp, &data.train, loss);
             let rec = self.record(0, m, data, Timing::default(), None);
-            self.commit(rec, &mut writer, on_event);
+            self.commit(rec, true, &mut writer, on_event);
             self.needs_epoch0 = false;
         }
-        let first = self.session.epochs_done() + 1;
+        let first = self
+            .session
+            .checkpoint
+            .as_ref()
+            .map_or_else(|| self.session.epochs_done(), |cp| cp.epoch)
+            + 1;
         let seed = self.session.preset.seed;
+        let schedule = self.session.preset.schedule;
+        let total = data.train.len();
         for epoch in first..=self.session.preset.epochs {
             if control.is_cancelled() {
                 return self.finish(RunStatus::Cancelled, &mut writer, on_event);
             }
             let started = Instant::now();
             let mut last_report = Instant::now();
-            let total = data.train.len();
-            let result = self
-                .trainer
-                .train_epoch(&data.train, epoch, seed, |done, running| {
-                    while control.is_paused() && !control.is_cancelled() {
-                        std::thread::sleep(std::time::Duration::from_millis(50));
+            let mut progress = self.trainer.start_epoch(&data.train, epoch, seed);
+            let epoch_start = u64::from(epoch - 1) * spe;
+            let mut trained_before = 0.0;
+            for step in schedule.steps_in_epoch(epoch, spe) {
+                let within = usize::try_from(step - epoch_start).unwrap_or(usize::MAX);
+                let result = self.trainer.train_until(
+                    &data.train,
+                    &mut progress,
+                    within,
+                    |done, running| {
+                        while control.is_paused() && !control.is_cancelled() {
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                        }
+                        if last_report.elapsed().as_millis() >= 100 || done == total {
+                            last_report = Instant::now();
+                            on_event(RunEvent::Progress {
+                                epoch,
+                                samples_done: done,
+                                samples_total: total,
+                                running_loss: running,
+                                samples_per_s: done as f64
+                                    / started.elapsed().as_secs_f64().max(1e-9),
+                            });
+                        }
+                        !control.is_cancelled()
+                    },
+                );
+                match result {
+                    Ok(()) => {}
+                    Err(Interrupted::Stopped) => {
+                        // Discard the partial epoch: back to the last checkpoint's weights.
+                        if let Some(cp) = &self.session.checkpoint {
+                            self.trainer.mlp = cp.mlp.clone();
+                            self.trainer.adam = cp.adam.clone();
+                        }
+                        return self.finish(RunStatus::Cancelled, &mut writer, on_event);
                     }
-                    if last_report.elapsed().as_millis() >= 100 || done == total {
-                        last_report = Instant::now();
-                        on_event(RunEvent::Progress {
-                            epoch,
-                            samples_done: done,
-                            samples_total: total,
-                            running_loss: running,
-                            samples_per_s: done as f64 / started.elapsed().as_secs_f64().max(1e-9),
-                        });
+                    Err(Interrupted::Diverged) => {
+                        return self.finish(RunStatus::Diverged { epoch }, &mut writer, on_event);
                     }
-                    !control.is_cancelled()
-                });
-            let stats = match result {
-                Ok(s) => s,
-                Err(Interrupted::Stopped) => {
-                    // Discard the partial epoch: back to the last checkpoint's weights.
-                    if let Some(cp) = &self.session.checkpoint {
-                        self.trainer.mlp = cp.mlp.clone();
-                        self.trainer.adam = cp.adam.clone();
+                    Err(Interrupted::Shapes(e)) => {
+                        let message = format!("epoch {epoch}: {e}");
+                        return self.finish(RunStatus::Failed { message }, &mut writer, on_event);
                     }
-                    return self.finish(RunStatus::Cancelled, &mut writer, on_event);
                 }
-                Err(Interrupted::Diverged) => {
+                let m = self.measurer.measure(&self.trainer.mlp, &data.train, loss);
+                if !m.is_finite() || !self.trainer.mlp.is_finite() {
                     return self.finish(RunStatus::Diverged { epoch }, &mut writer, on_event);
                 }
-                Err(Interrupted::Shapes(e)) => {
-                    let message = format!("epoch {epoch}: {e}");
-                    return self.finish(RunStatus::Failed { message }, &mut writer, on_event);
-                }
-            };
-            let m = self.measurer.measure(&self.trainer.mlp, &data.train, loss);
-            if !m.train_loss.is_finite() || !self.trainer.mlp.is_finite() {
-                return self.finish(RunStatus::Diverged { epoch }, &mut writer, on_event);
+                let timing = Timing {
+                    train_s: progress.seconds() - trained_before,
+                    ..Timing::default()
+                };
+                trained_before = progress.seconds();
+                let minibatch_loss = progress.stats().loss;
+                let rec = self.record(step, m, data, timing, Some(minibatch_loss));
+                let epoch_end = step == epoch_start + spe;
+                self.commit(rec, epoch_end, &mut writer, on_event);
             }
-            let timing = Timing {
-                train_s: stats.seconds,
-                ..Timing::default()
-            };
-            let rec = self.record(epoch, m, data, timing, Some(stats.loss));
-            self.commit(rec, &mut writer, on_event);
         }
         self.finish(RunStatus::Completed, &mut writer, on_event)
     }

@@ -196,5 +196,6 @@ fn fallback_preset() -> Preset {
         init: Init::HeUniform,
         seed: 1,
         probe_size: 1000,
+        schedule: Default::default(),
     }
 }

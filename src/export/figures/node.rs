@@ -14,20 +14,21 @@ fn class_entries(classes: impl Iterator<Item = usize>) -> Vec<(Mark, String)> {
         .collect()
 }
 
-/// Runs of consecutive epoch records in which probe sample `k` is in the node's set, as
-/// (first epoch, last epoch), so that a row is a few rectangles rather than one per epoch.
+/// Runs of consecutive records in which probe sample `k` is in the node's set, as (first
+/// epoch, last epoch), so that a row is a few rectangles rather than one per record (records
+/// inside epoch 1 count as epoch 0 until this figure places records by position).
 fn member_runs(s: &Session, (layer, node): (usize, usize), k: usize) -> Vec<(u32, u32)> {
     let mut runs: Vec<(u32, u32)> = Vec::new();
-    let mut prev: Option<u32> = None;
+    let mut in_run = false;
     for (i, e) in s.epochs.iter().enumerate() {
         if s.probe_member(i, layer, node, k) {
-            match (runs.last_mut(), prev) {
-                (Some(run), Some(p)) if run.1 == p && e.epoch == p + 1 => run.1 = e.epoch,
+            match runs.last_mut() {
+                Some(run) if in_run => run.1 = e.epoch,
                 _ => runs.push((e.epoch, e.epoch)),
             }
-            prev = Some(e.epoch);
+            in_run = true;
         } else {
-            prev = None;
+            in_run = false;
         }
     }
     runs
