@@ -128,7 +128,7 @@ fn no_command_replaces_an_existing_file_without_force() {
     assert!(
         std::fs::read_to_string(&csv)
             .unwrap()
-            .starts_with("epoch,layer,node")
+            .starts_with("step,epoch,layer,node")
     );
 
     // export --all --out DIR holding one of the set's files: nothing at all is written.

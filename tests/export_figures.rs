@@ -391,6 +391,8 @@ fn nan_losses_are_drawn_as_gaps_not_joined_across() {
     let mut p = preset::find("mnist-2x20-ce", &[]).unwrap();
     p.epochs = 4;
     p.probe_size = 100;
+    // One record per epoch, so record 2 is epoch 2.
+    p.schedule = sample_sets::measure::Schedule::PerEpoch;
     let mut run = Run::new(p, common::mnist(), 1).unwrap();
     run.execute(common::mnist(), None, &Control::default(), &mut |_| {});
     let mut s = run.session;

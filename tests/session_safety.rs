@@ -16,6 +16,8 @@ fn small_preset(epochs: u32) -> Preset {
     let mut p = preset::find("mnist-2x20-ce", &[]).unwrap();
     p.epochs = epochs;
     p.probe_size = 200;
+    // One record per epoch: the contradictions below edit records by epoch.
+    p.schedule = sample_sets::measure::Schedule::PerEpoch;
     p
 }
 
@@ -148,8 +150,11 @@ fn resuming_refuses_epoch_counters_beyond_the_preset_and_leaves_the_file() {
     let (good, _) = saved_session();
     for (name, last) in [("wrap.ron", u32::MAX), ("far.ron", 100_001)] {
         let mut s = good.clone();
+        // A hostile but self-consistent record: its step says the same epoch.
+        let spe = s.steps_per_epoch();
         if let Some(e) = s.epochs.last_mut() {
             e.epoch = last;
+            e.step = u64::from(last) * spe;
         }
         if let Some(c) = s.checkpoint.as_mut() {
             c.epoch = last;
@@ -306,15 +311,18 @@ const CONTRADICTIONS: &[Contradiction] = &[
         field: "timing.train_s",
     },
     Contradiction {
-        name: "churn-above-1",
-        edit: |s| layer(s, 2, 1).churn[4] = 1.25,
-        record: "epoch 2, layer 2, node 4",
-        field: "churn",
+        // Schema 2 keeps no churn: it follows from `added` and the set sizes, which must
+        // agree (|S_now| - |S_prev| = added - removed, added <= |S_now|).
+        name: "added-above-set-size",
+        edit: |s| layer(s, 2, 1).added[4] = 60_001,
+        record: "epoch 2",
+        field: "layer 2 added",
     },
     Contradiction {
         name: "epochs-not-increasing",
+        // Epoch 1's record (step 469) claiming no epoch done.
         edit: |s| s.epochs[1].epoch = 0,
-        record: "epoch 0",
+        record: "epoch 1",
         field: "epoch",
     },
     Contradiction {
@@ -431,7 +439,11 @@ fn text_nested_too_deeply_is_called_that_without_rons_advice_to_programmers() {
     let path = write(
         dir.path(),
         "deep.ron",
-        &text.replacen("schema: 1,", &format!("schema: 1, {deep}"), 1),
+        &text.replacen(
+            &format!("schema: {},", session::SCHEMA),
+            &format!("schema: {}, {deep}", session::SCHEMA),
+            1,
+        ),
     );
     let preset = preset::EMBEDDED[0].1.replacen(
         "hidden_layers: 2,",

@@ -234,10 +234,13 @@ mod tests {
         let mut lines = csv.lines();
         let header: Vec<&str> = lines.next().unwrap().split(',').collect();
         let classes = s.classes();
-        // Adding a metric to `Metric::ALL` adds its column here, in that order.
-        assert_eq!(header.len(), 3 + classes + Metric::ALL.len());
+        // Adding a metric to `Metric::ALL` adds its column here, in that order, between the
+        // class counts and the turnover and node-supported cost columns.
+        let metrics_at = 4 + classes;
+        let extra = 3 + classes + 1; // added, removed, phi_mean_abs, phi_class_*, settled_share
+        assert_eq!(header.len(), metrics_at + Metric::ALL.len() + extra);
         let tail: Vec<&str> = Metric::ALL.iter().map(|m| m.info().column).collect();
-        assert_eq!(header[3 + classes..], tail[..]);
+        assert_eq!(header[metrics_at..metrics_at + Metric::ALL.len()], tail[..]);
         assert_eq!(
             tail,
             [
@@ -251,7 +254,8 @@ mod tests {
         for line in lines {
             let fields: Vec<&str> = line.split(',').collect();
             assert_eq!(fields.len(), header.len(), "{line}");
-            let churn_empty = fields.last().is_some_and(|c| c.is_empty());
+            let churn = metrics_at + Metric::ALL.len() - 1;
+            let churn_empty = fields.get(churn).is_some_and(|c| c.is_empty());
             assert_eq!(churn_empty, fields[0] == "0", "{line}");
         }
     }

@@ -45,7 +45,8 @@ pub struct RunSummary {
     pub preset: Preset,
     /// Width of each hidden layer.
     pub widths: Vec<usize>,
-    /// Per-epoch scalars, epoch 0 first.
+    /// Per-epoch scalars, epoch 0 first: the records at the ends of epochs (the records
+    /// inside epoch 1 of the default schedule are left out: a grid compares epochs).
     pub epochs: Vec<EpochSummary>,
 }
 
@@ -56,13 +57,23 @@ struct SummaryFile {
     schema: u32,
     status: RunStatus,
     preset: Preset,
+    dataset: DatasetSize,
     widths: Vec<usize>,
     epochs: Vec<EpochFile>,
+}
+
+/// The one field of the data set's identity that places records on the epoch axis.
+#[derive(Deserialize)]
+struct DatasetSize {
+    train_samples: usize,
 }
 
 #[derive(Deserialize)]
 struct EpochFile {
     epoch: u32,
+    /// Minibatch steps before the record (schema 2; schema 1 records are at epoch ends).
+    #[serde(default)]
+    step: u64,
     train_loss: f64,
     train_accuracy: f64,
     test_loss: f64,
@@ -156,9 +167,17 @@ impl RunSummary {
                 supported: SCHEMA,
             });
         }
-        let mut previous: Option<u32> = None;
+        let spe =
+            crate::measure::schedule::steps_per_epoch(f.dataset.train_samples, f.preset.batch_size)
+                .max(1);
+        let mut previous: Option<u64> = None;
         let mut epochs = Vec::with_capacity(f.epochs.len());
         for e in f.epochs {
+            let step = if f.schema < 2 {
+                u64::from(e.epoch).saturating_mul(spe)
+            } else {
+                e.step
+            };
             if e.layers.len() != f.widths.len() {
                 return Err(bad(format!(
                     "epoch {} has {} layers but widths lists {}",
@@ -167,10 +186,13 @@ impl RunSummary {
                     f.widths.len()
                 )));
             }
-            if previous.is_some_and(|p| e.epoch <= p) {
-                return Err(bad(format!("epoch {} is out of order", e.epoch)));
+            if previous.is_some_and(|p| step <= p) {
+                return Err(bad(format!("the record at step {step} is out of order")));
             }
-            previous = Some(e.epoch);
+            previous = Some(step);
+            if step % spe != 0 {
+                continue;
+            }
             epochs.push(EpochSummary {
                 epoch: e.epoch,
                 train_loss: e.train_loss,
@@ -199,6 +221,7 @@ impl RunSummary {
             epochs: s
                 .epochs
                 .iter()
+                .filter(|e| e.step % s.steps_per_epoch().max(1) == 0)
                 .map(|e| EpochSummary {
                     epoch: e.epoch,
                     train_loss: e.train_loss,

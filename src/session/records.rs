@@ -147,6 +147,22 @@ pub fn turnover_from_added(
     Ok((removed, churn))
 }
 
+/// [`turnover_from_added`] for numbers that may contradict each other (a file being
+/// loaded): `removed` saturates at 0 and `u32::MAX` and churn is NaN where they do, and
+/// [`check_record`] names the contradiction after the plainer checks of the load.
+pub fn turnover_unchecked(now: &[u64], prev: &[u64], added: &[u32]) -> (Vec<u32>, Vec<f32>) {
+    turnover_from_added(now, prev, added).unwrap_or_else(|_| {
+        now.iter()
+            .zip(prev)
+            .zip(added)
+            .map(|((&n, &p), &a)| {
+                let r = (p + u64::from(a)).saturating_sub(n);
+                (u32::try_from(r).unwrap_or(u32::MAX), f32::NAN)
+            })
+            .unzip()
+    })
+}
+
 /// Checks one record's schema-2 quantities against each other and against the session:
 /// its step (after `prev`'s, in the schedule, and matching its completed epochs), its
 /// training-set settled share and loss quartiles, and per layer the turnover and the
@@ -154,81 +170,117 @@ pub fn turnover_from_added(
 /// session's; `classes` the number of classes.
 ///
 /// # Errors
-/// A message naming the record (by step) and what is wrong.
+/// The field at fault (`step`, `epoch`, `settled_share`, `sample_loss`, `layer 2 added`,
+/// `layer 2 cost`, ...) and what is wrong with it.
 pub fn check_record(
     rec: &EpochRecord,
     prev: Option<&EpochRecord>,
     steps_per_epoch: u64,
     schedule: Schedule,
     classes: usize,
-) -> Result<(), String> {
-    let at = format!("record at step {}", rec.step);
+) -> Result<(), (String, String)> {
+    let field = |f: &str| f.to_string();
     let spe = steps_per_epoch.max(1);
     if let Some(p) = prev
         && rec.step <= p.step
     {
-        return Err(format!("{at} follows the record at step {}", p.step));
+        return Err((
+            field("step"),
+            format!("{} follows the record at step {}", rec.step, p.step),
+        ));
     }
     if u64::from(rec.epoch) != rec.step / spe {
-        return Err(format!(
-            "{at} says {} epochs done, but {} steps of {spe} make {}",
-            rec.epoch,
-            rec.step,
-            rec.step / spe
+        return Err((
+            field("epoch"),
+            format!(
+                "is {}, but {} steps of {spe} make {}",
+                rec.epoch,
+                rec.step,
+                rec.step / spe
+            ),
         ));
     }
     if !schedule.measures_at(rec.step, spe) {
-        return Err(format!(
-            "{at} is not a step of the schedule {}",
-            schedule.name()
+        return Err((
+            field("step"),
+            format!(
+                "{} is not a step of the schedule {}",
+                rec.step,
+                schedule.name()
+            ),
         ));
     }
     if let Some(share) = rec.settled_share
         && !(0.0..=1.0).contains(&share)
     {
-        return Err(format!("{at}: settled share {share}"));
+        return Err((field("settled_share"), format!("is {share}, not in [0, 1]")));
     }
     if let Some(q) = rec.sample_loss {
         let ordered = q.q1 <= q.median && q.median <= q.q3;
         let finite = [q.mean, q.q1, q.median, q.q3].iter().all(|v| v.is_finite());
         if !ordered || !finite || q.q1 < 0.0 {
-            return Err(format!("{at}: per-sample loss quartiles {q:?}"));
+            return Err((
+                field("sample_loss"),
+                format!("quartiles {q:?} are not ordered, finite and non-negative"),
+            ));
         }
     }
     for (l, layer) in rec.layers.iter().enumerate() {
-        check_layer(layer, classes).map_err(|e| format!("{at} layer {}: {e}", l + 1))?;
+        let before = prev
+            .and_then(|p| p.layers.get(l))
+            .map(|p| set_sizes(&p.counts, classes));
+        check_layer(layer, before.as_deref(), classes)
+            .map_err(|(f, e)| (format!("layer {} {f}", l + 1), e))?;
     }
     Ok(())
 }
 
-/// One layer's turnover and cost against its counts.
-fn check_layer(layer: &LayerRecord, classes: usize) -> Result<(), String> {
+/// One layer's turnover and cost against its counts (and the previous record's set sizes).
+fn check_layer(
+    layer: &LayerRecord,
+    before: Option<&[u64]>,
+    classes: usize,
+) -> Result<(), (&'static str, String)> {
     let sizes = set_sizes(&layer.counts, classes);
     let nodes = sizes.len();
     if layer.added.len() != layer.removed.len()
         || !(layer.added.is_empty() || layer.added.len() == nodes)
     {
-        return Err(format!(
-            "{} added and {} removed values for {nodes} nodes",
-            layer.added.len(),
-            layer.removed.len()
+        return Err((
+            "added",
+            format!(
+                "{} added and {} removed values for {nodes} nodes",
+                layer.added.len(),
+                layer.removed.len()
+            ),
         ));
     }
-    if let Some(j) = (0..layer.added.len()).find(|&j| u64::from(layer.added[j]) > sizes[j]) {
-        return Err(format!(
-            "node {j}: {} added to a set of {}",
-            layer.added[j], sizes[j]
-        ));
+    if !layer.added.is_empty() {
+        let Some(before) = before.filter(|b| b.len() == nodes) else {
+            return Err(("added", "is given without a previous record".into()));
+        };
+        // |S_now| - |S_prev| = added - removed, with neither more than its set holds.
+        for j in 0..nodes {
+            let (n, p) = (sizes[j], before[j]);
+            let (a, r) = (u64::from(layer.added[j]), u64::from(layer.removed[j]));
+            if a > n || r > p || n + r != p + a {
+                return Err((
+                    "added",
+                    format!("node {j}: {a} samples added to a set of {n} that had {p}"),
+                ));
+            }
+        }
     }
     let Some(cost) = &layer.cost else {
         return Ok(());
     };
+    let cost_err = |m: String| Err(("cost", m));
     if cost.mean_abs.len() != nodes
         || cost.class_scale.len() != nodes
         || cost.settled.len() != nodes
         || cost.class_push.len() != nodes * classes
     {
-        return Err("node-supported cost arrays do not match the layer's width".into());
+        return cost_err("node-supported cost arrays do not match the layer's width".into());
     }
     for (j, &size) in sizes.iter().enumerate() {
         let (mean, scale) = (cost.mean_abs[j], cost.class_scale[j]);
@@ -238,12 +290,12 @@ fn check_layer(layer: &LayerRecord, classes: usize) -> Result<(), String> {
             mean.is_finite() && mean >= 0.0
         };
         if !(mean_ok && scale.is_finite() && scale >= 0.0) {
-            return Err(format!(
+            return cost_err(format!(
                 "node {j}: mean |cost| {mean} and class scale {scale} for a set of {size}"
             ));
         }
         if u64::from(cost.settled[j]) > size {
-            return Err(format!(
+            return cost_err(format!(
                 "node {j}: {} settled samples in a set of {size}",
                 cost.settled[j]
             ));
@@ -252,7 +304,7 @@ fn check_layer(layer: &LayerRecord, classes: usize) -> Result<(), String> {
             let empty = layer.counts[j * classes + c] == 0;
             let none = cost.class_push[j * classes + c] == LayerCost::NO_SAMPLES;
             if empty != none {
-                return Err(format!(
+                return cost_err(format!(
                     "node {j} class {c}: push by class disagrees with the class counts"
                 ));
             }

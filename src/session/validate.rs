@@ -190,15 +190,13 @@ fn class_ranges(labels: &[u8]) -> Vec<(usize, usize)> {
 }
 
 fn check_epoch(s: &Session, e: &EpochRecord, previous: Option<&EpochRecord>) -> Checked {
-    // Records inside epoch 1 share `epoch` 0, so a record is named by its step there.
-    let record = if e.step == u64::from(e.epoch).saturating_mul(s.steps_per_epoch()) {
-        format!("epoch {}", e.epoch)
+    // A record is named by its step (what identifies it): "epoch 3" at an epoch's end,
+    // "step 8 (epoch 0.017)" inside an epoch, where several records share `epoch`.
+    let spe = s.steps_per_epoch().max(1);
+    let record = if e.step % spe == 0 {
+        format!("epoch {}", e.step / spe)
     } else {
-        format!(
-            "step {} (epoch {:.3})",
-            e.step,
-            e.position(s.steps_per_epoch())
-        )
+        format!("step {} (epoch {:.3})", e.step, e.position(spe))
     };
     if let Some(prev) = previous
         && (e.step <= prev.step || e.epoch < prev.epoch)
@@ -263,7 +261,10 @@ fn check_epoch(s: &Session, e: &EpochRecord, previous: Option<&EpochRecord>) -> 
         let at = format!("{record}, layer {}", l + 1);
         check_layer(s, layer, width, first, &at, &ranges)?;
     }
-    Ok(())
+    // The schema-2 quantities (step, turnover, node-supported cost) against each other; after
+    // the checks above, so a count above its class size is named as such first.
+    super::records::check_record(e, previous, spe, s.preset.schedule, s.classes())
+        .or_else(|(field, problem)| invalid(record, field, problem))
 }
 
 fn check_quartiles(record: &str, field: &str, q: &Quartiles) -> Checked {
@@ -354,10 +355,12 @@ fn check_layer(
         (Some(q), false) => check_quartiles(record, "summary.churn", q)?,
         (None, _) => {}
     }
+    // Stored churn (schema 1); schema 2 derives it from `added`, checked with the turnover.
     if let Some((j, v)) = layer
         .churn
         .iter()
         .enumerate()
+        .filter(|_| layer.added.is_empty())
         .find(|(_, v)| !(0.0..=1.0).contains(*v))
     {
         return invalid(
