@@ -190,7 +190,7 @@ impl RunSummary {
                 return Err(bad(format!("the record at step {step} is out of order")));
             }
             previous = Some(step);
-            if step % spe != 0 {
+            if !step.is_multiple_of(spe) {
                 continue;
             }
             epochs.push(EpochSummary {
@@ -221,7 +221,7 @@ impl RunSummary {
             epochs: s
                 .epochs
                 .iter()
-                .filter(|e| e.step % s.steps_per_epoch().max(1) == 0)
+                .filter(|e| e.step.is_multiple_of(s.steps_per_epoch().max(1)))
                 .map(|e| EpochSummary {
                     epoch: e.epoch,
                     train_loss: e.train_loss,

@@ -193,7 +193,7 @@ fn check_epoch(s: &Session, e: &EpochRecord, previous: Option<&EpochRecord>) -> 
     // A record is named by its step (what identifies it): "epoch 3" at an epoch's end,
     // "step 8 (epoch 0.017)" inside an epoch, where several records share `epoch`.
     let spe = s.steps_per_epoch().max(1);
-    let record = if e.step % spe == 0 {
+    let record = if e.step.is_multiple_of(spe) {
         format!("epoch {}", e.step / spe)
     } else {
         format!("step {} (epoch {:.3})", e.step, e.position(spe))
