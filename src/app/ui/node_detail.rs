@@ -10,10 +10,10 @@ use egui_plot::{FilledArea, Legend, Line};
 
 use super::RunView;
 use super::colors::{MARKER, class_color, layer_color};
-use super::epoch_axis::{EpochAxis, band, epoch_marker};
+use super::epoch_axis::{EpochAxis, band, epoch_marker, nearest_record_step};
 use crate::app::command::{Command, CommandSender};
 use crate::app::runs::RunId;
-use crate::app::selection::node_label;
+use crate::app::selection::{node_label, record_label};
 use crate::app::settings::Setting;
 use crate::session::{Metric, Session};
 
@@ -44,9 +44,9 @@ pub struct NodeDetailView {
     raster: Option<Cached<RasterKey>>,
     thumbs: Option<Cached<ThumbKey>>,
     digit: Option<(TextureHandle, (RunId, usize))>,
-    /// Node and epoch drawn last frame (read by the GUI tests).
+    /// Node and record step drawn last frame (read by the GUI tests).
     #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
-    pub rendered: Option<((usize, usize), u32)>,
+    pub rendered: Option<((usize, usize), u64)>,
     /// Per-class on-counts shown last frame (read by the GUI tests).
     #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
     pub rendered_counts: Option<Vec<u32>>,
@@ -138,12 +138,14 @@ impl NodeDetailView {
             self.rendered = None;
             return;
         };
-        let Some(idx) = sel.epoch_index(s) else {
+        let Some(idx) = sel.record_index(s) else {
             ui.label("No epochs measured yet.");
             return;
         };
+        let sel_position = s.record_position(idx).unwrap_or(0.0);
+        let sel_step = s.epochs.get(idx).map_or(0, |e| e.step);
         ui.heading(node_label(l, j));
-        ui.label(format!("at epoch {}", sel.epoch));
+        ui.label(format!("at {}", record_label(s, idx)));
         let ctx = ui.ctx().clone();
         // Metrics and class counts at the selected epoch.
         let values: Vec<String> = Metric::ALL
@@ -246,7 +248,7 @@ impl NodeDetailView {
                 }
                 let e = (((p.x - img.left()) / img.width()) * cols) as usize;
                 if let Some(e) = s.epochs.get(e) {
-                    tx.send(Command::SelectEpoch(e.epoch));
+                    tx.send(Command::SelectStep(e.step));
                 }
             }
         }
@@ -275,7 +277,7 @@ impl NodeDetailView {
         let classes = s.classes();
         let totals = s.dataset.train_class_counts.clone();
         let resp = axis.plot("composition", w, 150.0).show(ui, |p| {
-            let xs: Vec<f64> = s.epochs.iter().map(|e| f64::from(e.epoch)).collect();
+            let xs: Vec<f64> = s.positions();
             let mut base = vec![0.0; xs.len()];
             for c in 0..classes {
                 let vals: Vec<f64> = (0..xs.len())
@@ -305,10 +307,12 @@ impl NodeDetailView {
                     base = top;
                 }
             }
-            epoch_marker(p, sel.epoch);
+            epoch_marker(p, sel_position);
         });
-        if let Some(e) = EpochAxis::clicked_epoch(&resp) {
-            tx.send(Command::SelectEpoch(e));
+        if let Some(step) =
+            EpochAxis::clicked_position(&resp).and_then(|x| nearest_record_step(s, x))
+        {
+            tx.send(Command::SelectStep(step));
         }
 
         // (c) Node metrics against the layer band.
@@ -329,14 +333,16 @@ impl NodeDetailView {
                     let pts: Vec<[f64; 2]> = s
                         .node_series(l, j, m)
                         .into_iter()
-                        .map(|(e, v)| [f64::from(e), f64::from(v)])
+                        .map(|(x, v)| [x, f64::from(v)])
                         .collect();
                     p.line(Line::new(name, pts).color(c).width(2.0));
                 }
-                epoch_marker(p, sel.epoch);
+                epoch_marker(p, sel_position);
             });
-        if let Some(e) = EpochAxis::clicked_epoch(&resp) {
-            tx.send(Command::SelectEpoch(e));
+        if let Some(step) =
+            EpochAxis::clicked_position(&resp).and_then(|x| nearest_record_step(s, x))
+        {
+            tx.send(Command::SelectStep(step));
         }
 
         // (d) Thumbnails.
@@ -350,8 +356,8 @@ impl NodeDetailView {
                 .filter(|&k| s.probe_member(idx, l, j, k))
                 .count();
             ui.strong(format!(
-                "In the sample set at epoch {}: {total} of {} probe samples{}",
-                sel.epoch,
+                "In the sample set at {}: {total} of {} probe samples{}",
+                record_label(s, idx),
                 s.probe.len(),
                 if total > members.len() {
                     format!(" (first {} shown)", members.len())
@@ -381,7 +387,7 @@ impl NodeDetailView {
                 }
             }
         }
-        self.rendered = Some(((l, j), sel.epoch));
+        self.rendered = Some(((l, j), sel_step));
     }
 
     #[allow(clippy::too_many_arguments)]
