@@ -353,3 +353,65 @@ fn two_runs_in_parallel_then_compare() {
         let _ = img.save(out.join("5-compare.png"));
     }
 }
+
+/// The app at `size` with the embedded example session open and node "layer 1 · node 5"
+/// selected, drawn with wgpu (lavapipe) so it can be rendered.
+fn example_at(size: [f32; 2], dir: &Path) -> Harness<'static, SampleSetsApp> {
+    let empty = dir.join("no-data");
+    std::fs::create_dir_all(&empty).unwrap();
+    let config = AppConfig {
+        sessions_dir: Some(dir.to_path_buf()),
+        data_dir: Some(empty),
+        ..AppConfig::default()
+    };
+    let mut h = Harness::builder()
+        .with_size(size)
+        // The node map's metric box has no accessible name yet (the node map's own work).
+        .with_accessibility_check(false)
+        .wgpu()
+        .build_eframe(move |cc| SampleSetsApp::new(cc, config));
+    h.state_mut().apply(Command::OpenExample);
+    wait_for(
+        &mut h,
+        "the example session",
+        Duration::from_secs(20),
+        |a| a.state.selected_session().is_some(),
+    );
+    h.state_mut().apply(Command::SelectNode(Some((0, 5))));
+    for _ in 0..6 {
+        h.step();
+    }
+    h
+}
+
+/// Saves what `h` shows as `target/screenshots/NAME.png` (to look at) and checks it, below
+/// the menu bar (whose frame-time readout changes from run to run), against the snapshot
+/// `tests/snapshots/NAME.png` pixel for pixel: a tick label missing or a panel cut shows.
+fn picture(h: &mut Harness<'static, SampleSetsApp>, name: &str) {
+    let img = h.render().expect("render");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&out).unwrap();
+    img.save(out.join(format!("{name}.png"))).unwrap();
+    let menu = 32;
+    let below = image::imageops::crop_imm(&img, 0, menu, img.width(), img.height() - menu);
+    egui_kittest::image_snapshot(&below.to_image(), name);
+}
+
+#[test]
+fn explore_with_a_node_selected_at_both_sizes() {
+    for (size, name) in [
+        ([1024.0, 700.0], "explore-1024x700"),
+        ([1600.0, 1000.0], "explore-1600x1000"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut h = example_at(size, dir.path());
+        h.get_by_label("layer 1 · node 5");
+        picture(&mut h, name);
+        // The log epoch axis: the first epochs get room, ticks still read as epochs.
+        h.get_by_label("log").click();
+        for _ in 0..4 {
+            h.step();
+        }
+        picture(&mut h, &format!("{name}-log"));
+    }
+}

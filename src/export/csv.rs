@@ -229,6 +229,15 @@ pub fn figure_csv(
     out
 }
 
+/// A position on the epoch axis for CSV: whole epochs as integers, others with six decimals.
+fn position(p: f64) -> String {
+    if p.fract() == 0.0 {
+        format!("{p:.0}")
+    } else {
+        format!("{p:.6}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,14 +274,5 @@ mod tests {
             let churn_empty = fields.get(churn).is_some_and(|c| c.is_empty());
             assert_eq!(churn_empty, fields[0] == "0", "{line}");
         }
-    }
-}
-
-/// A position on the epoch axis for CSV: whole epochs as integers, others with six decimals.
-fn position(p: f64) -> String {
-    if p.fract() == 0.0 {
-        format!("{p:.0}")
-    } else {
-        format!("{p:.6}")
     }
 }

@@ -167,6 +167,144 @@ impl Metric {
     }
 }
 
+/// A per-layer quantity of the backward pass or of set turnover, drawn over records as a layer
+/// band next to the activation fraction (sessions of schema 2 have them; older ones do not).
+/// Unlike [`Metric`] these are not per-node values of the node map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LayerQuantity {
+    /// Mean |φ| over each node's sample set (node-supported cost: how hard the set pushes).
+    CostMeanAbs,
+    /// Share of each node's sample set that is settled.
+    SettledShare,
+    /// Samples that entered the layer's sets since the previous record, as a share of the
+    /// previous set sizes (summed over the layer's nodes).
+    Added,
+    /// Samples that left the layer's sets since the previous record, as a share of the
+    /// previous set sizes (summed over the layer's nodes).
+    Removed,
+}
+
+/// Everything the views say about a [`LayerQuantity`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LayerQuantityInfo {
+    /// Name in plot titles ("settled share of the set").
+    pub name: &'static str,
+    /// Y axis title with its unit.
+    pub axis: &'static str,
+    /// File-name and command-line name.
+    pub slug: &'static str,
+    /// What the value is, and where the formula comes from.
+    pub unit: &'static str,
+    /// What a high value says.
+    pub high_means: &'static str,
+    /// Whether the band is the quartiles over nodes (false: one layer total, no band).
+    pub over_nodes: bool,
+}
+
+const COST_MEAN_ABS: LayerQuantityInfo = LayerQuantityInfo {
+    name: "mean |φ| (node-supported cost)",
+    axis: "mean |φ| over the set",
+    slug: "cost-mean-abs",
+    unit: "mean over the node's sample set of |φ|, φ = ∂L_s/∂a (the sample's loss carried back \
+           to the node's activation along its active paths; Haasbroek & Davel)",
+    high_means: "the samples in the set push the node's weights harder",
+    over_nodes: true,
+};
+
+const SETTLED_SHARE: LayerQuantityInfo = LayerQuantityInfo {
+    name: "settled share of the set",
+    axis: "settled share of the set",
+    slug: "settled-share",
+    unit: "share of the node's sample set whose output error is below the session's settled \
+           threshold (they no longer push the weights)",
+    high_means: "more of the set no longer contributes to the weight updates",
+    over_nodes: true,
+};
+
+const ADDED: LayerQuantityInfo = LayerQuantityInfo {
+    name: "added to the sets",
+    axis: "added (share of previous sets)",
+    slug: "added",
+    unit: "samples that entered the layer's sample sets since the previous record, summed over \
+           nodes, over the summed set sizes at the previous record",
+    high_means: "the sets are growing or being replaced",
+    over_nodes: false,
+};
+
+const REMOVED: LayerQuantityInfo = LayerQuantityInfo {
+    name: "removed from the sets",
+    axis: "removed (share of previous sets)",
+    slug: "removed",
+    unit: "samples that left the layer's sample sets since the previous record, summed over \
+           nodes, over the summed set sizes at the previous record",
+    high_means: "the sets are shrinking or being replaced",
+    over_nodes: false,
+};
+
+impl LayerQuantity {
+    /// All, in display order.
+    pub const ALL: [LayerQuantity; 4] = [
+        LayerQuantity::CostMeanAbs,
+        LayerQuantity::SettledShare,
+        LayerQuantity::Added,
+        LayerQuantity::Removed,
+    ];
+
+    /// Names and meaning.
+    pub fn info(self) -> &'static LayerQuantityInfo {
+        match self {
+            LayerQuantity::CostMeanAbs => &COST_MEAN_ABS,
+            LayerQuantity::SettledShare => &SETTLED_SHARE,
+            LayerQuantity::Added => &ADDED,
+            LayerQuantity::Removed => &REMOVED,
+        }
+    }
+
+    /// Layer `layer`'s values over the records that have them, as band points (mean and
+    /// quartiles over nodes; a layer total has q1 = q3 = mean).
+    pub fn series(self, s: &super::Session, layer: usize) -> Vec<super::BandPoint> {
+        let spe = s.steps_per_epoch().max(1);
+        let from_layer = |v: Vec<super::timeline::LayerPoint>| {
+            v.into_iter()
+                .map(|p| super::BandPoint {
+                    step: p.step,
+                    position: p.position,
+                    epoch: u32::try_from(p.step / spe).unwrap_or(u32::MAX),
+                    mean: p.nodes.mean,
+                    q1: p.nodes.q1,
+                    q3: p.nodes.q3,
+                })
+                .collect()
+        };
+        let share = |pick: fn(&super::timeline::TurnoverPoint) -> u64| {
+            s.turnover_series(layer)
+                .into_iter()
+                .map(|p| {
+                    let v = if p.before == 0 {
+                        f32::NAN
+                    } else {
+                        (pick(&p) as f64 / p.before as f64) as f32
+                    };
+                    super::BandPoint {
+                        step: p.step,
+                        position: p.position,
+                        epoch: u32::try_from(p.step / spe).unwrap_or(u32::MAX),
+                        mean: v,
+                        q1: v,
+                        q3: v,
+                    }
+                })
+                .collect()
+        };
+        match self {
+            LayerQuantity::CostMeanAbs => from_layer(s.cost_series(layer)),
+            LayerQuantity::SettledShare => from_layer(s.settled_series(layer)),
+            LayerQuantity::Added => share(|p| p.added),
+            LayerQuantity::Removed => share(|p| p.removed),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
