@@ -14,8 +14,11 @@ pub enum Metric {
     Predictability,
     /// 1 - H(Y|Z)/ln |C|.
     Informativeness,
-    /// Jaccard similarity of the sample set with the previous epoch's.
-    Churn,
+    /// Set overlap: Jaccard similarity |S ∩ S'| / |S ∪ S'| of the sample set with the previous
+    /// record's (high = the set stayed the same). Called "churn" before, which says the
+    /// opposite of what a high value means; settings written then still read as this.
+    #[serde(alias = "Churn")]
+    Overlap,
 }
 
 /// Everything the views and exports say about a metric.
@@ -24,7 +27,7 @@ pub struct MetricInfo {
     /// Name in plot titles and tables ("predictability").
     pub name: &'static str,
     /// Name with its definition where the name alone is unclear, for menus, figure titles and
-    /// legends ("churn (Jaccard with previous epoch)").
+    /// legends ("set overlap with previous record").
     pub label: &'static str,
     /// The shortest name readers of the paper know, for dense lines ("p").
     pub short: &'static str,
@@ -88,17 +91,17 @@ const INFORMATIVENESS: MetricInfo = MetricInfo {
     headline: true,
 };
 
-const CHURN: MetricInfo = MetricInfo {
-    name: "churn",
-    label: "churn (Jaccard with previous epoch)",
-    short: "churn",
-    slug: "churn",
-    column: "churn",
-    node_map_figure: "node-map-churn",
+const OVERLAP: MetricInfo = MetricInfo {
+    name: "set overlap",
+    label: "set overlap with previous record",
+    short: "overlap",
+    slug: "overlap",
+    column: "overlap",
+    node_map_figure: "node-map-overlap",
     range: (0.0, 1.0),
-    high_means: "the sample set stayed the same since the previous epoch",
-    unit: "Jaccard similarity |S ∩ S'| / |S ∪ S'| with the previous epoch's sample set S'",
-    undefined: Some("no value at epoch 0"),
+    high_means: "the sample set stayed the same since the previous record",
+    unit: "Jaccard similarity |S ∩ S'| / |S ∪ S'| with the previous record's sample set S'",
+    undefined: Some("no value at the first record"),
     headline: false,
 };
 
@@ -108,7 +111,7 @@ impl Metric {
         Metric::ActivationFraction,
         Metric::Predictability,
         Metric::Informativeness,
-        Metric::Churn,
+        Metric::Overlap,
     ];
 
     /// Names, range and meaning.
@@ -117,31 +120,33 @@ impl Metric {
             Metric::ActivationFraction => &ACTIVATION_FRACTION,
             Metric::Predictability => &PREDICTABILITY,
             Metric::Informativeness => &INFORMATIVENESS,
-            Metric::Churn => &CHURN,
+            Metric::Overlap => &OVERLAP,
         }
     }
 
-    /// The layer summary's quartiles for this metric (`None` for churn at epoch 0).
+    /// The layer summary's quartiles for this metric (`None` for the overlap at the first
+    /// record).
     pub fn of_summary(self, s: &LayerSummary) -> Option<Quartiles> {
         match self {
             Metric::ActivationFraction => Some(s.activation_fraction),
             Metric::Predictability => Some(s.predictability),
             Metric::Informativeness => Some(s.informativeness),
-            Metric::Churn => s.churn,
+            Metric::Overlap => s.churn,
         }
     }
 
-    /// The value from a node's metrics and churn, at full precision (CSV export).
+    /// The value from a node's metrics and set overlap (stored as `churn`), at full precision
+    /// (CSV export).
     pub fn value(self, m: &NodeMetrics, churn: Option<f32>) -> Option<f64> {
         match self {
             Metric::ActivationFraction => Some(m.activation_fraction),
             Metric::Predictability => Some(m.predictability),
             Metric::Informativeness => Some(m.informativeness),
-            Metric::Churn => churn.map(f64::from),
+            Metric::Overlap => churn.map(f64::from),
         }
     }
 
-    /// The value from a node's metrics and churn, as stored and drawn.
+    /// The value from a node's metrics and set overlap, as stored and drawn.
     pub fn pick(self, m: &NodeMetrics, churn: Option<f32>) -> Option<f32> {
         self.value(m, churn).map(|v| v as f32)
     }

@@ -53,6 +53,6 @@ mod tests {
                 Color32::from_rgb(r, g, b)
             );
         }
-        assert_eq!(metric_color(Metric::Churn, f32::NAN), MISSING);
+        assert_eq!(metric_color(Metric::Overlap, f32::NAN), MISSING);
     }
 }

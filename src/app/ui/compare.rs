@@ -19,7 +19,7 @@ use crate::app::selection::{Selection, step_at};
 use crate::session::compare::compare;
 use crate::session::{Metric, Session};
 
-/// Height of a node map's cells in Compare (they sit under the plots without scrolling).
+/// Most height of a node map's cells in Compare (they sit under the plots without scrolling).
 const MAP_H: f32 = 150.0;
 /// Room a node map needs besides its cells: title, slider, colour legend.
 const MAP_CHROME_H: f32 = 78.0;
@@ -43,7 +43,7 @@ impl Quantity {
     fn all() -> Vec<Quantity> {
         let mut v = vec![Quantity::TestAccuracy, Quantity::TestLoss];
         v.extend(Metric::headline().map(Quantity::Metric));
-        v.push(Quantity::Metric(Metric::Churn));
+        v.push(Quantity::Metric(Metric::Overlap));
         v
     }
 
@@ -55,11 +55,13 @@ impl Quantity {
         }
     }
 
+    /// Short: the plots are small.
     fn y_title(self) -> &'static str {
         match self {
-            Quantity::TestAccuracy => "test accuracy (%)",
-            Quantity::TestLoss => "test loss (mean over the set)",
-            Quantity::Metric(m) => m.info().name,
+            Quantity::TestAccuracy => "accuracy (%)",
+            Quantity::TestLoss => "loss",
+            Quantity::Metric(Metric::ActivationFraction) => "fraction",
+            Quantity::Metric(m) => m.info().short,
         }
     }
 
@@ -173,15 +175,18 @@ impl CompareView {
             }
             epoch_axis::legend(ui, &entries);
         });
-        let maps_h = MAP_H + MAP_CHROME_H + 24.0;
+        // The node maps stay in view under the plots: up to a quarter of the height for cells.
+        let map_h = (ui.available_height() * 0.25).clamp(48.0, MAP_H);
+        let maps_h = map_h + MAP_CHROME_H + 24.0;
         let plots_h = (ui.available_height() - maps_h).max(160.0);
+        let roomy = ui.available_height() > 700.0;
         let label = |p: f64| format!("epoch {}", epoch_text(p));
         egui::ScrollArea::vertical()
             .id_salt("compare-scroll")
             .max_height(plots_h)
             .show(ui, |ui| {
                 egui::CollapsingHeader::new("How the runs differ and ended")
-                    .default_open(true)
+                    .default_open(roomy)
                     .show(ui, |ui| self.table(ui, &chosen));
                 let quantities = Quantity::all();
                 let spacing = ui.spacing().item_spacing.x;
@@ -286,7 +291,7 @@ impl CompareView {
                         session: s,
                         sel: &local,
                     };
-                    map.ui(c, view, MAP_H, tx, &|x, _| Command::SelectPosition(x));
+                    map.ui(c, view, map_h, tx, &|x, _| Command::SelectPosition(x));
                 });
             }
         });
