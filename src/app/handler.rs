@@ -23,6 +23,7 @@ impl SampleSetsApp {
                 | Command::SelectStep(_)
                 | Command::SelectPosition(_)
                 | Command::SelectMetric(_)
+                | Command::FollowLatest(_)
                 | Command::SelectProbeRow(_)
         );
         let before = self.state.sel.clone();
@@ -55,6 +56,17 @@ impl SampleSetsApp {
                 if let Some(s) = session {
                     sel.step = super::selection::step_at(s, position);
                     sel.follow_latest = false;
+                }
+            }
+            Command::FollowLatest(on) => {
+                sel.follow_latest = on;
+                if on
+                    && let Some(s) = sel
+                        .run
+                        .and_then(|id| runs.get(id))
+                        .and_then(|e| e.session.as_ref())
+                {
+                    sel.step = s.epochs.last().map_or(0, |e| e.step);
                 }
             }
             Command::SelectMetric(m) => sel.metric = m,

@@ -52,7 +52,13 @@ impl SampleSetsApp {
             .get(metric.index())
             .copied()
             .flatten()?;
-        Some(t.position_from_point(&PlotPoint::new(position, f64::from(value))))
+        let x = self.views.plots.axis.as_ref()?.x(position);
+        Some(t.position_from_point(&PlotPoint::new(x, f64::from(value))))
+    }
+
+    /// The text of the last hover tooltip a plot on the epoch axis showed.
+    pub fn last_plot_tooltip(ctx: &egui::Context) -> Option<String> {
+        crate::app::ui::epoch_axis::last_tooltip(ctx)
     }
 
     /// Whether the plots' node lines are drawn for the current run and scope.

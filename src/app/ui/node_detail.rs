@@ -6,11 +6,13 @@ use egui::{
     Color32, ColorImage, Pos2, Rect, RichText, Role, Sense, Stroke, TextureHandle, TextureOptions,
     Ui, WidgetInfo, pos2, vec2,
 };
-use egui_plot::{FilledArea, Legend, Line};
+use egui_plot::LineStyle;
 
 use super::RunView;
-use super::colors::{MARKER, class_color, layer_color};
-use super::epoch_axis::{EpochAxis, band, epoch_marker, nearest_record_step};
+use super::colors::{MARKER, NEUTRAL, class_color};
+use super::epoch_axis::{
+    self, EpochAxis, LegendEntry, PlotSpec, Series, ValueFormat, nearest_record_step, record_text,
+};
 use crate::app::command::{Command, CommandSender};
 use crate::app::runs::RunId;
 use crate::app::selection::{node_label, record_label};
@@ -184,7 +186,7 @@ impl NodeDetailView {
             );
         }
         self.rendered_counts = counts;
-        let axis = EpochAxis::new(run, s);
+        let axis = EpochAxis::new(ui.ctx(), run, s);
         let w = ui.available_width();
 
         // (a) Membership raster.
@@ -276,10 +278,11 @@ impl NodeDetailView {
         let frac = fractions;
         let classes = s.classes();
         let totals = s.dataset.train_class_counts.clone();
-        let resp = axis.plot("composition", w, 150.0).show(ui, |p| {
-            let xs: Vec<f64> = s.positions();
-            let mut base = vec![0.0; xs.len()];
-            for c in 0..classes {
+        let xs: Vec<f64> = s.positions();
+        let label = |p: f64| record_text(s, p);
+        let mut base = vec![0.0; xs.len()];
+        let composition: Vec<Series> = (0..classes)
+            .map(|c| {
                 let vals: Vec<f64> = (0..xs.len())
                     .map(|e| {
                         let on = s
@@ -294,54 +297,94 @@ impl NodeDetailView {
                         }
                     })
                     .collect();
-                let name = format!("{c}");
+                let name = format!("class {c}");
                 if frac {
-                    let pts: Vec<[f64; 2]> = xs.iter().zip(&vals).map(|(&x, &y)| [x, y]).collect();
-                    p.line(Line::new(name, pts).color(class_color(c)));
+                    let pts = xs.iter().zip(&vals).map(|(&x, &y)| [x, y]).collect();
+                    Series::line(name, class_color(c), pts)
                 } else {
+                    // Stacked: each class's area from the classes below it to its top; the
+                    // tooltip gives the class's own count.
                     let top: Vec<f64> = base.iter().zip(&vals).map(|(a, b)| a + b).collect();
-                    p.add(
-                        FilledArea::new(name, &xs, &base, &top)
-                            .fill_color(class_color(c).gamma_multiply(0.8)),
-                    );
+                    let pts = xs.iter().zip(&top).map(|(&x, &y)| [x, y]).collect();
+                    let mut series = Series::line(name, class_color(c), pts)
+                        .width(0.5)
+                        .format(ValueFormat::Count)
+                        .band_alpha(0.8);
+                    series.band = Some(base.iter().copied().zip(top.iter().copied()).collect());
+                    series.shown_values = Some(vals);
                     base = top;
+                    series
                 }
-            }
-            epoch_marker(p, sel_position);
-        });
-        if let Some(step) =
-            EpochAxis::clicked_position(&resp).and_then(|x| nearest_record_step(s, x))
-        {
+            })
+            .collect();
+        let y_title = if frac {
+            "share of the class in the set"
+        } else {
+            "samples in the set (by class)"
+        };
+        let spec = PlotSpec::new("composition", w, 150.0, y_title).include_y([0.0]);
+        let out = axis.show(
+            ui,
+            &spec,
+            &composition,
+            &[],
+            Some(sel_position),
+            &label,
+            |_, _| {},
+        );
+        if let Some(step) = out.clicked.and_then(|x| nearest_record_step(s, x)) {
             tx.send(Command::SelectStep(step));
         }
 
         // (c) Node metrics against the layer band.
         ui.separator();
         ui.strong("Node metrics (layer band behind)");
-        let resp = axis
-            .plot("node-metrics", w, 150.0)
-            .legend(
-                Legend::default()
-                    .background_alpha(0.6)
-                    .position(egui_plot::Corner::RightBottom),
+        let styles = [
+            LineStyle::Solid,
+            LineStyle::dashed_loose(),
+            LineStyle::dotted_loose(),
+        ];
+        let mut metrics: Vec<Series> = Vec::new();
+        let mut entries: Vec<LegendEntry> = Vec::new();
+        for (i, m) in Metric::headline().enumerate() {
+            let style = styles[i % styles.len()];
+            let name = m.info().name;
+            let mut band = Series::band(
+                format!("layer {} {name}", l + 1),
+                NEUTRAL,
+                &s.layer_band(l, m),
             )
-            .show(ui, |p| {
-                for (i, m) in Metric::headline().enumerate() {
-                    let c = layer_color(i);
-                    let name = m.info().short;
-                    band(p, "", &s.layer_band(l, m), c.gamma_multiply(0.5));
-                    let pts: Vec<[f64; 2]> = s
-                        .node_series(l, j, m)
-                        .into_iter()
-                        .map(|(x, v)| [x, f64::from(v)])
-                        .collect();
-                    p.line(Line::new(name, pts).color(c).width(2.0));
-                }
-                epoch_marker(p, sel_position);
-            });
-        if let Some(step) =
-            EpochAxis::clicked_position(&resp).and_then(|x| nearest_record_step(s, x))
-        {
+            .key(name)
+            .style(style)
+            .width(0.8)
+            .band_alpha(0.12);
+            band.color = NEUTRAL.gamma_multiply(0.5);
+            metrics.push(band);
+            let pts: Vec<[f64; 2]> = s
+                .node_series(l, j, m)
+                .into_iter()
+                .map(|(x, v)| [x, f64::from(v)])
+                .collect();
+            metrics.push(
+                Series::line(format!("node {name}"), Color32::WHITE, pts)
+                    .key(name)
+                    .style(style)
+                    .width(2.0),
+            );
+            entries.push(LegendEntry::new(name, Color32::WHITE, style));
+        }
+        ui.horizontal_wrapped(|ui| epoch_axis::legend(ui, &entries));
+        let spec = PlotSpec::new("node-metrics", w, 150.0, "metric value");
+        let out = axis.show(
+            ui,
+            &spec,
+            &metrics,
+            &[],
+            Some(sel_position),
+            &label,
+            |_, _| {},
+        );
+        if let Some(step) = out.clicked.and_then(|x| nearest_record_step(s, x)) {
             tx.send(Command::SelectStep(step));
         }
 
