@@ -145,8 +145,11 @@ impl PlotsView {
         });
         let selected_name = sel.node.map(|(l, j)| node_label(l, j)).unwrap_or_default();
         let spacing = ui.spacing().item_spacing;
-        let w = ((ui.available_width() - spacing.x) / 2.0).max(100.0);
-        let h = ((height - 3.0 * spacing.y - 20.0) / 3.0).max(60.0);
+        // Two columns when wide, one when narrow (explore.rs decides; shell helper).
+        let cols = super::explore::plot_columns(ui.available_width());
+        let rows = (2 + Metric::ALL.len()).div_ceil(cols) as f32;
+        let w = ((ui.available_width() - spacing.x * (cols as f32 - 1.0)) / cols as f32).max(100.0);
+        let h = ((height - rows * (spacing.y + 20.0)) / rows).max(60.0);
         let line_layers = scope.layers(line_layer, s.widths.len());
         if scope == NodeLines::Off {
             self.density.clear();
@@ -263,7 +266,7 @@ impl PlotsView {
                             }
                         }
                     });
-                    if i % 2 == 1 {
+                    if (i + 1) % cols == 0 {
                         ui.end_row();
                     }
                 }
