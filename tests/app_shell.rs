@@ -420,6 +420,19 @@ fn at_1024_by_700_the_centre_keeps_its_room_and_nothing_is_cut() {
                 a.state.dataset().is_some()
             });
         }
+        // The form starts on a grid cell measured inside epoch 1: its schedule rows fit.
+        h.run_steps(2);
+        let first = h.state().centre_rect().expect("centre drawn");
+        for label in [
+            "per doubling",
+            "Records: epoch 0, 9 inside epoch 1, then every epoch.",
+        ] {
+            let r = h.get_by_label(label).rect();
+            assert!(
+                r.right() <= first.left() + 0.5,
+                "'{label}' at {r:?} runs into the centre {first:?}"
+            );
+        }
         h.state_mut().apply(Command::OpenExample);
         wait_for(&mut h, "the example", Duration::from_secs(30), |a| {
             a.state.sel.node == Some((0, 3))
@@ -443,6 +456,14 @@ fn at_1024_by_700_the_centre_keeps_its_room_and_nothing_is_cut() {
             detail.left() >= centre.right() - 1.0,
             "{name}: detail {detail:?}, centre {centre:?}"
         );
+        // The form fits the left panel (its schedule row ran past the edge).
+        for label in ["doubling", "Train", "Records: epoch 0, then every epoch."] {
+            let r = h.get_by_label(label).rect();
+            assert!(
+                r.right() <= centre.left() + 0.5,
+                "{name}: '{label}' at {r:?} runs into the centre {centre:?}"
+            );
+        }
         if !with_data {
             // The first-run panel's texts fit the centre (the download button was cut here).
             for label in [

@@ -201,6 +201,7 @@ impl GridView {
                 ui.end_row();
                 schedule_row(ui, p);
             });
+        ui.add(egui::Label::new(RichText::new(schedule_summary(p)).small().weak()).wrap());
         // A name that followed the shape keeps following it.
         if p.name == before && p.grid_name() != before {
             p.name = p.grid_name();
@@ -250,31 +251,29 @@ fn schedule_row(ui: &mut Ui, p: &mut Preset) {
         {
             p.schedule = Schedule::default();
         }
-        if let Schedule::Doubling { per_doubling } = &mut p.schedule {
-            ui.add(
-                egui::DragValue::new(per_doubling)
-                    .range(1..=MAX_PER_DOUBLING)
-                    .suffix(" / doubling"),
-            )
-            .on_hover_text("Records per doubling of the step count");
-        }
     });
     ui.end_row();
+    // On its own row: the form must fit the left panel at its narrowest.
+    if let Schedule::Doubling { per_doubling } = &mut p.schedule {
+        let label = ui.label("per doubling");
+        ui.add(egui::DragValue::new(per_doubling).range(1..=MAX_PER_DOUBLING))
+            .on_hover_text("Records per doubling of the step count (1: steps 1, 2, 4, 8, …)")
+            .labelled_by(label.id);
+        ui.end_row();
+    }
+}
+
+/// What the form's schedule records, in words (wrapped under the form).
+fn schedule_summary(p: &Preset) -> String {
     let early = p
         .schedule
         .early_steps(steps_per_epoch(MNIST_TRAIN, p.batch_size))
         .len();
-    ui.label("");
-    ui.label(
-        RichText::new(if early == 0 {
-            "records: epoch 0, then every epoch".to_string()
-        } else {
-            format!("records: epoch 0, {early} inside epoch 1, then every epoch")
-        })
-        .small()
-        .weak(),
-    );
-    ui.end_row();
+    if early == 0 {
+        "Records: epoch 0, then every epoch.".to_string()
+    } else {
+        format!("Records: epoch 0, {early} inside epoch 1, then every epoch.")
+    }
 }
 
 /// The test accuracy at the last epoch of the newest run of `name` that has trained epochs.

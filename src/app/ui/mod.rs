@@ -140,9 +140,11 @@ impl Views {
             .default_size(sizes.left_default)
             .size_range(LEFT_MIN..=sizes.left_max)
             .show_collapsible(ui, &mut left_open, |ui| {
+                let width = ui.available_width();
                 egui::ScrollArea::both()
                     .id_salt("left-scroll")
                     .show(ui, |ui| {
+                        ui.set_max_width(width);
                         self.grid.ui(ui, state, tx);
                         ui.separator();
                         runs_list::ui(ui, state, tx);
@@ -164,9 +166,12 @@ impl Views {
                 .show_collapsible(ui, &mut detail_open, |ui| {
                     // Both ways: content wider than the panel scrolls instead of widening the
                     // panel (a right panel widened by its content slides over the centre).
+                    let width = ui.available_width();
                     egui::ScrollArea::both()
                         .id_salt("detail-scroll")
                         .show(ui, |ui| {
+                            // Texts wrap at the panel's width; only wider widgets scroll.
+                            ui.set_max_width(width);
                             explore::detail(ui, &mut self.detail, state, tx);
                         });
                 });
