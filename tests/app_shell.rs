@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use sample_sets::app::SampleSetsApp;
 use sample_sets::app::command::Command;
 use sample_sets::app::runs::{RunId, RunState};
@@ -486,4 +486,71 @@ fn at_1024_by_700_the_centre_keeps_its_room_and_nothing_is_cut() {
         assert!(wider.width() > centre.width() + 200.0, "{name}: {wider:?}");
         assert!(h.query_by_label("layer 1 · node 3").is_none());
     }
+}
+
+/// The value the form shows for the field labelled `label`.
+fn field(h: &Harness<'static, SampleSetsApp>, role: Role, label: &str) -> String {
+    h.get_by_role_and_label(role, label)
+        .value()
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_grid_agrees_with_the_form_and_the_shown_run() {
+    let sessions = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let mut h = launch(
+        &MemStorage::default(),
+        AppConfig {
+            sessions_dir: Some(sessions.path().to_path_buf()),
+            data_dir: Some(empty.path().to_path_buf()),
+            ..AppConfig::default()
+        },
+        [1600.0, 1000.0],
+    );
+    h.run_steps(2);
+    assert_eq!(field(&h, Role::TextInput, "name"), "mnist-2x20-ce");
+    // The developer's frame time is not in the menu bar unless asked for.
+    assert!(h.query_by_label_contains("UI frame").is_none());
+    h.get_by_role_and_label(Role::SpinButton, "epochs")
+        .set_value_accesskit(7.0);
+    h.run_steps(2);
+    assert_eq!(field(&h, Role::SpinButton, "epochs"), "7");
+    // A grid cell loads its preset but keeps the epochs typed.
+    h.get_by_label("5x80\n–").click();
+    h.run_steps(3);
+    assert_eq!(field(&h, Role::TextInput, "name"), "mnist-5x80-ce");
+    assert_eq!(field(&h, Role::SpinButton, "hidden layers"), "5");
+    assert_eq!(field(&h, Role::SpinButton, "epochs"), "7");
+    // The grid's loss switch is the form's loss.
+    // (The first "MSE" is the grid's switch, the second the form's.)
+    h.get_all_by_label("MSE").next().unwrap().click();
+    h.run_steps(3);
+    assert_eq!(field(&h, Role::TextInput, "name"), "mnist-5x80-mse");
+    // The shown run puts its preset into the form: highlight and switch follow it.
+    h.state_mut().apply(Command::OpenExample);
+    wait_for(&mut h, "the example", Duration::from_secs(30), |a| {
+        a.state.selected_session().is_some()
+    });
+    h.run_steps(3);
+    assert_eq!(field(&h, Role::TextInput, "name"), "mnist-2x80-ce");
+    let acc = h
+        .state()
+        .state
+        .selected_session()
+        .and_then(|s| s.epochs.last())
+        .unwrap()
+        .test_accuracy;
+    assert!(
+        h.get_by_label(&format!("2x80\n{:.1}%", acc * 100.0))
+            .accesskit_node()
+            .toggled()
+            == Some(egui::accesskit::Toggled::True),
+        "the shown run's cell is highlighted"
+    );
+    // View > Debug shows the frame time.
+    h.state_mut()
+        .apply(Command::Set(Setting::ShowFrameTime(true)));
+    h.run_steps(2);
+    h.get_by_label_contains("UI frame");
 }
