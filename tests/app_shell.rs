@@ -344,6 +344,7 @@ fn notices_are_toasts_errors_stay_and_a_queued_notice_goes_with_its_run() {
     );
     assert!(error.height() > 40.0, "wrapped over several lines");
     h.get_by_label_contains("The run is queued");
+    picture(&mut h, "shell-notices-1024x700");
     // Toasts float: the centre did not move.
     assert_eq!(h.get_by_label("MNIST not found").rect(), before);
 
