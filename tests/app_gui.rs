@@ -260,7 +260,7 @@ fn bad_files_and_missing_data_are_messages() {
             .state
             .notices
             .iter()
-            .any(|m| m.contains("broken.ron"))
+            .any(|m| m.text.contains("broken.ron"))
     );
     assert!(h.state().state.data_problem().is_some());
     h.get_by_label("MNIST not found");

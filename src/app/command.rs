@@ -69,8 +69,12 @@ pub enum Command {
     DrawNodeLines(Box<NodeLinesJob>),
     /// Tell the user something.
     Notify(String),
-    /// Forget notice `i` (index into the notices, oldest first).
-    DismissNotice(usize),
+    /// Forget the notice with this id.
+    DismissNotice(u64),
+    /// Forget every notice.
+    DismissAllNotices,
+    /// Open a folder in the platform's file manager (where an export was written).
+    OpenFolder(PathBuf),
 }
 
 /// What a chosen path is for.

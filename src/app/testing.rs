@@ -66,3 +66,11 @@ impl SampleSetsApp {
         !self.views.plots.density.building()
     }
 }
+
+/// The window's layout, for the layout tests (shell).
+impl SampleSetsApp {
+    /// Where the centre panel (plots, node map) was drawn last frame.
+    pub fn centre_rect(&self) -> Option<egui::Rect> {
+        self.views.centre
+    }
+}

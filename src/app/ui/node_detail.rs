@@ -176,14 +176,6 @@ impl NodeDetailView {
                     }
                     ui.end_row();
                 });
-            ui.label(
-                RichText::new(format!(
-                    "class counts: {}",
-                    on.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
-                ))
-                .small()
-                .weak(),
-            );
         }
         self.rendered_counts = counts;
         let axis = EpochAxis::new(ui.ctx(), run, s);

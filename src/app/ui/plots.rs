@@ -96,7 +96,9 @@ pub fn event_marks(s: &Session) -> Vec<EventMark> {
                 EventKind::FractionPeak { layer, .. }
                 | EventKind::NodesDie { layer, .. }
                 | EventKind::LayerDies { layer } => layer_color(*layer, layers),
-                EventKind::ChanceAccuracy { .. } => Color32::from_rgb(230, 80, 80),
+                EventKind::ChanceAccuracy { .. } | EventKind::TrainingStalls { .. } => {
+                    Color32::from_rgb(230, 80, 80)
+                }
             };
             let text = e.describe();
             // describe() starts with the position; the tooltip names it already.
