@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicBool;
 use egui::util::History;
 
 use super::command::Purpose;
+use super::grid_folder::OpenGrid;
 use super::runs::{RunEntry, RunId, Runs};
 use super::selection::Selection;
 use super::settings::Settings;
@@ -49,6 +50,8 @@ pub enum Tab {
     Explore,
     /// Runs marked for comparison, side by side.
     Compare,
+    /// The open grid folder as small multiples, and its summary over seeds.
+    Grid,
 }
 
 /// The path prompt the user was asked to fill.
@@ -84,6 +87,8 @@ pub struct AppState {
     pub presets: Result<Vec<Preset>, String>,
     /// CPU time of the UI code of recent frames, milliseconds.
     pub frame_times: History<f32>,
+    /// The grid folder shown in the Grid tab, if one was opened.
+    pub grid: Option<OpenGrid>,
 }
 
 impl AppState {
@@ -100,6 +105,7 @@ impl AppState {
             prompt: None,
             presets: crate::preset::builtin().map_err(|e| e.to_string()),
             frame_times: History::new(0..120, f32::INFINITY),
+            grid: None,
         }
     }
 

@@ -22,6 +22,9 @@ use crate::session::{Metric, Session};
 pub struct CompareView {
     overlay: bool,
     maps: HashMap<RunId, NodeMapView>,
+    /// Runs that differ only in seed drawn as one group (mean, min..max band).
+    by_seed: bool,
+    seed_groups: super::seed_groups::SeedGroups,
 }
 
 impl CompareView {
@@ -44,6 +47,8 @@ impl CompareView {
             ui.heading("Compare");
             ui.selectable_value(&mut self.overlay, false, "side by side");
             ui.selectable_value(&mut self.overlay, true, "overlaid");
+            ui.checkbox(&mut self.by_seed, "seeds as groups")
+                .on_hover_text("Runs that differ only in seed: mean with the min..max band");
         });
         egui::ScrollArea::vertical().show(ui, |ui| {
             self.table(ui, &chosen);
@@ -60,7 +65,9 @@ impl CompareView {
                 .chain(Metric::headline().map(Some))
                 .collect();
             let title = |m: Option<Metric>| m.map_or("test accuracy", Metric::label);
-            if self.overlay {
+            if self.by_seed {
+                self.seed_groups.ui(ui, &chosen, &axis, sel.epoch);
+            } else if self.overlay {
                 let w = ui.available_width();
                 for &m in &metrics {
                     ui.label(RichText::new(title(m)).small());

@@ -1,4 +1,4 @@
-//! The menu bar: File, Export, View, the Explore/Compare switch, and the frame-time and data
+//! The menu bar: File, Export, View, the Explore/Compare/Grid switch, and the frame-time and data
 //! status on the right.
 
 use egui::{RichText, Ui};
@@ -47,7 +47,11 @@ pub fn ui(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
             }
         });
         ui.separator();
-        for (tab, label) in [(Tab::Explore, "Explore"), (Tab::Compare, "Compare")] {
+        for (tab, label) in [
+            (Tab::Explore, "Explore"),
+            (Tab::Compare, "Compare"),
+            (Tab::Grid, "Grid"),
+        ] {
             if ui.selectable_label(state.tab == tab, label).clicked() {
                 tx.send(Command::ShowTab(tab));
             }
@@ -62,6 +66,16 @@ fn file_menu(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
     if ui.button("Open…").clicked() {
         let dir = state.runs.sessions_dir.display().to_string();
         tx.send(Command::AskPath(Purpose::Open, format!("{dir}/")));
+    }
+    if ui.button("Open grid folder…").clicked() {
+        let dir = state
+            .grid
+            .as_ref()
+            .map_or_else(|| state.runs.sessions_dir.clone(), |g| g.dir.clone());
+        tx.send(Command::AskPath(
+            Purpose::OpenGrid,
+            format!("{}/", dir.display()),
+        ));
     }
     ui.menu_button("Recent", |ui| {
         if state.settings.recent.is_empty() {

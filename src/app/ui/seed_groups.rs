@@ -1,0 +1,165 @@
+//! Compare's seed groups: the runs being compared that differ only in seed
+//! ([`crate::grid::group_runs`]) drawn as one column each, every quantity as the mean over
+//! the seeds with the min..max band over them behind it.
+
+use egui::{RichText, Ui};
+use egui_plot::{FilledArea, Line, PlotPoint, PlotPoints};
+
+use super::colors::layer_color;
+use super::epoch_axis::{EpochAxis, epoch_marker};
+use crate::app::grid_folder::LayerBand;
+use crate::app::runs::RunId;
+use crate::grid::{RunSummary, group_runs, seed_band, seeds_text};
+use crate::session::{Metric, Session};
+
+/// Opacity of the seed bands.
+const BAND_ALPHA: f32 = 0.25;
+
+/// One group's lines.
+struct GroupLines {
+    /// "mnist-2x20-ce · seeds 1,2".
+    title: String,
+    /// Test accuracy over epochs.
+    accuracy: LayerBand,
+    /// Per headline metric, per hidden layer.
+    metrics: Vec<Vec<LayerBand>>,
+}
+
+/// The groups of the compared runs, kept until a run or its session changes.
+#[derive(Default)]
+pub struct SeedGroups {
+    key: Vec<(RunId, u64)>,
+    groups: Vec<GroupLines>,
+}
+
+fn band_of(points: impl Iterator<Item = (u32, f64, f64, f64)>) -> LayerBand {
+    let mut b = LayerBand::default();
+    for (epoch, mean, lo, hi) in points {
+        b.xs.push(f64::from(epoch));
+        b.lo.push(lo);
+        b.hi.push(hi);
+        b.mean.push(PlotPoint::new(f64::from(epoch), mean));
+    }
+    b
+}
+
+/// Test accuracy of `runs` per epoch: mean, min and max over the runs that reached it.
+fn accuracy_band(runs: &[&RunSummary]) -> LayerBand {
+    let mut by_epoch: std::collections::BTreeMap<u32, Vec<f64>> = Default::default();
+    for r in runs {
+        for e in &r.epochs {
+            if e.test_accuracy.is_finite() {
+                by_epoch.entry(e.epoch).or_default().push(e.test_accuracy);
+            }
+        }
+    }
+    band_of(by_epoch.into_iter().map(|(epoch, v)| {
+        let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (epoch, mean, lo, hi)
+    }))
+}
+
+impl SeedGroups {
+    /// Regroups `chosen` when a run or a session changed since the last call.
+    fn update(&mut self, chosen: &[(RunId, u64, &Session)]) {
+        let key: Vec<(RunId, u64)> = chosen.iter().map(|(id, v, _)| (*id, *v)).collect();
+        if key == self.key {
+            return;
+        }
+        let runs: Vec<RunSummary> = chosen
+            .iter()
+            .map(|(id, _, s)| RunSummary::from_session(s, format!("run {}", id.0).as_ref()))
+            .collect();
+        self.groups = group_runs(&runs)
+            .into_iter()
+            .map(|g| {
+                let members: Vec<&RunSummary> = g.runs(&runs).collect();
+                GroupLines {
+                    title: format!("{} · seeds {}", g.preset.name, seeds_text(&g.seeds(&runs))),
+                    accuracy: accuracy_band(&members),
+                    metrics: Metric::headline()
+                        .map(|m| {
+                            (0..g.preset.hidden_layers)
+                                .map(|l| {
+                                    band_of(seed_band(members.iter().copied(), l, m).iter().map(
+                                        |p| {
+                                            (
+                                                p.epoch,
+                                                f64::from(p.mean),
+                                                f64::from(p.min),
+                                                f64::from(p.max),
+                                            )
+                                        },
+                                    ))
+                                })
+                                .collect()
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        self.key = key;
+    }
+
+    /// Draws one column per group of `chosen`: test accuracy, then each headline metric's
+    /// layer means, as mean over seeds with the min..max band.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        chosen: &[(RunId, u64, &Session)],
+        axis: &EpochAxis,
+        epoch: u32,
+    ) {
+        self.update(chosen);
+        let n = self.groups.len().max(1);
+        let w = (ui.available_width() / n as f32 - 8.0).max(120.0);
+        ui.columns(n, |cols| {
+            for (i, (c, g)) in cols.iter_mut().zip(&self.groups).enumerate() {
+                c.strong(&g.title);
+                c.label(RichText::new("test accuracy").small());
+                axis.plot(&format!("seeds-{i}-accuracy"), w, 120.0)
+                    .show(c, |p| {
+                        draw(p, ("acc", i, 0), "test accuracy", &g.accuracy, 0);
+                        epoch_marker(p, epoch);
+                    });
+                for (m, layers) in Metric::headline().zip(&g.metrics) {
+                    c.label(RichText::new(m.label()).small());
+                    axis.plot(&format!("seeds-{i}-{}", m.slug()), w, 120.0)
+                        .show(c, |p| {
+                            for (l, b) in layers.iter().enumerate() {
+                                draw(p, (m.slug(), i, l), &format!("layer {}", l + 1), b, l);
+                            }
+                            epoch_marker(p, epoch);
+                        });
+                }
+            }
+        });
+    }
+}
+
+/// A band (min..max over seeds) and its mean line in colour `color_index`.
+fn draw(
+    p: &mut egui_plot::PlotUi<'_>,
+    id: (&str, usize, usize),
+    name: &str,
+    b: &LayerBand,
+    color_index: usize,
+) {
+    if b.xs.is_empty() {
+        return;
+    }
+    let color = layer_color(color_index);
+    p.add(
+        FilledArea::new("", &b.xs, &b.lo, &b.hi)
+            .fill_color(color.gamma_multiply(BAND_ALPHA))
+            .id(("seed-group-band", id)),
+    );
+    p.line(
+        Line::new(name, PlotPoints::Owned(b.mean.clone()))
+            .color(color)
+            .width(1.5)
+            .id(("seed-group-mean", id)),
+    );
+}
