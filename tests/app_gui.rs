@@ -445,7 +445,6 @@ fn a_live_grid_folder_fills_in_and_a_cell_opens_its_runs() {
     }
     h.get_by_label("cross-entropy loss");
     h.get_by_label("MSE loss");
-    h.get_by_label("20 nodes");
     for preset in ["mnist-2x20-ce", "mnist-2x20-mse"] {
         let runs: Vec<sample_sets::session::Session> = [1, 2]
             .iter()
