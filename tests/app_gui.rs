@@ -526,3 +526,34 @@ fn a_live_grid_folder_fills_in_and_a_cell_opens_its_runs() {
         ]
     );
 }
+
+/// Screenshots of the Grid tab at 1024x700 and 1600x1000 for the grid folder in `GRID_DIR`
+/// (e.g. `sample-sets grid run DIR --presets 'mnist-2x20-*' 'mnist-2x80-*' --seeds 1,2
+/// --epochs 3`), opened as `sample-sets DIR` opens it; written to
+/// target/screenshots/grid-WIDTHxHEIGHT.png.
+#[test]
+#[ignore = "needs a grid folder in GRID_DIR; writes screenshots to look at"]
+fn grid_tab_screenshots() {
+    let grid = std::path::PathBuf::from(std::env::var_os("GRID_DIR").expect("GRID_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = AppConfig {
+        files: vec![grid],
+        ..AppConfig::default()
+    };
+    let mut h = harness(dir.path(), config);
+    wait_for(&mut h, "the grid", Duration::from_secs(60), |a| {
+        a.state.grid.as_ref().is_some_and(|g| g.snapshot.is_some())
+    });
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&out).unwrap();
+    for (w, ht) in [(1600.0, 1000.0), (1024.0, 700.0)] {
+        h.set_size(egui::vec2(w, ht));
+        for _ in 0..4 {
+            h.step();
+        }
+        h.render()
+            .unwrap()
+            .save(out.join(format!("grid-{w}x{ht}.png")))
+            .unwrap();
+    }
+}

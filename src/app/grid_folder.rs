@@ -61,16 +61,6 @@ impl GridCell {
     pub fn bands(&self, metric: Metric) -> &[LayerBand] {
         self.bands.get(metric.index()).map_or(&[], Vec::as_slice)
     }
-
-    /// Short shape name for the cell's header: "2x20 ce".
-    pub fn shape(&self) -> String {
-        format!(
-            "{}x{} {}",
-            self.preset.hidden_layers,
-            self.preset.width,
-            self.preset.loss.short_name()
-        )
-    }
 }
 
 /// A grid folder, read once: its runs, the summary table and the cells.

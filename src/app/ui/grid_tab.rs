@@ -18,10 +18,14 @@ use crate::session::Metric;
 
 /// Narrowest cell plot (points); below it the blocks are stacked instead of side by side.
 const MIN_CELL_W: f32 = 190.0;
+/// Widest cell plot (points): wider cells flatten the curves without showing more.
+const MAX_CELL_W: f32 = 440.0;
 /// Width of the row headers ("2 layers").
 const ROW_HEADER_W: f32 = 22.0;
 /// Space between cells.
-const GAP: f32 = 6.0;
+const GAP: f32 = 14.0;
+/// Space after each block.
+const BLOCK_GAP: f32 = 12.0;
 /// Opacity of the seed bands.
 const BAND_ALPHA: f32 = 0.25;
 
@@ -81,13 +85,13 @@ impl GridTabView {
         let blocks = snap.losses.len().max(1);
         let cols = snap.cols.len().max(1);
         let avail = ui.available_width() - 4.0;
-        let side_by_side = blocks > 1
-            && (avail - ROW_HEADER_W * blocks as f32) / (blocks * cols) as f32 - GAP >= MIN_CELL_W;
+        // Each block in a row takes its row header, its cells with their gaps, and a gap.
+        let cell_w_for = |per_row: usize| {
+            (avail - (ROW_HEADER_W + BLOCK_GAP) * per_row as f32) / (per_row * cols) as f32 - GAP
+        };
+        let side_by_side = blocks > 1 && cell_w_for(blocks) >= MIN_CELL_W;
         let per_row = if side_by_side { blocks } else { 1 };
-        let cell_w = ((avail - ROW_HEADER_W * per_row as f32 - 12.0 * (per_row - 1) as f32)
-            / (per_row * cols) as f32
-            - GAP)
-            .max(120.0);
+        let cell_w = cell_w_for(per_row).clamp(120.0, MAX_CELL_W);
         let plot_h = (cell_w * 0.62).clamp(100.0, 230.0);
         let block_lists: Vec<Vec<usize>> = if side_by_side {
             vec![(0..blocks).collect()]
@@ -97,6 +101,8 @@ impl GridTabView {
         for list in block_lists {
             // Block titles and column headers.
             ui.horizontal(|ui| {
+                // Only the explicit gaps: the widths below add up to the row.
+                ui.spacing_mut().item_spacing.x = 0.0;
                 for &b in &list {
                     ui.add_space(ROW_HEADER_W);
                     let title = snap
@@ -108,10 +114,12 @@ impl GridTabView {
                         ui.set_width(block_w);
                         ui.vertical_centered(|ui| ui.strong(title));
                     });
-                    ui.add_space(12.0);
+                    ui.add_space(BLOCK_GAP);
                 }
             });
             ui.horizontal(|ui| {
+                // Only the explicit gaps: the widths below add up to the row.
+                ui.spacing_mut().item_spacing.x = 0.0;
                 for _ in &list {
                     ui.add_space(ROW_HEADER_W);
                     for width in &snap.cols {
@@ -120,7 +128,7 @@ impl GridTabView {
                             ui.vertical_centered(|ui| ui.label(format!("{width} nodes")));
                         });
                     }
-                    ui.add_space(12.0);
+                    ui.add_space(BLOCK_GAP);
                 }
             });
             for (r, layers) in snap.rows.iter().enumerate() {
@@ -132,6 +140,8 @@ impl GridTabView {
                     continue;
                 }
                 ui.horizontal(|ui| {
+                    // Only the explicit gaps: the widths below add up to the row.
+                    ui.spacing_mut().item_spacing.x = 0.0;
                     for &b in &list {
                         row_header(ui, *layers, row_h);
                         for c in 0..cols {
@@ -139,7 +149,7 @@ impl GridTabView {
                             self.cell_ui(ui, snap, cell, metric, (cell_w, plot_h), tx);
                             ui.add_space(GAP);
                         }
-                        ui.add_space(12.0);
+                        ui.add_space(BLOCK_GAP);
                     }
                 });
             }
@@ -198,22 +208,22 @@ impl GridTabView {
             };
             let corner = accuracy_text(&cell.accuracy);
             ui.horizontal(|ui| {
-                ui.set_height(16.0);
+                ui.set_height(18.0);
+                // The row and column headers name the shape; the strip says how far it is.
                 let progress = if cell.complete == cell.seeds.len() {
-                    format!("{} · {} seeds", cell.shape(), cell.seeds.len())
+                    format!("{} seeds", cell.seeds.len())
                 } else {
                     format!(
-                        "{} · {}/{} done, ≥{}/{} ep",
-                        cell.shape(),
+                        "{}/{} done · ep {}/{}",
                         cell.complete,
                         cell.seeds.len(),
                         cell.epochs_done,
                         cell.preset.epochs
                     )
                 };
-                ui.label(RichText::new(progress).small().weak());
+                ui.label(RichText::new(progress).weak());
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.label(RichText::new(&corner).small().strong());
+                    ui.label(RichText::new(&corner).strong());
                 });
             });
             let (y0, y1) = snap.y_range(metric);
@@ -360,7 +370,7 @@ fn legend(ui: &mut Ui, layers: usize) {
 
 /// The row's header: its hidden-layer count, written upwards.
 fn row_header(ui: &mut Ui, layers: usize, h: f32) {
-    let (rect, _) = ui.allocate_exact_size(vec2(ROW_HEADER_W - GAP, h), egui::Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(vec2(ROW_HEADER_W, h), egui::Sense::hover());
     let text = format!("{layers} layers");
     let galley = ui.painter().layout_no_wrap(
         text,
