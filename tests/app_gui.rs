@@ -425,6 +425,13 @@ fn a_live_grid_folder_fills_in_and_a_cell_opens_its_runs() {
             && seen.last() != Some(&n)
         {
             seen.push(n);
+            if n > 0 && n < 4 {
+                // A picture of a grid half done.
+                let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+                if let (Ok(img), Ok(())) = (h.render(), std::fs::create_dir_all(&out)) {
+                    let _ = img.save(out.join("6-grid-live.png"));
+                }
+            }
         }
         if seen.last() == Some(&4) {
             break;
@@ -525,6 +532,27 @@ fn a_live_grid_folder_fills_in_and_a_cell_opens_its_runs() {
             grid.join("mnist-2x20-mse-seed2.ron")
         ]
     );
+    // Compare shows the two seeds as one group: mean with the min..max band.
+    wait_for(&mut h, "both runs read", Duration::from_secs(60), |a| {
+        a.state.runs.entries.iter().all(|e| e.session.is_some())
+    });
+    let ids: Vec<RunId> = h.state().state.runs.entries.iter().map(|e| e.id).collect();
+    for id in ids {
+        h.state_mut().apply(Command::SetCompare(id, true));
+    }
+    h.get_by_label("Compare").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("seeds as groups").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("mnist-2x20-mse · seeds 1,2");
+    if let Ok(img) = h.render() {
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        let _ = img.save(out.join("5-compare-seed-groups.png"));
+    }
 }
 
 /// Screenshots of the Grid tab at 1024x700 and 1600x1000 for the grid folder in `GRID_DIR`
@@ -556,4 +584,13 @@ fn grid_tab_screenshots() {
             .save(out.join(format!("grid-{w}x{ht}.png")))
             .unwrap();
     }
+    h.state_mut()
+        .apply(Command::SelectMetric(Metric::Predictability));
+    for _ in 0..4 {
+        h.step();
+    }
+    h.render()
+        .unwrap()
+        .save(out.join("grid-1024x700-predictability.png"))
+        .unwrap();
 }

@@ -6,7 +6,7 @@
 //! watcher ([`crate::app::grid_folder`]); this view only draws the kept points.
 
 use egui::{Color32, Rect, RichText, Ui, vec2};
-use egui_plot::{FilledArea, GridInput, GridMark, Line, Plot, PlotPoints};
+use egui_plot::{FilledArea, GridInput, GridMark, Line, Plot, PlotPoints, Points};
 
 use super::colors::layer_color;
 use crate::app::command::{Command, CommandSender, Purpose};
@@ -273,8 +273,20 @@ impl GridTabView {
                         );
                     }
                     for (l, b) in bands.iter().enumerate() {
+                        let name = format!("layer {}", l + 1);
+                        if b.mean.len() == 1 {
+                            // Epoch 0 alone (a run just started): a line of one point is
+                            // invisible.
+                            p.points(
+                                Points::new(name, PlotPoints::Borrowed(&b.mean))
+                                    .color(layer_color(l))
+                                    .radius(3.0)
+                                    .id(("seed-mean", cell.place, l)),
+                            );
+                            continue;
+                        }
                         p.line(
-                            Line::new(format!("layer {}", l + 1), PlotPoints::Borrowed(&b.mean))
+                            Line::new(name, PlotPoints::Borrowed(&b.mean))
                                 .color(layer_color(l))
                                 .width(1.5)
                                 .id(("seed-mean", cell.place, l)),
