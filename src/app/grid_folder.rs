@@ -266,7 +266,9 @@ pub type GridUpdate = Result<Arc<GridSnapshot>, String>;
 /// on other machines into shared (network) folders, where inotify sees nothing.
 pub fn watch_worker(dir: &Path, stop: &AtomicBool, report: &dyn Fn(GridUpdate)) {
     let mut reader = GridReader::new(dir);
-    let mut last: Option<Result<(Vec<crate::grid::RunRow>, Vec<RunSummary>), String>> = None;
+    // What the folder held at the last report: its rows and summaries, or the error.
+    type Seen = Result<(Vec<crate::grid::RunRow>, Vec<RunSummary>), String>;
+    let mut last: Option<Seen> = None;
     while !stop.load(Ordering::Relaxed) {
         let read = Manifest::load(dir)
             .map_err(|e| e.to_string())
