@@ -452,6 +452,35 @@ fn a_live_grid_folder_fills_in_and_a_cell_opens_its_runs() {
     }
     h.get_by_label("cross-entropy loss");
     h.get_by_label("MSE loss");
+    // The summary panel holds the numbers of `grid status --json`.
+    let o = common::run(&["grid", "status", "--json", grid.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let snap = h
+        .state()
+        .state
+        .grid
+        .as_ref()
+        .unwrap()
+        .snapshot
+        .clone()
+        .unwrap();
+    // Both through JSON text (serde_json reads some floats one ulp off, both alike).
+    let shown: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string(&snap.table).unwrap()).unwrap();
+    assert_eq!(shown, json["presets"]);
+    // Opened again, finished: the same table (read file by file, then watched).
+    h.state_mut().apply(Command::OpenGrid(grid.clone()));
+    wait_for(
+        &mut h,
+        "the grid read again",
+        Duration::from_secs(60),
+        |a| {
+            a.state.grid.as_ref().is_some_and(|g| {
+                g.generation == 2 && g.snapshot.as_ref().is_some_and(|s| s.table == snap.table)
+            })
+        },
+    );
     for preset in ["mnist-2x20-ce", "mnist-2x20-mse"] {
         let runs: Vec<sample_sets::session::Session> = [1, 2]
             .iter()

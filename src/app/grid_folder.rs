@@ -13,8 +13,8 @@ use egui_plot::PlotPoint;
 
 use crate::export::figures::grid::nice_range;
 use crate::grid::{
-    GridReader, GridStatus, Manifest, PresetRow, RunSummary, Spread, group::same_but_seed,
-    seed_band, summary_table,
+    FileStamp, GridReader, GridStatus, Manifest, PresetRow, RunSummary, Spread,
+    group::same_but_seed, seed_band, summary_table,
 };
 use crate::preset::Preset;
 use crate::session::Metric;
@@ -266,6 +266,7 @@ pub type GridUpdate = Result<Arc<GridSnapshot>, String>;
 /// on other machines into shared (network) folders, where inotify sees nothing.
 pub fn watch_worker(dir: &Path, stop: &AtomicBool, report: &dyn Fn(GridUpdate)) {
     let mut reader = GridReader::new(dir);
+    first_read(dir, &mut reader, stop, report);
     // What the folder held at the last report: its rows and summaries, or the error.
     type Seen = Result<(Vec<crate::grid::RunRow>, Vec<RunSummary>), String>;
     let mut last: Option<Seen> = None;
@@ -289,6 +290,62 @@ pub fn watch_worker(dir: &Path, stop: &AtomicBool, report: &dyn Fn(GridUpdate)) 
         let since = Instant::now();
         while since.elapsed() < POLL_INTERVAL && !stop.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Reports at most this often while a grid is first read file by file.
+const FIRST_READ_REPORTS: Duration = Duration::from_millis(500);
+
+/// A row's state while its file has not been read yet.
+pub const NOT_READ_YET: &str = "not read yet";
+
+/// The first read of a grid folder, file by file in the manifest's order, reporting what was
+/// read so far every [`FIRST_READ_REPORTS`] so that a large grid (54 runs of 200 epochs take
+/// seconds) fills in instead of appearing at once; each summary primes `reader`, so the
+/// watcher's first full refresh reads no file again.
+fn first_read(dir: &Path, reader: &mut GridReader, stop: &AtomicBool, report: &dyn Fn(GridUpdate)) {
+    let Ok(Some(manifest)) = Manifest::load(dir) else {
+        return;
+    };
+    let mut status = GridStatus::default();
+    for r in &manifest.runs {
+        status.rows.push(crate::grid::RunRow {
+            file: r.file.clone(),
+            preset: r.preset.name.clone(),
+            seed: r.preset.seed,
+            epochs_done: 0,
+            epochs_planned: r.preset.epochs,
+            state: NOT_READ_YET.into(),
+            detail: None,
+            final_test_accuracy: None,
+            in_manifest: true,
+            summary: None,
+        });
+    }
+    let mut reported = Instant::now();
+    for (i, r) in manifest.runs.iter().enumerate() {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let path = dir.join(&r.file);
+        if let Some(stamp) = FileStamp::of(&path)
+            && let Ok(s) = RunSummary::read(&path)
+            && s.preset == r.preset
+            && let Some(row) = status.rows.get_mut(i)
+        {
+            row.state = crate::grid::RunState::Saved(s.status.clone())
+                .label()
+                .into();
+            row.epochs_done = s.epochs_done();
+            row.final_test_accuracy = s.final_test_accuracy();
+            row.summary = Some(status.summaries.len());
+            reader.prime(&path, stamp, s.clone());
+            status.summaries.push(s);
+        }
+        if reported.elapsed() >= FIRST_READ_REPORTS {
+            report(Ok(Arc::new(GridSnapshot::build(&manifest, status.clone()))));
+            reported = Instant::now();
         }
     }
 }
