@@ -66,7 +66,7 @@ impl CompareView {
                 .collect();
             let title = |m: Option<Metric>| m.map_or("test accuracy", Metric::label);
             if self.by_seed {
-                self.seed_groups.ui(ui, &chosen, &axis, sel.epoch);
+                self.seed_groups.ui(ui, &chosen, &axis);
             } else if self.overlay {
                 let w = ui.available_width();
                 for &m in &metrics {

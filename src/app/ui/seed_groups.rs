@@ -6,7 +6,7 @@ use egui::{RichText, Ui};
 use egui_plot::{FilledArea, Line, PlotPoint, PlotPoints};
 
 use super::colors::layer_color;
-use super::epoch_axis::{EpochAxis, epoch_marker};
+use super::epoch_axis::EpochAxis;
 use crate::app::grid_folder::LayerBand;
 use crate::app::runs::RunId;
 use crate::grid::{RunSummary, group_runs, seed_band, seeds_text};
@@ -104,14 +104,9 @@ impl SeedGroups {
     }
 
     /// Draws one column per group of `chosen`: test accuracy, then each headline metric's
-    /// layer means, as mean over seeds with the min..max band.
-    pub fn ui(
-        &mut self,
-        ui: &mut Ui,
-        chosen: &[(RunId, u64, &Session)],
-        axis: &EpochAxis,
-        epoch: u32,
-    ) {
+    /// layer means, as mean over seeds with the min..max band, on `axis` (epochs; the groups
+    /// hold epoch-end records only, so no selected-record marker is drawn).
+    pub fn ui(&mut self, ui: &mut Ui, chosen: &[(RunId, u64, &Session)], axis: &EpochAxis) {
         self.update(chosen);
         let n = self.groups.len().max(1);
         let w = (ui.available_width() / n as f32 - 8.0).max(120.0);
@@ -122,7 +117,6 @@ impl SeedGroups {
                 axis.plot(&format!("seeds-{i}-accuracy"), w, 120.0)
                     .show(c, |p| {
                         draw(p, ("acc", i, 0), "test accuracy", &g.accuracy, 0);
-                        epoch_marker(p, epoch);
                     });
                 for (m, layers) in Metric::headline().zip(&g.metrics) {
                     c.label(RichText::new(m.label()).small());
@@ -131,7 +125,6 @@ impl SeedGroups {
                             for (l, b) in layers.iter().enumerate() {
                                 draw(p, (m.slug(), i, l), &format!("layer {}", l + 1), b, l);
                             }
-                            epoch_marker(p, epoch);
                         });
                 }
             }
