@@ -42,6 +42,8 @@ pub enum Done {
     /// A save or export finished: what was done ("saved", "wrote") and the absolute path
     /// written, or why not.
     Written(&'static str, Result<PathBuf, String>),
+    /// The watcher of grid folder number `.0` read it anew (or could not).
+    Grid(u64, super::grid_folder::GridUpdate),
 }
 
 /// The owner of every worker thread's channel.
@@ -213,6 +215,20 @@ impl Background {
         );
     }
 
+    /// Watches grid folder `dir` (number `generation`) until `stop` is set: reports a new
+    /// snapshot whenever its files change (see [`super::grid_folder::watch_worker`]).
+    pub fn watch_grid(&self, dir: PathBuf, generation: u64, stop: Arc<AtomicBool>) {
+        self.spawn(
+            "grid-watch",
+            move |r| {
+                super::grid_folder::watch_worker(&dir, &stop, &|u| {
+                    r.send(Done::Grid(generation, u));
+                });
+            },
+            move |m| Done::Grid(generation, Err(m)),
+        );
+    }
+
     /// Runs a save or export `job` that writes one file: `verb` says what it did ("saved",
     /// "wrote"), the job returns the path written or why not.
     pub fn write_file(
@@ -251,7 +267,7 @@ fn native_dialog(purpose: &Purpose, suggested: &str) -> Option<PathBuf> {
     let d = rfd::FileDialog::new().set_title(purpose.title());
     match purpose {
         Purpose::Open => d.add_filter("session", &["ron"]).pick_file(),
-        Purpose::DataFolder => d.pick_folder(),
+        Purpose::DataFolder | Purpose::OpenGrid => d.pick_folder(),
         _ => d.set_file_name(suggested).save_file(),
     }
 }
