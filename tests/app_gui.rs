@@ -368,6 +368,8 @@ fn example_at(size: [f32; 2], dir: &Path) -> Harness<'static, SampleSetsApp> {
         .with_size(size)
         // The node map's metric box has no accessible name yet (the node map's own work).
         .with_accessibility_check(false)
+        // 60 frames a second, so that two clicks a frame or two apart make a double-click.
+        .with_step_dt(1.0 / 60.0)
         .wgpu()
         .build_eframe(move |cc| SampleSetsApp::new(cc, config));
     h.state_mut().apply(Command::OpenExample);
@@ -820,4 +822,71 @@ fn grid_tab_screenshots() {
         .unwrap()
         .save(out.join("grid-1024x700-predictability.png"))
         .unwrap();
+
+#[test]
+fn dragging_across_a_plot_zooms_every_plot_and_a_double_click_resets() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = example_at([1600.0, 1000.0], dir.path());
+    let s = h.state().state.selected_session().unwrap().clone();
+    let before = h.state().state.sel.clone();
+    let value = s.layer_band(0, Metric::ActivationFraction)[5].mean;
+    let at = |h: &Harness<'static, SampleSetsApp>, x: f64| {
+        h.state()
+            .metric_plot_position(Metric::ActivationFraction, x, value)
+            .unwrap()
+    };
+    // Where epochs 4 and 8 sit before the zoom, and the loss plot's x range.
+    let (from, to) = (at(&h, 4.0), at(&h, 8.0));
+    let whole = h.state().plot_x_range().unwrap();
+    h.hover_at(from);
+    h.step();
+    h.event(Event::PointerButton {
+        pos: from,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+    for k in 1..=8 {
+        h.hover_at(from + (to - from) * (k as f32 / 8.0));
+        h.step();
+    }
+    h.event(Event::PointerButton {
+        pos: to,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
+    for _ in 0..3 {
+        h.step();
+    }
+    // Every plot now shows epochs 4..8 (the zoom is shared), and nothing was selected.
+    let (a, b) = h.state().plot_x_range().unwrap();
+    assert!((a - 4.0).abs() < 0.2 && (b - 8.0).abs() < 0.2, "{a}..{b}");
+    assert!(b - a < (whole.1 - whole.0) / 3.0);
+    assert_eq!(h.state().state.sel, before, "a drag selects nothing");
+    h.get_by_label_contains("zoom 4");
+    // Epoch 6 is now drawn where the middle of the old 4..8 span is wider.
+    let x6 = at(&h, 6.0);
+    assert!(
+        at(&h, 8.0).x - at(&h, 4.0).x > (to.x - from.x) * 2.0,
+        "{x6:?}"
+    );
+    // A double-click shows the whole run again.
+    h.hover_at(x6);
+    h.step();
+    for _ in 0..2 {
+        for pressed in [true, false] {
+            h.event(Event::PointerButton {
+                pos: x6,
+                button: PointerButton::Primary,
+                pressed,
+                modifiers: Modifiers::NONE,
+            });
+        }
+    }
+    h.step();
+    h.step();
+    let (a, b) = h.state().plot_x_range().unwrap();
+    assert!(a <= 0.0 && b >= 20.0, "{a}..{b}");
 }

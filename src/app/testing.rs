@@ -56,6 +56,20 @@ impl SampleSetsApp {
         Some(t.position_from_point(&PlotPoint::new(x, f64::from(value))))
     }
 
+    /// The x range (positions, epochs) the metric plots showed in the last frame.
+    pub fn plot_x_range(&self) -> Option<(f64, f64)> {
+        let t = self
+            .views
+            .plots
+            .metric_transforms
+            .first()
+            .copied()
+            .flatten()?;
+        let axis = self.views.plots.axis.as_ref()?;
+        let r = t.bounds().range_x();
+        Some((axis.position(*r.start()), axis.position(*r.end())))
+    }
+
     /// The text of the last hover tooltip a plot on the epoch axis showed.
     pub fn last_plot_tooltip(ctx: &egui::Context) -> Option<String> {
         crate::app::ui::epoch_axis::last_tooltip(ctx)
