@@ -51,9 +51,8 @@ fn tiny(epochs: u32, probe: usize) -> Preset {
     let mut p = find("mnist-2x20-ce", &[]).unwrap();
     p.epochs = epochs;
     p.probe_size = probe;
-    // The views still select records by epoch; records inside epoch 1 come with the views
-    // that place them by position.
-    p.schedule = sample_sets::measure::Schedule::PerEpoch;
+    // The default schedule: records at steps 1, 2, 4, ..., 256 inside epoch 1, then at every
+    // epoch end; the views place and select them by position.
     p
 }
 
@@ -108,45 +107,54 @@ fn train_click_node_and_move_epoch() {
     assert_eq!(h.state().state.sel.node, Some((0, 3)));
     h.get_by_label("layer 1 · node 3");
     let s = h.state().state.selected_session().unwrap().clone();
+    let spe = s.steps_per_epoch();
     let last = s.epochs.len() - 1;
+    assert_eq!(s.epochs[last].step, 2 * spe);
+    assert!(
+        s.epochs.iter().filter(|e| e.step < spe).count() > 2,
+        "records inside epoch 1"
+    );
     let shown = h.state().rendered_detail().unwrap();
-    assert_eq!((shown.node, shown.epoch), ((0, 3), 2));
+    assert_eq!((shown.node, shown.step), ((0, 3), 2 * spe));
     assert_eq!(shown.counts, s.node_counts(last, 0, 3).unwrap());
 
-    // Every linked view follows the selected epoch.
-    assert_eq!(h.state().rendered_epochs(), [Some(2); 3]);
-    // Move the node map's epoch slider (through accessibility, as a screen reader would).
-    h.query_all_by_label("epoch")
+    // Every linked view follows the selected record.
+    assert_eq!(h.state().rendered_steps(), [Some(2 * spe); 3]);
+    // Move the node map's record slider (through accessibility, as a screen reader would) to
+    // the record after 256 steps, inside epoch 1.
+    let inside = s.epochs.iter().position(|e| e.step == 256).unwrap();
+    h.query_all_by_label("record")
         .find(|n| n.accesskit_node().role() == egui::accesskit::Role::Slider)
-        .expect("epoch slider")
-        .set_value_accesskit(1.0);
+        .expect("record slider")
+        .set_value_accesskit(inside as f64);
     h.step();
     h.step();
     h.step();
-    assert_eq!(h.state().state.sel.epoch, 1);
-    assert_eq!(h.state().rendered_epochs(), [Some(1); 3]);
-    h.get_by_label("Plots · epoch 1");
-    h.get_by_label("Node map · epoch 1 / 2");
-    h.get_by_label("at epoch 1");
+    assert_eq!(h.state().state.sel.step, 256);
+    assert_eq!(h.state().rendered_steps(), [Some(256); 3]);
+    h.get_by_label("Plots · epoch 0.55 (step 256)");
+    h.get_by_label("Node map · epoch 0.55 (step 256) / 2");
+    h.get_by_label("at epoch 0.55 (step 256)");
     let shown = h.state().rendered_detail().unwrap();
-    assert_eq!(shown.counts, s.node_counts(1, 0, 3).unwrap());
+    assert_eq!(shown.counts, s.node_counts(inside, 0, 3).unwrap());
 
-    // Back to epoch 0 (before training): still every view.
-    h.state_mut().apply(Command::SelectEpoch(0));
+    // Back to step 0 (before training): still every view.
+    h.state_mut().apply(Command::SelectStep(0));
     h.step();
     h.step();
-    assert_eq!(h.state().rendered_epochs(), [Some(0); 3]);
+    assert_eq!(h.state().rendered_steps(), [Some(0); 3]);
 
     // Node lines of the selected layer: clicking a node's line selects that node. Target the
-    // layer-1 node whose activation fraction at epoch 1 lies furthest from every other node's.
-    // With no node selected, the lines are layer 1's.
+    // layer-1 node whose activation fraction at the record after 256 steps lies furthest from
+    // every other node's. With no node selected, the lines are layer 1's.
     h.state_mut().apply(Command::SelectNode(None));
     h.state_mut()
         .apply(Command::Set(Setting::NodeLines(NodeLines::Layer)));
     wait_for(&mut h, "the node lines", Duration::from_secs(30), |a| {
         a.node_lines_ready()
     });
-    let fractions = &s.layer_values(1, Metric::ActivationFraction)[0];
+    let fractions = &s.layer_values(inside, Metric::ActivationFraction)[0];
+    let x = s.record_position(inside).unwrap();
     let gap = |j: usize| {
         (0..fractions.len())
             .filter(|&k| k != j)
@@ -158,7 +166,7 @@ fn train_click_node_and_move_epoch() {
         .unwrap();
     let pos = h
         .state()
-        .metric_plot_position(Metric::ActivationFraction, 1, fractions[target])
+        .metric_plot_position(Metric::ActivationFraction, x, fractions[target])
         .expect("activation fraction plot drawn");
     click(&mut h, pos);
     assert_eq!(h.state().state.sel.node, Some((0, target)));
@@ -168,7 +176,7 @@ fn train_click_node_and_move_epoch() {
     if top < 0.9 {
         let pos = h
             .state()
-            .metric_plot_position(Metric::ActivationFraction, 1, (top + 1.0) / 2.0)
+            .metric_plot_position(Metric::ActivationFraction, x, (top + 1.0) / 2.0)
             .unwrap();
         click(&mut h, pos);
         assert_eq!(h.state().state.sel.node, Some((0, target)));
@@ -343,5 +351,184 @@ fn two_runs_in_parallel_then_compare() {
         let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         let _ = std::fs::create_dir_all(&out);
         let _ = img.save(out.join("5-compare.png"));
+    }
+}
+
+/// The app at `size` with the embedded example session open and node "layer 1 · node 5"
+/// selected, drawn with wgpu (lavapipe) so it can be rendered.
+fn example_at(size: [f32; 2], dir: &Path) -> Harness<'static, SampleSetsApp> {
+    let empty = dir.join("no-data");
+    std::fs::create_dir_all(&empty).unwrap();
+    let config = AppConfig {
+        sessions_dir: Some(dir.to_path_buf()),
+        data_dir: Some(empty),
+        ..AppConfig::default()
+    };
+    let mut h = Harness::builder()
+        .with_size(size)
+        // The node map's metric box has no accessible name yet (the node map's own work).
+        .with_accessibility_check(false)
+        .wgpu()
+        .build_eframe(move |cc| SampleSetsApp::new(cc, config));
+    h.state_mut().apply(Command::OpenExample);
+    wait_for(
+        &mut h,
+        "the example session",
+        Duration::from_secs(20),
+        |a| a.state.selected_session().is_some(),
+    );
+    h.state_mut().apply(Command::SelectNode(Some((0, 5))));
+    for _ in 0..6 {
+        h.step();
+    }
+    h
+}
+
+/// Saves what `h` shows as `target/screenshots/NAME.png` (to look at) and checks it, below
+/// the menu bar (whose frame-time readout changes from run to run), against the snapshot
+/// `tests/snapshots/NAME.png` pixel for pixel: a tick label missing or a panel cut shows.
+fn picture(h: &mut Harness<'static, SampleSetsApp>, name: &str) {
+    let img = h.render().expect("render");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&out).unwrap();
+    img.save(out.join(format!("{name}.png"))).unwrap();
+    let menu = 32;
+    let below = image::imageops::crop_imm(&img, 0, menu, img.width(), img.height() - menu);
+    egui_kittest::image_snapshot(&below.to_image(), name);
+}
+
+#[test]
+fn explore_with_a_node_selected_at_both_sizes() {
+    for (size, name) in [
+        ([1024.0, 700.0], "explore-1024x700"),
+        ([1600.0, 1000.0], "explore-1600x1000"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut h = example_at(size, dir.path());
+        h.get_by_label("layer 1 · node 5");
+        picture(&mut h, name);
+        // The log epoch axis: the first epochs get room, ticks still read as epochs.
+        h.get_by_label("log").click();
+        for _ in 0..4 {
+            h.step();
+        }
+        picture(&mut h, &format!("{name}-log"));
+    }
+}
+
+#[test]
+fn hovering_a_plot_shows_values_and_selects_nothing_a_click_selects() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = example_at([1600.0, 1000.0], dir.path());
+    let s = h.state().state.selected_session().unwrap().clone();
+    let spe = s.steps_per_epoch();
+    let before = h.state().state.sel.clone();
+    assert_eq!(before.step, 20 * spe, "the newest record is shown");
+    // Layer 1's mean activation fraction after epoch 5, where the plot drew it.
+    let band = s.layer_band(0, Metric::ActivationFraction);
+    let p5 = *band.iter().find(|b| b.step == 5 * spe).unwrap();
+    let pos = h
+        .state()
+        .metric_plot_position(Metric::ActivationFraction, p5.position, p5.mean)
+        .expect("activation fraction plot drawn");
+    h.hover_at(pos);
+    h.step();
+    h.step();
+    let tip = SampleSetsApp::last_plot_tooltip(&h.ctx).expect("a tooltip while hovering");
+    assert!(tip.starts_with("epoch 5\n"), "{tip}");
+    assert!(
+        tip.contains(&format!("layer 1: {:.3}", f64::from(p5.mean))),
+        "{tip}"
+    );
+    assert!(tip.contains("layer 2: "), "{tip}");
+    // Hovering moved nothing: the selection and every view stay on the newest record.
+    assert_eq!(h.state().state.sel, before);
+    assert_eq!(h.state().rendered_steps(), [Some(20 * spe); 3]);
+    // A click selects the record under the pointer in every view.
+    click(&mut h, pos);
+    assert_eq!(h.state().state.sel.step, 5 * spe);
+    assert!(!h.state().state.sel.follow_latest);
+    assert_eq!(h.state().rendered_steps(), [Some(5 * spe); 3]);
+    h.get_by_label("Plots · epoch 5");
+}
+
+#[test]
+fn compare_two_runs_at_both_sizes() {
+    for (size, name) in [
+        ([1024.0, 700.0], "compare-1024x700"),
+        ([1600.0, 1000.0], "compare-1600x1000"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut h = example_at(size, dir.path());
+        let a = h.state().state.sel.run.unwrap();
+        // A second run: the example under another name.
+        let copy = dir.path().join("copy.ron");
+        std::fs::write(&copy, sample_sets::app::example::EXAMPLE_SESSION).unwrap();
+        h.state_mut().apply(Command::Open(copy));
+        let b = h.state().state.runs.newest().unwrap();
+        wait_for(&mut h, "the copy", Duration::from_secs(20), |app| {
+            app.state.runs.get(b).is_some_and(|e| e.session.is_some())
+        });
+        for id in [a, b] {
+            h.state_mut().apply(Command::SetCompare(id, true));
+        }
+        h.state_mut()
+            .apply(Command::ShowTab(sample_sets::app::state::Tab::Compare));
+        for _ in 0..6 {
+            h.step();
+        }
+        h.get_by_label("Node maps at epoch 20");
+        // Side by side: each run has its loss and overlap plots.
+        assert_eq!(h.query_all_by_label("test loss").count(), 2);
+        assert_eq!(h.query_all_by_label("set overlap").count(), 2);
+        picture(&mut h, name);
+    }
+}
+
+/// Pictures of any session file at both sizes, to look at (not a check):
+/// `SAMPLE_SETS_LOOK=FILE cargo test --test app_gui look_at -- --ignored`.
+#[test]
+#[ignore]
+fn look_at_a_session_file() {
+    let Some(file) = std::env::var_os("SAMPLE_SETS_LOOK") else {
+        return;
+    };
+    for (size, name) in [
+        ([1024.0, 700.0], "look-1024x700"),
+        ([1600.0, 1000.0], "look-1600x1000"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = AppConfig {
+            sessions_dir: Some(dir.path().to_path_buf()),
+            files: vec![file.clone().into()],
+            data_dir: Some(common::mnist_dir()),
+            ..AppConfig::default()
+        };
+        let mut h = Harness::builder()
+            .with_size(size)
+            .with_accessibility_check(false)
+            .wgpu()
+            .build_eframe(move |cc| SampleSetsApp::new(cc, config));
+        wait_for(&mut h, "the file", Duration::from_secs(30), |a| {
+            a.state.selected_session().is_some()
+        });
+        h.state_mut().apply(Command::SelectNode(Some((0, 5))));
+        for _ in 0..6 {
+            h.step();
+        }
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&out).unwrap();
+        h.render()
+            .unwrap()
+            .save(out.join(format!("{name}.png")))
+            .unwrap();
+        h.get_by_label("log").click();
+        for _ in 0..4 {
+            h.step();
+        }
+        h.render()
+            .unwrap()
+            .save(out.join(format!("{name}-log.png")))
+            .unwrap();
     }
 }

@@ -202,10 +202,11 @@ pub fn extent_on_screen(t: &PlotTransform, x_range: (f64, f64)) -> Vec2 {
     .size()
 }
 
-/// First and last recorded epoch of `s`, if it has at least two records.
+/// Positions (epochs) of the first and last record of `s`, if it has at least two records.
 pub fn epoch_range(s: &Session) -> Option<(f64, f64)> {
-    let first = f64::from(s.epochs.first()?.epoch);
-    let last = f64::from(s.epochs.last()?.epoch);
+    let spe = s.steps_per_epoch();
+    let first = s.epochs.first()?.position(spe);
+    let last = s.epochs.last()?.position(spe);
     (last > first).then_some((first, last))
 }
 
@@ -247,9 +248,13 @@ pub fn rasterize(
             .and_then(|v| v.get(metric_index)?.get(l))
             .map_or(0, Vec::len)
     };
+    let count = values
+        .first()
+        .and_then(|v| v.get(metric_index))
+        .map_or(0, Vec::len);
     for l in layers {
         let color = if colour_by_layer {
-            layer_color(l)
+            layer_color(l, count)
         } else {
             Color32::from_gray(205)
         };

@@ -62,41 +62,13 @@ pub fn centre(
         session: s,
         sel: &state.sel,
     };
-    let scope = state.settings.node_line_scope;
-    if plot_columns(ui.available_width()) == 2 {
-        let plots_h = (ui.available_height() * PLOTS_SHARE).max(240.0);
-        plots.ui(ui, view, scope, plots_h, tx);
-        ui.separator();
-        let map_h = ui.available_height() - 70.0;
-        map.ui(ui, view, map_h.max(80.0), tx, Command::SelectEpoch);
-    } else {
-        // One column of plots at a readable height, the node map under them: scroll.
-        egui::ScrollArea::vertical()
-            .id_salt("explore-one-column")
-            .show(ui, |ui| {
-                let rows = (2 + crate::session::Metric::ALL.len()) as f32;
-                plots.ui(ui, view, scope, rows * NARROW_PLOT_HEIGHT, tx);
-                ui.separator();
-                map.ui(ui, view, NARROW_MAP_HEIGHT, tx, Command::SelectEpoch);
-            });
-    }
-}
-
-/// Narrowest a plot gets side by side with another, points; a narrower centre shows one
-/// column (so tick labels keep their room).
-pub const PLOT_MIN_WIDTH: f32 = 300.0;
-/// Height given to each plot (title included) in the one-column layout, points.
-const NARROW_PLOT_HEIGHT: f32 = 200.0;
-/// Height of the node map in the one-column layout, points.
-const NARROW_MAP_HEIGHT: f32 = 360.0;
-
-/// Plot columns for a centre `width` points wide: two when each gets [`PLOT_MIN_WIDTH`].
-pub fn plot_columns(width: f32) -> usize {
-    if width >= 2.0 * PLOT_MIN_WIDTH + 8.0 {
-        2
-    } else {
-        1
-    }
+    let plots_h = (ui.available_height() * PLOTS_SHARE).max(240.0);
+    plots.ui(ui, view, state.settings.node_line_scope, plots_h, tx);
+    ui.separator();
+    let map_h = ui.available_height() - 70.0;
+    map.ui(ui, view, map_h.max(80.0), tx, &|_, step| {
+        Command::SelectStep(step)
+    });
 }
 
 /// The right panel: the selected node's detail.

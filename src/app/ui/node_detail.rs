@@ -6,14 +6,16 @@ use egui::{
     Color32, ColorImage, Pos2, Rect, RichText, Role, Sense, Stroke, TextureHandle, TextureOptions,
     Ui, WidgetInfo, pos2, vec2,
 };
-use egui_plot::{FilledArea, Legend, Line};
+use egui_plot::LineStyle;
 
 use super::RunView;
-use super::colors::{MARKER, class_color, layer_color};
-use super::epoch_axis::{EpochAxis, band, epoch_marker};
+use super::colors::{MARKER, NEUTRAL, class_color};
+use super::epoch_axis::{
+    self, EpochAxis, LegendEntry, PlotSpec, Series, ValueFormat, nearest_record_step, record_text,
+};
 use crate::app::command::{Command, CommandSender};
 use crate::app::runs::RunId;
-use crate::app::selection::node_label;
+use crate::app::selection::{node_label, record_label};
 use crate::app::settings::Setting;
 use crate::session::{Metric, Session};
 
@@ -44,9 +46,9 @@ pub struct NodeDetailView {
     raster: Option<Cached<RasterKey>>,
     thumbs: Option<Cached<ThumbKey>>,
     digit: Option<(TextureHandle, (RunId, usize))>,
-    /// Node and epoch drawn last frame (read by the GUI tests).
+    /// Node and record step drawn last frame (read by the GUI tests).
     #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
-    pub rendered: Option<((usize, usize), u32)>,
+    pub rendered: Option<((usize, usize), u64)>,
     /// Per-class on-counts shown last frame (read by the GUI tests).
     #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
     pub rendered_counts: Option<Vec<u32>>,
@@ -138,12 +140,14 @@ impl NodeDetailView {
             self.rendered = None;
             return;
         };
-        let Some(idx) = sel.epoch_index(s) else {
+        let Some(idx) = sel.record_index(s) else {
             ui.label("No epochs measured yet.");
             return;
         };
+        let sel_position = s.record_position(idx).unwrap_or(0.0);
+        let sel_step = s.epochs.get(idx).map_or(0, |e| e.step);
         ui.heading(node_label(l, j));
-        ui.label(format!("at epoch {}", sel.epoch));
+        ui.label(format!("at {}", record_label(s, idx)));
         let ctx = ui.ctx().clone();
         // Metrics and class counts at the selected epoch.
         let values: Vec<String> = Metric::ALL
@@ -174,7 +178,7 @@ impl NodeDetailView {
                 });
         }
         self.rendered_counts = counts;
-        let axis = EpochAxis::new(run, s);
+        let axis = EpochAxis::new(ui.ctx(), run, s);
         let w = ui.available_width();
 
         // (a) Membership raster.
@@ -238,7 +242,7 @@ impl NodeDetailView {
                 }
                 let e = (((p.x - img.left()) / img.width()) * cols) as usize;
                 if let Some(e) = s.epochs.get(e) {
-                    tx.send(Command::SelectEpoch(e.epoch));
+                    tx.send(Command::SelectStep(e.step));
                 }
             }
         }
@@ -266,10 +270,11 @@ impl NodeDetailView {
         let frac = fractions;
         let classes = s.classes();
         let totals = s.dataset.train_class_counts.clone();
-        let resp = axis.plot("composition", w, 150.0).show(ui, |p| {
-            let xs: Vec<f64> = s.epochs.iter().map(|e| f64::from(e.epoch)).collect();
-            let mut base = vec![0.0; xs.len()];
-            for c in 0..classes {
+        let xs: Vec<f64> = s.positions();
+        let label = |p: f64| record_text(s, p);
+        let mut base = vec![0.0; xs.len()];
+        let composition: Vec<Series> = (0..classes)
+            .map(|c| {
                 let vals: Vec<f64> = (0..xs.len())
                     .map(|e| {
                         let on = s
@@ -284,51 +289,95 @@ impl NodeDetailView {
                         }
                     })
                     .collect();
-                let name = format!("{c}");
+                let name = format!("class {c}");
                 if frac {
-                    let pts: Vec<[f64; 2]> = xs.iter().zip(&vals).map(|(&x, &y)| [x, y]).collect();
-                    p.line(Line::new(name, pts).color(class_color(c)));
+                    let pts = xs.iter().zip(&vals).map(|(&x, &y)| [x, y]).collect();
+                    Series::line(name, class_color(c), pts)
                 } else {
+                    // Stacked: each class's area from the classes below it to its top; the
+                    // tooltip gives the class's own count.
                     let top: Vec<f64> = base.iter().zip(&vals).map(|(a, b)| a + b).collect();
-                    p.add(
-                        FilledArea::new(name, &xs, &base, &top)
-                            .fill_color(class_color(c).gamma_multiply(0.8)),
-                    );
+                    let pts = xs.iter().zip(&top).map(|(&x, &y)| [x, y]).collect();
+                    let mut series = Series::line(name, class_color(c), pts)
+                        .width(0.5)
+                        .format(ValueFormat::Count)
+                        .band_alpha(0.8);
+                    series.band = Some(base.iter().copied().zip(top.iter().copied()).collect());
+                    series.shown_values = Some(vals);
                     base = top;
+                    series
                 }
-            }
-            epoch_marker(p, sel.epoch);
-        });
-        if let Some(e) = EpochAxis::clicked_epoch(&resp) {
-            tx.send(Command::SelectEpoch(e));
+            })
+            .collect();
+        let y_title = if frac {
+            "share of the class in the set"
+        } else {
+            "samples in the set (by class)"
+        };
+        let spec = PlotSpec::new("composition", w, 150.0, y_title).include_y([0.0]);
+        let out = axis.show(
+            ui,
+            &spec,
+            &composition,
+            &[],
+            Some(sel_position),
+            &label,
+            |_, _| {},
+        );
+        if let Some(step) = out.clicked.and_then(|x| nearest_record_step(s, x)) {
+            tx.send(Command::SelectStep(step));
         }
 
         // (c) Node metrics against the layer band.
         ui.separator();
         ui.strong("Node metrics (layer band behind)");
-        let resp = axis
-            .plot("node-metrics", w, 150.0)
-            .legend(
-                Legend::default()
-                    .background_alpha(0.6)
-                    .position(egui_plot::Corner::RightBottom),
+        let styles = [
+            LineStyle::Solid,
+            LineStyle::dashed_loose(),
+            LineStyle::dotted_loose(),
+        ];
+        let mut metrics: Vec<Series> = Vec::new();
+        let mut entries: Vec<LegendEntry> = Vec::new();
+        for (i, m) in Metric::headline().enumerate() {
+            let style = styles[i % styles.len()];
+            let name = m.info().name;
+            let mut band = Series::band(
+                format!("layer {} {name}", l + 1),
+                NEUTRAL,
+                &s.layer_band(l, m),
             )
-            .show(ui, |p| {
-                for (i, m) in Metric::headline().enumerate() {
-                    let c = layer_color(i);
-                    let name = m.info().short;
-                    band(p, "", &s.layer_band(l, m), c.gamma_multiply(0.5));
-                    let pts: Vec<[f64; 2]> = s
-                        .node_series(l, j, m)
-                        .into_iter()
-                        .map(|(e, v)| [f64::from(e), f64::from(v)])
-                        .collect();
-                    p.line(Line::new(name, pts).color(c).width(2.0));
-                }
-                epoch_marker(p, sel.epoch);
-            });
-        if let Some(e) = EpochAxis::clicked_epoch(&resp) {
-            tx.send(Command::SelectEpoch(e));
+            .key(name)
+            .style(style)
+            .width(0.8)
+            .band_alpha(0.12);
+            band.color = NEUTRAL.gamma_multiply(0.5);
+            metrics.push(band);
+            let pts: Vec<[f64; 2]> = s
+                .node_series(l, j, m)
+                .into_iter()
+                .map(|(x, v)| [x, f64::from(v)])
+                .collect();
+            metrics.push(
+                Series::line(format!("node {name}"), Color32::WHITE, pts)
+                    .key(name)
+                    .style(style)
+                    .width(2.0),
+            );
+            entries.push(LegendEntry::new(name, Color32::WHITE, style));
+        }
+        ui.horizontal_wrapped(|ui| epoch_axis::legend(ui, &entries));
+        let spec = PlotSpec::new("node-metrics", w, 150.0, "metric value");
+        let out = axis.show(
+            ui,
+            &spec,
+            &metrics,
+            &[],
+            Some(sel_position),
+            &label,
+            |_, _| {},
+        );
+        if let Some(step) = out.clicked.and_then(|x| nearest_record_step(s, x)) {
+            tx.send(Command::SelectStep(step));
         }
 
         // (d) Thumbnails.
@@ -342,8 +391,8 @@ impl NodeDetailView {
                 .filter(|&k| s.probe_member(idx, l, j, k))
                 .count();
             ui.strong(format!(
-                "In the sample set at epoch {}: {total} of {} probe samples{}",
-                sel.epoch,
+                "In the sample set at {}: {total} of {} probe samples{}",
+                record_label(s, idx),
                 s.probe.len(),
                 if total > members.len() {
                     format!(" (first {} shown)", members.len())
@@ -373,7 +422,7 @@ impl NodeDetailView {
                 }
             }
         }
-        self.rendered = Some(((l, j), sel.epoch));
+        self.rendered = Some(((l, j), sel_step));
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -22,9 +22,9 @@ const COPY_BUDGET: Duration = Duration::from_millis(3);
 /// values behind them (records never change once written, so they are computed once per run).
 #[derive(Default)]
 pub struct NodeDensity {
-    /// Run whose values are cached, and the epoch numbers they belong to.
+    /// Run whose values are cached, and the steps of the records they belong to.
     run: Option<RunId>,
-    epochs: Vec<u32>,
+    steps: Vec<u64>,
     values: Vec<Arc<EpochValues>>,
     /// Records after `values` copied for the next job, `[epoch][layer]`.
     pending: Vec<Vec<LayerCounts>>,
@@ -35,9 +35,11 @@ pub struct NodeDensity {
 }
 
 impl NodeDensity {
-    /// Checks the textures against the run, its version, the scope and the size; returns a job
-    /// to start when they are out of date and none is out. Never waits. `screen` is the data
-    /// extent's size on screen in the last frame (or the plot's size).
+    /// Checks the textures against the run, its version, the scope, the size and the axis;
+    /// returns a job to start when they are out of date and none is out. Never waits.
+    /// `screen` is the data extent's size on screen in the last frame (or the plot's size);
+    /// `to_x` maps a position (epochs) to the plot's x (the linear or log axis).
+    #[allow(clippy::too_many_arguments)]
     pub fn refresh(
         &mut self,
         ctx: &Context,
@@ -46,8 +48,14 @@ impl NodeDensity {
         lines: NodeLines,
         layer: usize,
         screen: Vec2,
+        to_x: &dyn Fn(f64) -> f64,
     ) -> Option<NodeLinesJob> {
-        let x_range = epoch_range(s)?;
+        let (first, last) = epoch_range(s)?;
+        // The image spans the records in plot coordinates, so a log axis gets its own image.
+        let x_range = (to_x(first), to_x(last));
+        if x_range.1 <= x_range.0 {
+            return None;
+        }
         let key = NodeLinesKey {
             run,
             version,
@@ -78,12 +86,13 @@ impl NodeDensity {
             self.pending.push(layers);
         }
         self.asked = Some(key);
+        let spe = s.steps_per_epoch();
         Some(NodeLinesJob {
             key,
             xs: s
                 .epochs
                 .iter()
-                .map(|e| (f64::from(e.epoch) - x_range.0) / (x_range.1 - x_range.0))
+                .map(|e| (to_x(e.position(spe)) - x_range.0) / (x_range.1 - x_range.0))
                 .collect(),
             known: self.values.clone(),
             missing: std::mem::take(&mut self.pending),
@@ -102,16 +111,12 @@ impl NodeDensity {
     /// Forgets cached values that do not belong to the records of `s` shown as `run`.
     fn sync_run(&mut self, run: RunId, s: &Session) {
         let same = self.run == Some(run)
-            && self.epochs.len() <= s.epochs.len()
-            && self
-                .epochs
-                .iter()
-                .zip(&s.epochs)
-                .all(|(a, b)| *a == b.epoch);
+            && self.steps.len() <= s.epochs.len()
+            && self.steps.iter().zip(&s.epochs).all(|(a, b)| *a == b.step);
         let pending_fits = self.values.len() + self.pending.len() <= s.epochs.len();
         if !same || !pending_fits {
             self.run = Some(run);
-            self.epochs.clear();
+            self.steps.clear();
             self.values.clear();
             self.pending.clear();
         }
@@ -138,7 +143,7 @@ impl NodeDensity {
             if let Some(e) = s.epochs.get(start + i)
                 && self.values.len() == start + i
             {
-                self.epochs.push(e.epoch);
+                self.steps.push(e.step);
                 self.values.push(v);
             }
         }
@@ -186,7 +191,7 @@ impl NodeDensity {
 }
 
 /// The node of `layers` whose `metric` line passes closest to `at` (within `tolerance` in value
-/// units) at the epoch nearest `at.x`; reads `density`'s cached values where it has them.
+/// units) at the record nearest `at.x` (epochs); reads `density`'s cached values where it has them.
 pub fn node_at(
     s: &Session,
     density: &NodeDensity,
@@ -195,7 +200,7 @@ pub fn node_at(
     at: PlotPoint,
     tolerance: f64,
 ) -> Option<(usize, usize)> {
-    let i = nearest_epoch_index(s, at.x)?;
+    let i = super::epoch_axis::nearest_record(s, at.x)?;
     let computed;
     let values = match density.values(i).and_then(|v| v.get(metric.index())) {
         Some(v) => v,
@@ -214,14 +219,4 @@ pub fn node_at(
         }
     }
     best.map(|b| b.0)
-}
-
-/// Index of the epoch record nearest to epoch `x`.
-fn nearest_epoch_index(s: &Session, x: f64) -> Option<usize> {
-    let i = s.epochs.partition_point(|e| f64::from(e.epoch) < x);
-    let candidates = [i.checked_sub(1), (i < s.epochs.len()).then_some(i)];
-    candidates.into_iter().flatten().min_by(|&a, &b| {
-        let d = |k: usize| (f64::from(s.epochs[k].epoch) - x).abs();
-        d(a).total_cmp(&d(b))
-    })
 }

@@ -6,15 +6,15 @@ use plotters::prelude::*;
 use super::style::{self, Drawn, Mark};
 use crate::session::Session;
 
-const TRAIN: RGBColor = style::series_color(0);
-const TEST: RGBColor = style::series_color(1);
+/// Train and test share one colour; the test line is dashed (colour means layers and classes).
+const COLOR: RGBColor = style::NEUTRAL;
 
 fn train_test_legend<DB: DrawingBackend>(legend: &DrawingArea<DB, Shift>) -> Drawn {
     style::legend(
         legend,
         &[
-            (Mark::Line(TRAIN), "train set".into()),
-            (Mark::Line(TEST), "test set".into()),
+            (Mark::Line(COLOR), "train set".into()),
+            (Mark::Dashed(COLOR), "test set".into()),
         ],
     )
 }
@@ -22,15 +22,16 @@ fn train_test_legend<DB: DrawingBackend>(legend: &DrawingArea<DB, Shift>) -> Dra
 /// Train and test loss (mean over the set after each epoch).
 pub(super) fn loss<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Session) -> Drawn {
     let (plot, legend) = style::page(root, &style::title(s, "loss over epochs"))?;
+    let spe = s.steps_per_epoch();
     let train: Vec<(f64, f64)> = s
         .epochs
         .iter()
-        .map(|e| (f64::from(e.epoch), e.train_loss))
+        .map(|e| (e.position(spe), e.train_loss))
         .collect();
     let test: Vec<(f64, f64)> = s
         .epochs
         .iter()
-        .map(|e| (f64::from(e.epoch), e.test_loss))
+        .map(|e| (e.position(spe), e.test_loss))
         .collect();
     let top = train
         .iter()
@@ -47,24 +48,25 @@ pub(super) fn loss<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Sessio
         &style::number,
     )?;
     let dots = style::mark_points(s);
-    style::line(&mut chart, &train, TRAIN, 3, dots)?;
-    style::line(&mut chart, &test, TEST, 3, dots)?;
+    style::line(&mut chart, &train, COLOR, 3, dots)?;
+    style::line_dashed(&mut chart, &test, COLOR, 3, dots)?;
     train_test_legend(&legend)
 }
 
 /// Train and test accuracy, in percent.
 pub(super) fn accuracy<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Session) -> Drawn {
     let (plot, legend) = style::page(root, &style::title(s, "accuracy over epochs"))?;
+    let spe = s.steps_per_epoch();
     let pct = |v: f64| v * 100.0;
     let train: Vec<(f64, f64)> = s
         .epochs
         .iter()
-        .map(|e| (f64::from(e.epoch), pct(e.train_accuracy)))
+        .map(|e| (e.position(spe), pct(e.train_accuracy)))
         .collect();
     let test: Vec<(f64, f64)> = s
         .epochs
         .iter()
-        .map(|e| (f64::from(e.epoch), pct(e.test_accuracy)))
+        .map(|e| (e.position(spe), pct(e.test_accuracy)))
         .collect();
     let low = train
         .iter()
@@ -81,7 +83,7 @@ pub(super) fn accuracy<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Se
         &style::number,
     )?;
     let dots = style::mark_points(s);
-    style::line(&mut chart, &train, TRAIN, 3, dots)?;
-    style::line(&mut chart, &test, TEST, 3, dots)?;
+    style::line(&mut chart, &train, COLOR, 3, dots)?;
+    style::line_dashed(&mut chart, &test, COLOR, 3, dots)?;
     train_test_legend(&legend)
 }
