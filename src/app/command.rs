@@ -63,8 +63,9 @@ pub enum Command {
     CancelDownload,
     /// Ask the user for a path (the in-app prompt), starting with this text.
     AskPath(Purpose, String),
-    /// Show the native file dialog for the prompt, suggesting this file name.
-    NativeDialog(Purpose, String),
+    /// Show the native file dialog for the prompt, starting at this path (its folder, and
+    /// its file name when saving).
+    NativeDialog(Purpose, PathBuf),
     /// The user chose a path for this purpose.
     PathChosen(Purpose, PathBuf),
     /// Close the path prompt.

@@ -136,8 +136,8 @@ impl SampleSetsApp {
                     hint: None,
                 });
             }
-            Command::NativeDialog(purpose, file_name) => {
-                self.background.native_dialog(purpose, file_name);
+            Command::NativeDialog(purpose, start) => {
+                self.background.native_dialog(purpose, start);
             }
             Command::PathChosen(purpose, path) => {
                 self.state.prompt = None;

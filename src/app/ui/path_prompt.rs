@@ -164,11 +164,9 @@ impl PathPrompt {
                         .on_hover_text("Native file dialog")
                         .clicked()
                     {
-                        let suggested = PathBuf::from(text.as_str())
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default();
-                        tx.send(Command::NativeDialog(purpose.clone(), suggested));
+                        // The dialog starts where the prompt shows (folder and file name).
+                        let shown = resolve(text, self.listing.as_ref().map(|l| l.dir.as_path()));
+                        tx.send(Command::NativeDialog(purpose.clone(), shown));
                     }
                     if ui.button("Cancel").clicked() {
                         tx.send(Command::ClosePrompt);
