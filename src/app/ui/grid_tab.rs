@@ -293,12 +293,21 @@ impl GridTabView {
                         );
                     }
                 });
-            let r = resp.response.on_hover_text(format!(
-                "{}: seeds {} · click to open its runs in Explore",
+            let openable = !cell.files.is_empty();
+            let what = if openable {
+                "click to open its runs in Explore"
+            } else {
+                "no run saved yet"
+            };
+            let mut r = resp.response.on_hover_text(format!(
+                "{}: seeds {} · {what}",
                 cell.preset.name,
                 seeds_text(&cell.seeds)
             ));
-            if r.clicked() && !cell.files.is_empty() {
+            if openable {
+                r = r.on_hover_cursor(egui::CursorIcon::PointingHand);
+            }
+            if r.clicked() && openable {
                 tx.send(Command::OpenRuns(cell.files.clone()));
             }
             self.cells.push((cell.preset.name.clone(), r.rect));
