@@ -17,7 +17,7 @@ use crate::grid::{PresetRow, Spread, seeds_text};
 use crate::session::Metric;
 
 /// Narrowest cell plot (points); below it the blocks are stacked instead of side by side.
-const MIN_CELL_W: f32 = 190.0;
+const MIN_CELL_W: f32 = 170.0;
 /// Widest cell plot (points): wider cells flatten the curves without showing more.
 const MAX_CELL_W: f32 = 440.0;
 /// Width of the row headers ("2 layers").
@@ -244,8 +244,8 @@ impl GridTabView {
                 .allow_boxed_zoom(false)
                 .allow_double_click_reset(false)
                 .show_y(false)
-                .x_grid_spacer(|i| nice_marks(i, 4))
-                .y_grid_spacer(|i| nice_marks(i, 4))
+                .x_grid_spacer(|i| nice_marks(i, 4, 1.0))
+                .y_grid_spacer(|i| nice_marks(i, 4, 0.0))
                 .x_axis_formatter(|m, _| format!("{:.0}", m.value))
                 .y_axis_formatter(|m, _| trim_number(m.value))
                 .y_axis_min_width(30.0)
@@ -261,8 +261,11 @@ impl GridTabView {
                     _ => None,
                 })
                 .show(ui, |p| {
-                    p.set_plot_bounds_x(0.0..=x_max);
-                    p.set_plot_bounds_y(y0..=y1);
+                    // A little room around the shared ranges: dots at epoch 0 and values on a
+                    // tenth are not cut, and the corner's two tick labels do not touch.
+                    let (px, py) = (x_max * 0.03, (y1 - y0) * 0.04);
+                    p.set_plot_bounds_x(-px..=x_max + px);
+                    p.set_plot_bounds_y(y0 - py..=y1 + py);
                     // Bands first, so no band covers another layer's mean line.
                     for (l, b) in bands.iter().enumerate() {
                         if b.xs.is_empty() {
@@ -295,12 +298,21 @@ impl GridTabView {
                         );
                     }
                 });
-            let r = resp.response.on_hover_text(format!(
-                "{}: seeds {} · click to open its runs in Explore",
+            let openable = !cell.files.is_empty();
+            let what = if openable {
+                "click to open its runs in Explore"
+            } else {
+                "no run saved yet"
+            };
+            let mut r = resp.response.on_hover_text(format!(
+                "{}: seeds {} · {what}",
                 cell.preset.name,
                 seeds_text(&cell.seeds)
             ));
-            if r.clicked() && !cell.files.is_empty() {
+            if openable {
+                r = r.on_hover_cursor(egui::CursorIcon::PointingHand);
+            }
+            if r.clicked() && openable {
                 tx.send(Command::OpenRuns(cell.files.clone()));
             }
             self.cells.push((cell.preset.name.clone(), r.rect));
@@ -403,9 +415,10 @@ fn row_header(ui: &mut Ui, layers: usize, h: f32) {
     );
 }
 
-/// Marks at a round step (1, 2 or 5 times a power of ten, or 25) giving at most `most`
-/// intervals over the axis: whole epochs only on short runs, tenths on a metric.
-fn nice_marks(input: GridInput, most: usize) -> Vec<GridMark> {
+/// Marks at a round step (1, 2 or 5 times a power of ten; 2.5 too on a unitless axis) giving
+/// at most `most` intervals over the axis, and no finer than `unit` (1 for epochs: no mark
+/// between two epochs; 0 for a metric's tenths and quarters).
+fn nice_marks(input: GridInput, most: usize, unit: f64) -> Vec<GridMark> {
     let (lo, hi) = input.bounds;
     let span = hi - lo;
     if !(span.is_finite() && span > 0.0) {
@@ -413,17 +426,17 @@ fn nice_marks(input: GridInput, most: usize) -> Vec<GridMark> {
     }
     let raw = span / most.max(1) as f64;
     let pow = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+    let multiples: &[f64] = if unit > 0.0 {
+        &[1.0, 2.0, 5.0, 10.0]
+    } else {
+        &[1.0, 2.0, 2.5, 5.0, 10.0]
+    };
+    let step = multiples
         .iter()
         .map(|m| m * pow)
         .find(|s| *s >= raw)
-        .unwrap_or(10.0 * pow);
-    // Epochs and tenths: no step below the unit the axis counts in.
-    let step = if span >= 2.0 {
-        step.max(1.0).round()
-    } else {
-        step
-    };
+        .unwrap_or(10.0 * pow)
+        .max(unit);
     // The small slack keeps a mark that sits on an end despite rounding (0.6 / 0.1).
     let first = (lo / step - 1e-9).ceil() as i64;
     let last = (hi / step + 1e-9).floor() as i64;
@@ -520,13 +533,14 @@ fn spread_label(ui: &mut Ui, s: Option<&Spread>, scale: f64, decimals: usize) {
 mod tests {
     use super::*;
 
-    fn marks(lo: f64, hi: f64) -> Vec<f64> {
+    fn marks(lo: f64, hi: f64, unit: f64) -> Vec<f64> {
         nice_marks(
             GridInput {
                 bounds: (lo, hi),
                 base_step_size: 0.01,
             },
             4,
+            unit,
         )
         .iter()
         .map(|m| m.value)
@@ -535,10 +549,16 @@ mod tests {
 
     #[test]
     fn ticks_are_whole_epochs_and_round_values() {
-        assert_eq!(marks(0.0, 3.0), vec![0.0, 1.0, 2.0, 3.0]);
-        assert_eq!(marks(0.0, 200.0), vec![0.0, 50.0, 100.0, 150.0, 200.0]);
-        assert_eq!(marks(0.0, 1.0), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
-        assert_eq!(marks(0.3, 0.6), vec![0.3, 0.4, 0.5, 0.6]);
+        assert_eq!(marks(0.0, 3.0, 1.0), vec![0.0, 1.0, 2.0, 3.0]);
+        assert_eq!(marks(0.0, 200.0, 1.0), vec![0.0, 50.0, 100.0, 150.0, 200.0]);
+        assert_eq!(
+            marks(0.0, 1.0, 1.0),
+            vec![0.0, 1.0],
+            "no mark between epochs"
+        );
+        assert_eq!(marks(0.0, 10.0, 1.0), vec![0.0, 5.0, 10.0]);
+        assert_eq!(marks(0.0, 1.0, 0.0), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+        assert_eq!(marks(0.3, 0.6, 0.0), vec![0.3, 0.4, 0.5, 0.6]);
         assert_eq!(trim_number(0.5), "0.5");
         assert_eq!(trim_number(1.0), "1");
         assert_eq!(trim_number(0.25), "0.25");
