@@ -824,6 +824,7 @@ fn grid_tab_screenshots() {
         .unwrap()
         .save(out.join("grid-1024x700-predictability.png"))
         .unwrap();
+}
 
 #[test]
 fn dragging_across_a_plot_zooms_every_plot_and_a_double_click_resets() {
