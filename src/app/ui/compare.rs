@@ -156,7 +156,11 @@ impl CompareView {
             ui.separator();
             epoch_axis::controls(ui);
         });
-        let names: Vec<String> = chosen.iter().map(|c| c.2.preset.name.clone()).collect();
+        // Unique even for two runs of one preset (legend entries hide by name).
+        let names: Vec<String> = chosen
+            .iter()
+            .map(|c| format!("{} · run {}", c.2.preset.name, c.0.0))
+            .collect();
         ui.horizontal_wrapped(|ui| {
             let max_layers = sessions.iter().map(|s| s.widths.len()).max().unwrap_or(0);
             let mut entries: Vec<LegendEntry> = (0..max_layers)
