@@ -90,13 +90,43 @@ fn train_click_node_and_move_epoch() {
         a.state.dataset().is_some()
     });
     let id = start(&mut h, tiny(2, 200));
+    // While the run trains, the epoch axis ends at its newest record (it grows with the data)
+    // and the views follow that record.
+    let grew = std::cell::Cell::new(Vec::new());
     wait_for(&mut h, "the run to finish", Duration::from_secs(120), |a| {
+        if a.is_training_shown() {
+            let mut seen = grew.take();
+            seen.push((
+                a.plot_axis_end(),
+                a.newest_position(),
+                a.state.sel.follow_latest,
+            ));
+            grew.set(seen);
+        }
         matches!(state(a, id), RunState::Done(_))
     });
+    let seen = grew.take();
+    assert!(
+        seen.iter()
+            .any(|&(end, newest, follow)| end.is_some_and(|e| e < 2.0)
+                && newest.is_some()
+                && follow),
+        "{seen:?}"
+    );
+    for &(end, newest, _) in &seen {
+        if let (Some(end), Some(newest)) = (end, newest) {
+            assert!(
+                end >= newest - 1e-9,
+                "the axis ends before the data: {seen:?}"
+            );
+        }
+    }
     assert_eq!(state(h.state(), id), RunState::Done(RunStatus::Completed));
     for _ in 0..3 {
         h.step();
     }
+    // Done: the axis spans the preset's epochs.
+    assert_eq!(h.state().plot_axis_end(), Some(2.0));
     // The session file was written next to the others.
     let path = h.state().state.runs.get(id).unwrap().path.clone().unwrap();
     assert!(path.starts_with(dir.path()) && path.exists());
@@ -454,6 +484,14 @@ fn hovering_a_plot_shows_values_and_selects_nothing_a_click_selects() {
     assert!(!h.state().state.sel.follow_latest);
     assert_eq!(h.state().rendered_steps(), [Some(5 * spe); 3]);
     h.get_by_label("Plots · epoch 5");
+    // "follow latest" brings every view back to the newest record.
+    h.get_by_label("follow latest").click();
+    h.step();
+    h.step();
+    assert!(h.state().state.sel.follow_latest);
+    assert_eq!(h.state().rendered_steps(), [Some(20 * spe); 3]);
+    click(&mut h, pos);
+    assert_eq!(h.state().state.sel.step, 5 * spe);
 
     // A click on a legend entry hides that layer in every plot; a double-click on another
     // shows only that one; a double-click again shows all.
