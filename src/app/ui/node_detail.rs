@@ -395,6 +395,89 @@ impl NodeDetailView {
             tx.send(Command::SelectStep(step));
         }
 
+        // (c2) The backward pass and set turnover of this node (sessions of schema 2).
+        let push = s.node_class_push_series(l, j);
+        if !push.is_empty() {
+            ui.separator();
+            ui.strong("Push by class (node-supported cost)").on_hover_text(
+                "mean signed φ = ∂L/∂a over the set's samples of each class: negative means the \
+                 class's loss falls as the node's output grows (the class pushes the node up)",
+            );
+            let series: Vec<Series> = (0..classes)
+                .map(|c| {
+                    let pts = push
+                        .iter()
+                        .map(|(_, x, v)| {
+                            let y = v.get(c).copied().flatten().map_or(f64::NAN, f64::from);
+                            [*x, y]
+                        })
+                        .collect();
+                    Series::line(format!("class {c}"), class_color(c), pts)
+                })
+                .collect();
+            let spec = PlotSpec::new("node-push", w, 150.0, "mean signed φ").include_y([0.0]);
+            let out = axis.show(
+                ui,
+                &spec,
+                &series,
+                &marks,
+                Some(sel_position),
+                &label,
+                |_, _| {},
+            );
+            if let Some(step) = out.clicked.and_then(|x| nearest_record_step(s, x)) {
+                tx.send(Command::SelectStep(step));
+            }
+        }
+        let turnover: Vec<(f64, u32, u32)> = (0..s.epochs.len())
+            .filter_map(|i| {
+                let (a, r) = s.node_turnover(i, l, j)?;
+                Some((s.record_position(i)?, a, r))
+            })
+            .collect();
+        if !turnover.is_empty() {
+            ui.separator();
+            ui.strong("Set turnover").on_hover_text(
+                "samples that entered (added) and left (removed) this node's sample set since \
+                 the previous record; |S_now| - |S_prev| = added - removed",
+            );
+            let line = |name: &str, style: LineStyle, pick: fn(&(f64, u32, u32)) -> u32| {
+                Series::line(
+                    name,
+                    NEUTRAL,
+                    turnover.iter().map(|t| [t.0, f64::from(pick(t))]).collect(),
+                )
+                .style(style)
+                .format(ValueFormat::Count)
+            };
+            let series = vec![
+                line("added", LineStyle::Solid, |t| t.1),
+                line("removed", LineStyle::dashed_loose(), |t| t.2),
+            ];
+            ui.horizontal_wrapped(|ui| {
+                epoch_axis::legend(
+                    ui,
+                    &[
+                        LegendEntry::new("added", NEUTRAL, LineStyle::Solid),
+                        LegendEntry::new("removed", NEUTRAL, LineStyle::dashed_loose()),
+                    ],
+                );
+            });
+            let spec = PlotSpec::new("node-turnover", w, 130.0, "samples").include_y([0.0]);
+            let out = axis.show(
+                ui,
+                &spec,
+                &series,
+                &marks,
+                Some(sel_position),
+                &label,
+                |_, _| {},
+            );
+            if let Some(step) = out.clicked.and_then(|x| nearest_record_step(s, x)) {
+                tx.send(Command::SelectStep(step));
+            }
+        }
+
         // (d) Thumbnails.
         ui.separator();
         self.thumbs(&ctx, (run, version, l, j, idx), s);
