@@ -81,7 +81,7 @@ pub fn found_runs(dir: &Path) -> Vec<FoundRun> {
             (t, p)
         })
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     files
         .into_iter()
         .take(MAX_FOUND)
