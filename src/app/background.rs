@@ -44,6 +44,8 @@ pub enum Done {
     /// A save or export finished: what was done ("saved", "wrote") and the absolute path
     /// written, or why not.
     Written(&'static str, Result<PathBuf, String>),
+    /// The watcher of grid folder number `.0` read it anew (or could not).
+    Grid(u64, super::grid_folder::GridUpdate),
 }
 
 /// A run whose session file is in the sessions folder (listed or not): what the grid's cells
@@ -276,6 +278,20 @@ impl Background {
         );
     }
 
+    /// Watches grid folder `dir` (number `generation`) until `stop` is set: reports a new
+    /// snapshot whenever its files change (see [`super::grid_folder::watch_worker`]).
+    pub fn watch_grid(&self, dir: PathBuf, generation: u64, stop: Arc<AtomicBool>) {
+        self.spawn(
+            "grid-watch",
+            move |r| {
+                super::grid_folder::watch_worker(&dir, &stop, &|u| {
+                    r.send(Done::Grid(generation, u));
+                });
+            },
+            move |m| Done::Grid(generation, Err(m)),
+        );
+    }
+
     /// Runs a save or export `job` that writes one file: `verb` says what it did ("saved",
     /// "wrote"), the job returns the path written or why not.
     pub fn write_file(
@@ -324,7 +340,7 @@ fn native_dialog(purpose: &Purpose, start: &Path) -> Option<PathBuf> {
     }
     match purpose {
         Purpose::Open => d.add_filter("session", &["ron"]).pick_file(),
-        Purpose::DataFolder => d.pick_folder(),
+        Purpose::DataFolder | Purpose::OpenGrid => d.pick_folder(),
         _ => {
             let name = start
                 .file_name()

@@ -9,8 +9,8 @@
 //! - [`background`]: every worker thread and the channel back (data, session files,
 //!   training, node-line textures, the download, file dialogs, saves and exports);
 //! - [`ui`]: one file per panel and the layout;
-//! - [`runs`], [`selection`], [`settings`], [`node_lines`], [`example`]: the models and worker
-//!   bodies those use;
+//! - [`runs`], [`selection`], [`settings`], [`node_lines`], [`example`], [`grid_folder`]: the
+//!   models and worker bodies those use;
 //! - `frame.rs`: [`SampleSetsApp`] and what one frame does.
 //!
 //! The UI thread never blocks: workers send results, the frame drains them with `try_recv`.
@@ -25,6 +25,8 @@ pub mod command;
 pub mod example;
 #[cfg(feature = "gui")]
 mod frame;
+#[cfg(feature = "gui")]
+pub mod grid_folder;
 #[cfg(feature = "gui")]
 mod handler;
 #[cfg(feature = "gui")]

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use egui::util::History;
 
 use super::command::Purpose;
+use super::grid_folder::OpenGrid;
 use super::runs::{RunEntry, RunId, Runs};
 use super::selection::Selection;
 use super::settings::Settings;
@@ -97,6 +98,8 @@ pub enum Tab {
     Explore,
     /// Runs marked for comparison, side by side.
     Compare,
+    /// The open grid folder as small multiples, and its summary over seeds.
+    Grid,
 }
 
 /// The path prompt the user was asked to fill.
@@ -137,6 +140,8 @@ pub struct AppState {
     /// Runs whose files are in the sessions folder, newest first (read at start, in the
     /// background): the grid's cells show their accuracies when no listed run has one.
     pub found_runs: Vec<super::background::FoundRun>,
+    /// The grid folder shown in the Grid tab, if one was opened.
+    pub grid: Option<OpenGrid>,
 }
 
 impl AppState {
@@ -155,6 +160,7 @@ impl AppState {
             presets: crate::preset::builtin().map_err(|e| e.to_string()),
             frame_times: History::new(0..120, f32::INFINITY),
             found_runs: Vec::new(),
+            grid: None,
         }
     }
 

@@ -11,7 +11,8 @@ use egui_plot::LineStyle;
 use super::RunView;
 use super::colors::{MARKER, NEUTRAL, class_color};
 use super::epoch_axis::{
-    self, EpochAxis, LegendEntry, PlotSpec, Series, ValueFormat, nearest_record_step, record_text,
+    self, EpochAxis, EventMark, LegendEntry, PlotSpec, Series, ValueFormat, nearest_record_step,
+    record_text,
 };
 use crate::app::command::{Command, CommandSender};
 use crate::app::runs::RunId;
@@ -46,6 +47,8 @@ pub struct NodeDetailView {
     raster: Option<Cached<RasterKey>>,
     thumbs: Option<Cached<ThumbKey>>,
     digit: Option<(TextureHandle, (RunId, usize))>,
+    /// The run's event marks, for (run, version): finding events reads every record.
+    marks: Option<((RunId, u64), Vec<EventMark>)>,
     /// Node and record step drawn last frame (read by the GUI tests).
     #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
     pub rendered: Option<((usize, usize), u64)>,
@@ -272,6 +275,18 @@ impl NodeDetailView {
         let totals = s.dataset.train_class_counts.clone();
         let xs: Vec<f64> = s.positions();
         let label = |p: f64| record_text(s, p);
+        // The run's events on the node's time line too: its layer's, and accuracy's.
+        let own_layer = format!("layer {}:", l + 1);
+        if self.marks.as_ref().is_none_or(|m| m.0 != (run, version)) {
+            self.marks = Some(((run, version), super::plots::event_marks(s)));
+        }
+        let marks: Vec<EventMark> = self
+            .marks
+            .iter()
+            .flat_map(|m| &m.1)
+            .filter(|m| !m.text.starts_with("layer ") || m.text.starts_with(&own_layer))
+            .cloned()
+            .collect();
         let mut base = vec![0.0; xs.len()];
         let composition: Vec<Series> = (0..classes)
             .map(|c| {
@@ -319,7 +334,7 @@ impl NodeDetailView {
             ui,
             &spec,
             &composition,
-            &[],
+            &marks,
             Some(sel_position),
             &label,
             |_, _| {},
@@ -371,7 +386,7 @@ impl NodeDetailView {
             ui,
             &spec,
             &metrics,
-            &[],
+            &marks,
             Some(sel_position),
             &label,
             |_, _| {},

@@ -90,6 +90,8 @@ impl PathPrompt {
                     "File to write:"
                 } else if *purpose == Purpose::DataFolder {
                     "Folder holding the MNIST files (train-images-idx3-ubyte, …):"
+                } else if *purpose == Purpose::OpenGrid {
+                    "Grid folder (grid.ron and the runs' session files):"
                 } else {
                     "Session file (.ron):"
                 });
@@ -116,7 +118,7 @@ impl PathPrompt {
                     if let Some(e) = &listing.error {
                         ui.colored_label(ui.visuals().error_fg_color, e);
                     }
-                    let folders_only = *purpose == Purpose::DataFolder;
+                    let folders_only = matches!(purpose, Purpose::DataFolder | Purpose::OpenGrid);
                     egui::ScrollArea::vertical()
                         .max_height(220.0)
                         .id_salt("path-prompt-listing")
@@ -147,7 +149,9 @@ impl PathPrompt {
                                         full.display().to_string()
                                     };
                                 }
-                                if r.double_clicked() && !is_dir {
+                                // A grid is a folder: double-clicking one opens it.
+                                if r.double_clicked() && (!is_dir || *purpose == Purpose::OpenGrid)
+                                {
                                     ok = true;
                                 }
                             }
