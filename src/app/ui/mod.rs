@@ -12,6 +12,7 @@ pub mod compare;
 pub mod data_panel;
 pub mod epoch_axis;
 pub mod explore;
+pub mod findings;
 pub mod grid;
 pub mod menu;
 pub mod node_detail;
@@ -62,6 +63,8 @@ pub struct Views {
     pub map: node_map::NodeMapView,
     /// The selected node's detail.
     pub detail: node_detail::NodeDetailView,
+    /// The selected run's findings.
+    pub findings: findings::FindingsView,
     /// Compare's node maps.
     pub compare: compare::CompareView,
     /// The path prompt's text and folder listing.
@@ -79,6 +82,7 @@ impl Views {
             plots: plots::PlotsView::default(),
             map: node_map::NodeMapView::default(),
             detail: node_detail::NodeDetailView::default(),
+            findings: findings::FindingsView::default(),
             compare: compare::CompareView::default(),
             prompt: path_prompt::PathPrompt::default(),
             data_panel: data_panel::DataPanel::default(),
@@ -115,7 +119,7 @@ impl Views {
                 .default_size(440.0)
                 .show(ui, |ui| {
                     egui::ScrollArea::vertical().show(ui, |ui| {
-                        explore::detail(ui, &mut self.detail, state, tx);
+                        explore::detail(ui, &mut self.detail, &mut self.findings, state, tx);
                     });
                 });
         }

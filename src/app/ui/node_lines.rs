@@ -22,9 +22,9 @@ const COPY_BUDGET: Duration = Duration::from_millis(3);
 /// values behind them (records never change once written, so they are computed once per run).
 #[derive(Default)]
 pub struct NodeDensity {
-    /// Run whose values are cached, and the epoch numbers they belong to.
+    /// Run whose values are cached, and the steps of the records they belong to.
     run: Option<RunId>,
-    epochs: Vec<u32>,
+    steps: Vec<u64>,
     values: Vec<Arc<EpochValues>>,
     /// Records after `values` copied for the next job, `[epoch][layer]`.
     pending: Vec<Vec<LayerCounts>>,
@@ -81,9 +81,9 @@ impl NodeDensity {
         Some(NodeLinesJob {
             key,
             xs: s
-                .epochs
-                .iter()
-                .map(|e| (f64::from(e.epoch) - x_range.0) / (x_range.1 - x_range.0))
+                .positions()
+                .into_iter()
+                .map(|x| (x - x_range.0) / (x_range.1 - x_range.0))
                 .collect(),
             known: self.values.clone(),
             missing: std::mem::take(&mut self.pending),
@@ -102,16 +102,12 @@ impl NodeDensity {
     /// Forgets cached values that do not belong to the records of `s` shown as `run`.
     fn sync_run(&mut self, run: RunId, s: &Session) {
         let same = self.run == Some(run)
-            && self.epochs.len() <= s.epochs.len()
-            && self
-                .epochs
-                .iter()
-                .zip(&s.epochs)
-                .all(|(a, b)| *a == b.epoch);
+            && self.steps.len() <= s.epochs.len()
+            && self.steps.iter().zip(&s.epochs).all(|(a, b)| *a == b.step);
         let pending_fits = self.values.len() + self.pending.len() <= s.epochs.len();
         if !same || !pending_fits {
             self.run = Some(run);
-            self.epochs.clear();
+            self.steps.clear();
             self.values.clear();
             self.pending.clear();
         }
@@ -138,7 +134,7 @@ impl NodeDensity {
             if let Some(e) = s.epochs.get(start + i)
                 && self.values.len() == start + i
             {
-                self.epochs.push(e.epoch);
+                self.steps.push(e.step);
                 self.values.push(v);
             }
         }
@@ -186,7 +182,7 @@ impl NodeDensity {
 }
 
 /// The node of `layers` whose `metric` line passes closest to `at` (within `tolerance` in value
-/// units) at the epoch nearest `at.x`; reads `density`'s cached values where it has them.
+/// units) at the record nearest `at.x`; reads `density`'s cached values where it has them.
 pub fn node_at(
     s: &Session,
     density: &NodeDensity,
@@ -216,12 +212,14 @@ pub fn node_at(
     best.map(|b| b.0)
 }
 
-/// Index of the epoch record nearest to epoch `x`.
+/// Index of the record nearest to position `x` on the epoch axis (epochs).
 fn nearest_epoch_index(s: &Session, x: f64) -> Option<usize> {
-    let i = s.epochs.partition_point(|e| f64::from(e.epoch) < x);
+    let spe = s.steps_per_epoch();
+    let at = |k: usize| s.epochs[k].position(spe);
+    let i = s.epochs.partition_point(|e| e.position(spe) < x);
     let candidates = [i.checked_sub(1), (i < s.epochs.len()).then_some(i)];
-    candidates.into_iter().flatten().min_by(|&a, &b| {
-        let d = |k: usize| (f64::from(s.epochs[k].epoch) - x).abs();
-        d(a).total_cmp(&d(b))
-    })
+    candidates
+        .into_iter()
+        .flatten()
+        .min_by(|&a, &b| (at(a) - x).abs().total_cmp(&(at(b) - x).abs()))
 }
