@@ -36,7 +36,7 @@ fn main() -> ExitCode {
             || std::thread::available_parallelism().map_or(1, usize::from),
             usize::from,
         ),
-        // The app runs several runs side by side: one matrix thread each is fastest.
+        // The app sets its own as runs start and end (train::threads::for_concurrent_runs).
         _ => 1,
     };
     sample_sets::train::threads::configure(threads);

@@ -51,9 +51,8 @@ fn tiny(epochs: u32, probe: usize) -> Preset {
     let mut p = find("mnist-2x20-ce", &[]).unwrap();
     p.epochs = epochs;
     p.probe_size = probe;
-    // The views still select records by epoch; records inside epoch 1 come with the views
-    // that place them by position.
-    p.schedule = sample_sets::measure::Schedule::PerEpoch;
+    // The default schedule: records at steps 1, 2, 4, ..., 256 inside epoch 1, then at every
+    // epoch end; the views place and select them by position.
     p
 }
 
@@ -108,45 +107,54 @@ fn train_click_node_and_move_epoch() {
     assert_eq!(h.state().state.sel.node, Some((0, 3)));
     h.get_by_label("layer 1 · node 3");
     let s = h.state().state.selected_session().unwrap().clone();
+    let spe = s.steps_per_epoch();
     let last = s.epochs.len() - 1;
+    assert_eq!(s.epochs[last].step, 2 * spe);
+    assert!(
+        s.epochs.iter().filter(|e| e.step < spe).count() > 2,
+        "records inside epoch 1"
+    );
     let shown = h.state().rendered_detail().unwrap();
-    assert_eq!((shown.node, shown.epoch), ((0, 3), 2));
+    assert_eq!((shown.node, shown.step), ((0, 3), 2 * spe));
     assert_eq!(shown.counts, s.node_counts(last, 0, 3).unwrap());
 
-    // Every linked view follows the selected epoch.
-    assert_eq!(h.state().rendered_epochs(), [Some(2); 3]);
-    // Move the node map's epoch slider (through accessibility, as a screen reader would).
-    h.query_all_by_label("epoch")
+    // Every linked view follows the selected record.
+    assert_eq!(h.state().rendered_steps(), [Some(2 * spe); 3]);
+    // Move the node map's record slider (through accessibility, as a screen reader would) to
+    // the record after 256 steps, inside epoch 1.
+    let inside = s.epochs.iter().position(|e| e.step == 256).unwrap();
+    h.query_all_by_label("record")
         .find(|n| n.accesskit_node().role() == egui::accesskit::Role::Slider)
-        .expect("epoch slider")
-        .set_value_accesskit(1.0);
+        .expect("record slider")
+        .set_value_accesskit(inside as f64);
     h.step();
     h.step();
     h.step();
-    assert_eq!(h.state().state.sel.epoch, 1);
-    assert_eq!(h.state().rendered_epochs(), [Some(1); 3]);
-    h.get_by_label("Plots · epoch 1");
-    h.get_by_label("Node map · epoch 1 / 2");
-    h.get_by_label("at epoch 1");
+    assert_eq!(h.state().state.sel.step, 256);
+    assert_eq!(h.state().rendered_steps(), [Some(256); 3]);
+    h.get_by_label("Plots · epoch 0.55 (step 256)");
+    h.get_by_label("Node map · epoch 0.55 (step 256) / 2");
+    h.get_by_label("at epoch 0.55 (step 256)");
     let shown = h.state().rendered_detail().unwrap();
-    assert_eq!(shown.counts, s.node_counts(1, 0, 3).unwrap());
+    assert_eq!(shown.counts, s.node_counts(inside, 0, 3).unwrap());
 
-    // Back to epoch 0 (before training): still every view.
-    h.state_mut().apply(Command::SelectEpoch(0));
+    // Back to step 0 (before training): still every view.
+    h.state_mut().apply(Command::SelectStep(0));
     h.step();
     h.step();
-    assert_eq!(h.state().rendered_epochs(), [Some(0); 3]);
+    assert_eq!(h.state().rendered_steps(), [Some(0); 3]);
 
     // Node lines of the selected layer: clicking a node's line selects that node. Target the
-    // layer-1 node whose activation fraction at epoch 1 lies furthest from every other node's.
-    // With no node selected, the lines are layer 1's.
+    // layer-1 node whose activation fraction at the record after 256 steps lies furthest from
+    // every other node's. With no node selected, the lines are layer 1's.
     h.state_mut().apply(Command::SelectNode(None));
     h.state_mut()
         .apply(Command::Set(Setting::NodeLines(NodeLines::Layer)));
     wait_for(&mut h, "the node lines", Duration::from_secs(30), |a| {
         a.node_lines_ready()
     });
-    let fractions = &s.layer_values(1, Metric::ActivationFraction)[0];
+    let fractions = &s.layer_values(inside, Metric::ActivationFraction)[0];
+    let x = s.record_position(inside).unwrap();
     let gap = |j: usize| {
         (0..fractions.len())
             .filter(|&k| k != j)
@@ -158,7 +166,7 @@ fn train_click_node_and_move_epoch() {
         .unwrap();
     let pos = h
         .state()
-        .metric_plot_position(Metric::ActivationFraction, 1, fractions[target])
+        .metric_plot_position(Metric::ActivationFraction, x, fractions[target])
         .expect("activation fraction plot drawn");
     click(&mut h, pos);
     assert_eq!(h.state().state.sel.node, Some((0, target)));
@@ -168,7 +176,7 @@ fn train_click_node_and_move_epoch() {
     if top < 0.9 {
         let pos = h
             .state()
-            .metric_plot_position(Metric::ActivationFraction, 1, (top + 1.0) / 2.0)
+            .metric_plot_position(Metric::ActivationFraction, x, (top + 1.0) / 2.0)
             .unwrap();
         click(&mut h, pos);
         assert_eq!(h.state().state.sel.node, Some((0, target)));

@@ -1,5 +1,8 @@
 //! Events on the time line, found in the example session (a real 20-epoch 2x80 run) and in
-//! copies of it edited to hold a dying node, a dying layer and a collapse to chance.
+//! copies of it edited to hold a dying node, a dying layer and a collapse to chance; and the
+//! stall of the backward pass, in a real 2x20-mse run edited to stop pushing.
+
+mod common;
 
 use std::path::Path;
 
@@ -98,4 +101,56 @@ fn dying_nodes_a_dying_layer_and_a_collapse_to_chance_are_found() {
         assert_eq!(e.position, e.step as f64 / 469.0);
     }
     assert!(found.windows(2).all(|w| w[0].record <= w[1].record));
+}
+
+/// A real one-epoch 2x20-mse run (default schedule: records inside epoch 1 with φ).
+fn mse_run() -> Session {
+    let mut p = sample_sets::preset::find("mnist-2x20-mse", &[]).unwrap();
+    p.epochs = 1;
+    let data = common::mnist();
+    let mut run = sample_sets::train::Run::new(p, data, 1).unwrap();
+    let status = run.execute(
+        data,
+        None,
+        &sample_sets::train::Control::default(),
+        &mut |_| {},
+    );
+    assert_eq!(status, session::RunStatus::Completed);
+    run.session
+}
+
+#[test]
+fn a_backward_pass_that_stops_while_the_network_is_wrong_is_a_stall() {
+    let mut s = mse_run();
+    // A healthy run pushes at every record.
+    assert!(
+        !events(&s)
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::TrainingStalls { .. }))
+    );
+    let n = s.epochs.len();
+    assert!(n >= 10, "the default schedule records inside epoch 1");
+    // From record `from` on, nothing pushes (as when a saturated softmax zeroes the output
+    // gradient) and few samples are settled; at the record before last most are settled,
+    // which is a finished fit, not a stall; the last record stalls again.
+    let from = n / 2;
+    for (i, e) in s.epochs.iter_mut().enumerate().skip(from) {
+        for l in &mut e.layers {
+            let cost = l.cost.as_mut().unwrap();
+            cost.mean_abs.iter_mut().for_each(|v| *v = 1.2e-38);
+        }
+        e.settled_share = Some(if i == n - 2 { 0.9 } else { 0.094 });
+    }
+    let stalls: Vec<(usize, String)> = events(&s)
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::TrainingStalls { .. }))
+        .map(|e| (e.record, e.describe()))
+        .collect();
+    let records: Vec<usize> = stalls.iter().map(|(r, _)| *r).collect();
+    assert_eq!(records, vec![from, n - 1]);
+    assert!(
+        stalls[0].1.contains("training stalls") && stalls[0].1.contains("9.4%"),
+        "{}",
+        stalls[0].1
+    );
 }

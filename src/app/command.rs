@@ -20,10 +20,11 @@ pub enum Command {
     SelectRun(RunId),
     /// Select a node (0-based layer, node) everywhere, or none.
     SelectNode(Option<(usize, usize)>),
-    /// Select an epoch of the selected run (snapped to a recorded epoch).
-    SelectEpoch(u32),
-    /// Select an epoch by number, not snapped to the selected run (Compare's shared axis).
-    SelectEpochNumber(u32),
+    /// Select the selected run's record at or before this step.
+    SelectStep(u64),
+    /// Select a position on the epoch axis (epochs): each run shows its record at or before
+    /// it (Compare's shared axis; the selected run snaps to its record).
+    SelectPosition(f64),
     /// Colour the node map by this metric.
     SelectMetric(Metric),
     /// Show this probe sample (index into the probe) large in the node detail.

@@ -136,11 +136,17 @@ impl SampleSetsApp {
         }
         if let Some(data) = self.state.dataset().cloned() {
             let parallel = self.state.settings.parallel;
+            let mut starts = Vec::new();
             while let Some(start) = self.state.runs.next_to_start(parallel) {
+                starts.push(start);
+            }
+            self.set_training_threads();
+            for start in starts {
                 let dir = self.state.runs.sessions_dir.clone();
                 self.background.train(start, data.clone(), dir);
             }
         }
+        self.set_training_threads();
         let AppState { runs, sel, .. } = &mut self.state;
         if sel.run.is_none_or(|id| runs.get(id).is_none())
             && let Some(id) = runs.newest()
@@ -160,6 +166,17 @@ impl SampleSetsApp {
                 sel.select_node(Some((n.layer, n.node)));
                 self.select_node = None;
             }
+        }
+    }
+}
+
+impl SampleSetsApp {
+    /// A lone run trains on every core, several on one each: the count is read per matrix
+    /// product, so runs already training follow at their next step.
+    fn set_training_threads(&self) {
+        let threads = crate::train::threads::for_concurrent_runs(self.state.runs.training());
+        if threads != crate::train::threads::current() {
+            crate::train::threads::configure(threads);
         }
     }
 }

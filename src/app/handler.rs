@@ -20,8 +20,8 @@ impl SampleSetsApp {
             cmd,
             Command::SelectRun(_)
                 | Command::SelectNode(_)
-                | Command::SelectEpoch(_)
-                | Command::SelectEpochNumber(_)
+                | Command::SelectStep(_)
+                | Command::SelectPosition(_)
                 | Command::SelectMetric(_)
                 | Command::SelectProbeRow(_)
         );
@@ -35,18 +35,27 @@ impl SampleSetsApp {
         match cmd {
             Command::SelectRun(id) => sel.select_run(id),
             Command::SelectNode(node) => sel.select_node(node),
-            Command::SelectEpoch(epoch) => {
+            Command::SelectStep(step) => {
                 if let Some(s) = sel
                     .run
                     .and_then(|id| runs.get(id))
                     .and_then(|e| e.session.as_ref())
                 {
-                    sel.set_epoch(s, epoch);
+                    sel.set_step(s, step);
                 }
             }
-            Command::SelectEpochNumber(epoch) => {
-                sel.epoch = epoch;
-                sel.follow_latest = false;
+            Command::SelectPosition(position) => {
+                // Not snapped (Compare's shared axis): each run shows its own record at or
+                // before the position; the step is counted in the selected run's minibatches.
+                let session = sel
+                    .run
+                    .and_then(|id| runs.get(id))
+                    .and_then(|e| e.session.as_ref())
+                    .or_else(|| runs.entries.iter().find_map(|e| e.session.as_ref()));
+                if let Some(s) = session {
+                    sel.step = super::selection::step_at(s, position);
+                    sel.follow_latest = false;
+                }
             }
             Command::SelectMetric(m) => sel.metric = m,
             Command::SelectProbeRow(k) => sel.probe_row = k,
@@ -256,15 +265,15 @@ impl SampleSetsApp {
                     return;
                 };
                 let node = self.state.sel.node;
-                let epoch = Some(self.state.sel.epoch);
+                let step = Some(self.state.sel.step);
                 self.background.write_file(
                     "export",
                     // The save dialog asked before replacing.
-                    move || match crate::export::figures::write_one(
+                    move || match crate::export::figures::write_one_at(
                         &s,
                         kind,
                         node,
-                        epoch,
+                        step,
                         &path,
                         crate::fs::Existing::Replace,
                     ) {
@@ -358,18 +367,19 @@ mod tests {
         assert_eq!(app.state.sel.run, Some(b), "an opened file is selected");
         wait_loaded(&mut app, b);
         assert_eq!(app.state.settings.recent.first(), Some(&copy));
-        let last = app.state.selected_session().unwrap().epochs_done();
-        assert_eq!(last, 20);
+        let spe = app.state.selected_session().unwrap().steps_per_epoch();
+        assert_eq!(app.state.selected_session().unwrap().epochs_done(), 20);
+        let last = 20 * spe;
         assert_eq!(
-            app.state.sel.epoch, last,
-            "a new run shows its newest epoch"
+            app.state.sel.step, last,
+            "a new run shows its newest record"
         );
 
         // Node, then epoch, then probe sample in run a.
         assert!(app.apply(Command::SelectRun(a)));
         assert!(app.apply(Command::SelectNode(Some((1, 7)))));
-        assert!(app.apply(Command::SelectEpoch(5)));
-        assert!(!app.apply(Command::SelectEpoch(5)), "nothing changed");
+        assert!(app.apply(Command::SelectStep(5 * spe)));
+        assert!(!app.apply(Command::SelectStep(5 * spe)), "nothing changed");
         assert!(app.apply(Command::SelectProbeRow(Some(3))));
         assert!(app.apply(Command::SelectMetric(Metric::Informativeness)));
         let sel = &app.state.sel;
@@ -377,11 +387,11 @@ mod tests {
             (
                 sel.run,
                 sel.node,
-                sel.epoch,
+                sel.step,
                 sel.follow_latest,
                 sel.probe_row
             ),
-            (Some(a), Some((1, 7)), 5, false, Some(3))
+            (Some(a), Some((1, 7)), 5 * spe, false, Some(3))
         );
         // Another node drops the probe sample, keeps the epoch.
         app.apply(Command::SelectNode(Some((0, 2))));
@@ -389,9 +399,9 @@ mod tests {
             (
                 app.state.sel.node,
                 app.state.sel.probe_row,
-                app.state.sel.epoch
+                app.state.sel.step
             ),
-            (Some((0, 2)), None, 5)
+            (Some((0, 2)), None, 5 * spe)
         );
         // Switching runs keeps node and metric, follows the newest epoch again.
         app.apply(Command::SelectProbeRow(Some(1)));
@@ -408,18 +418,26 @@ mod tests {
             ),
             (Some(b), Some((0, 2)), Metric::Informativeness, None, true)
         );
-        assert_eq!(sel.epoch, last);
-        // Past the last record snaps to it; Compare's epochs are numbers, not snapped.
-        app.apply(Command::SelectEpoch(10_000));
+        assert_eq!(sel.step, last);
+        // Past the last record snaps to it; a step between records snaps to the one before.
+        app.apply(Command::SelectStep(10_000_000));
         assert_eq!(
-            (app.state.sel.epoch, app.state.sel.follow_latest),
+            (app.state.sel.step, app.state.sel.follow_latest),
             (last, true)
         );
-        app.apply(Command::SelectEpochNumber(3));
+        app.apply(Command::SelectStep(7 * spe + 100));
         assert_eq!(
-            (app.state.sel.epoch, app.state.sel.follow_latest),
-            (3, false)
+            (app.state.sel.step, app.state.sel.follow_latest),
+            (7 * spe, false)
         );
+        // Compare's shared axis: a position, not snapped (each run snaps when it draws).
+        app.apply(Command::SelectPosition(3.5));
+        assert_eq!(
+            (app.state.sel.step, app.state.sel.follow_latest),
+            (3 * spe + spe / 2 + 1, false)
+        );
+        let s = app.state.selected_session().unwrap();
+        assert_eq!(app.state.sel.record_index(s), Some(3));
         // Removing the selected run selects the remaining one.
         app.apply(Command::RemoveRun(b));
         app.pump();

@@ -151,7 +151,7 @@ pub struct NodeLinesKey {
     pub layer: usize,
     /// Texture size in pixels per metric plot.
     pub size: [usize; 2],
-    /// Extent on the epoch axis (record positions, epochs) the textures span.
+    /// Epoch extent the textures span.
     pub x_range: (f64, f64),
 }
 
@@ -166,7 +166,7 @@ pub type LayerCounts = (Vec<u32>, Vec<f32>);
 pub struct NodeLinesJob {
     /// What the textures will show.
     pub key: NodeLinesKey,
-    /// Record positions mapped to 0..1 of the texture width, one per record.
+    /// Epochs mapped to 0..1 of the texture width, one per record.
     pub xs: Vec<f64>,
     /// Values of the first records, computed by earlier jobs.
     pub known: Vec<Arc<EpochValues>>,
@@ -202,8 +202,7 @@ pub fn extent_on_screen(t: &PlotTransform, x_range: (f64, f64)) -> Vec2 {
     .size()
 }
 
-/// Positions on the epoch axis (epochs; `step / steps_per_epoch`) of the first and last
-/// record of `s`, if it has at least two records at different steps.
+/// Positions (epochs) of the first and last record of `s`, if it has at least two records.
 pub fn epoch_range(s: &Session) -> Option<(f64, f64)> {
     let spe = s.steps_per_epoch();
     let first = s.epochs.first()?.position(spe);

@@ -440,7 +440,7 @@ pub fn train_worker(start: StartRun, data: &Dataset, dir: &Path, send: &dyn Fn(R
         ))));
     }
     let built = match job {
-        RunJob::Fresh(p) => Run::new(*p, data, 1),
+        RunJob::Fresh(p) => Run::new(*p, data, crate::train::threads::current()),
         RunJob::Resume(s) => Run::resume(*s, data, &out.display().to_string()),
         RunJob::ResumeFile(p) => match crate::session::load(&p) {
             Ok(s) => Run::resume(s, data, &p.display().to_string()),

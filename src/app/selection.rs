@@ -1,18 +1,19 @@
-//! What the user has selected (run, epoch, node, metric, probe sample): what every view
+//! What the user has selected (run, record, node, metric, probe sample): what every view
 //! shows. Changed only by the command handler, and kept valid for the selected run's session
 //! once per frame.
 
 use super::runs::RunId;
 use crate::session::{Metric, Session};
 
-/// The selection every view reads from: one run, one epoch, optionally one node.
+/// The selection every view reads from: one run, one record (by step), optionally one node.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Selection {
     /// Run shown in the plots, node map and node detail.
     pub run: Option<RunId>,
-    /// Selected epoch number (0 = before training).
-    pub epoch: u32,
-    /// Keep the selected epoch on the newest one while a run trains.
+    /// Selected record's step (minibatches trained, 0 = before training); views show the
+    /// record at or before it ([`Selection::record_index`]).
+    pub step: u64,
+    /// Keep the selection on the newest record while a run trains.
     pub follow_latest: bool,
     /// Selected node as (0-based layer, 0-based node).
     pub node: Option<(usize, usize)>,
@@ -26,7 +27,7 @@ impl Default for Selection {
     fn default() -> Self {
         Self {
             run: None,
-            epoch: 0,
+            step: 0,
             follow_latest: true,
             node: None,
             metric: Metric::ActivationFraction,
@@ -51,17 +52,32 @@ impl Selection {
         self.probe_row = None;
     }
 
-    /// Selects epoch `epoch` of `session`, snapping to a recorded epoch; following the newest
-    /// epoch stays on only when the last one is chosen.
-    pub fn set_epoch(&mut self, session: &Session, epoch: u32) {
-        let idx = session.epoch_index(epoch).unwrap_or(0);
-        self.epoch = session.epochs.get(idx).map_or(0, |e| e.epoch);
-        self.follow_latest = self.epoch >= session.epochs_done();
+    /// Selects the record of `session` at or before `step` (the first record when `step` is
+    /// before it); following the newest record stays on only when the last one is chosen.
+    pub fn set_step(&mut self, session: &Session, step: u64) {
+        let idx = session.record_index_at(step).unwrap_or(0);
+        self.step = session.epochs.get(idx).map_or(0, |e| e.step);
+        self.follow_latest = idx + 1 >= session.epochs.len();
     }
 
-    /// Index of the selected epoch's record in `session` (the nearest earlier one).
-    pub fn epoch_index(&self, session: &Session) -> Option<usize> {
-        session.epoch_index(self.epoch)
+    /// Index of the selected record in `session`: the record at or before the selected step.
+    pub fn record_index(&self, session: &Session) -> Option<usize> {
+        session
+            .record_index_at(self.step)
+            .or_else(|| (!session.epochs.is_empty()).then_some(0))
+    }
+
+    /// The selected record's position on the epoch axis of `session`, in epochs.
+    pub fn position(&self, session: &Session) -> f64 {
+        self.record_index(session)
+            .and_then(|i| session.record_position(i))
+            .unwrap_or(0.0)
+    }
+
+    /// The selected step as a position on the epoch axis of `session` (not snapped to a
+    /// record): what Compare's shared axis marks.
+    pub fn step_position(&self, session: &Session) -> f64 {
+        session.position(self.step)
     }
 
     /// Keeps the selection valid for `session`: node inside its shape, epoch recorded.
@@ -74,9 +90,48 @@ impl Selection {
         if self.probe_row.is_some_and(|k| k >= session.probe.len()) {
             self.probe_row = None;
         }
-        if self.follow_latest || self.epoch > session.epochs_done() {
-            self.epoch = session.epochs_done();
+        let last = session.epochs.last().map_or(0, |e| e.step);
+        if self.follow_latest || self.step > last {
+            self.step = last;
         }
+    }
+}
+
+/// The step at `position` epochs of `session` (rounded to the nearest step; negative and
+/// non-finite positions give step 0).
+pub fn step_at(session: &Session, position: f64) -> u64 {
+    let step = (position * session.steps_per_epoch() as f64).round();
+    if step.is_finite() && step > 0.0 {
+        step as u64
+    } else {
+        0
+    }
+}
+
+/// How a record is named to users: "epoch 3" at an epoch end, "epoch 0.27 (step 128)" inside
+/// an epoch.
+pub fn record_label(session: &Session, index: usize) -> String {
+    let Some(e) = session.epochs.get(index) else {
+        return "no record".into();
+    };
+    position_label(e.step, session.steps_per_epoch())
+}
+
+/// [`record_label`] from a step and the steps per epoch.
+pub fn position_label(step: u64, steps_per_epoch: u64) -> String {
+    let spe = steps_per_epoch.max(1);
+    if step.is_multiple_of(spe) {
+        format!("epoch {}", step / spe)
+    } else {
+        let p = step as f64 / spe as f64;
+        let digits = if p < 0.01 {
+            4
+        } else if p < 0.1 {
+            3
+        } else {
+            2
+        };
+        format!("epoch {p:.digits$} (step {step})")
     }
 }
 

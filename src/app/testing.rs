@@ -12,28 +12,28 @@ use crate::session::Metric;
 pub struct DetailShown {
     /// Node (0-based layer, node).
     pub node: (usize, usize),
-    /// Epoch.
-    pub epoch: u32,
+    /// Step of the record shown.
+    pub step: u64,
     /// Per-class on-counts displayed.
     pub counts: Vec<u32>,
 }
 
 impl SampleSetsApp {
-    /// Epochs the plots, node map and node detail drew in the last frame.
-    pub fn rendered_epochs(&self) -> [Option<u32>; 3] {
+    /// Steps of the records the plots, node map and node detail drew in the last frame.
+    pub fn rendered_steps(&self) -> [Option<u64>; 3] {
         [
-            self.views.plots.rendered_epoch,
-            self.views.map.rendered_epoch,
+            self.views.plots.rendered_step,
+            self.views.map.rendered_step,
             self.views.detail.rendered.map(|r| r.1),
         ]
     }
 
     /// What the node detail drew last frame.
     pub fn rendered_detail(&self) -> Option<DetailShown> {
-        let (node, epoch) = self.views.detail.rendered?;
+        let (node, step) = self.views.detail.rendered?;
         Some(DetailShown {
             node,
-            epoch,
+            step,
             counts: self.views.detail.rendered_counts.clone()?,
         })
     }
@@ -43,8 +43,8 @@ impl SampleSetsApp {
         self.views.map.cell_center(layer, node)
     }
 
-    /// Where `metric` = `value` at `epoch` was drawn in its plot in the last frame.
-    pub fn metric_plot_position(&self, metric: Metric, epoch: u32, value: f32) -> Option<Pos2> {
+    /// Where `metric` = `value` at `position` (epochs) was drawn in its plot in the last frame.
+    pub fn metric_plot_position(&self, metric: Metric, position: f64, value: f32) -> Option<Pos2> {
         let t = self
             .views
             .plots
@@ -52,7 +52,7 @@ impl SampleSetsApp {
             .get(metric.index())
             .copied()
             .flatten()?;
-        Some(t.position_from_point(&PlotPoint::new(f64::from(epoch), f64::from(value))))
+        Some(t.position_from_point(&PlotPoint::new(position, f64::from(value))))
     }
 
     /// Whether the plots' node lines are drawn for the current run and scope.

@@ -87,15 +87,19 @@ fn value(v: Option<f32>) -> String {
 
 /// The numbers behind one figure, as CSV (what the figure of the same kind draws).
 ///
-/// - loss / accuracy: `epoch,train,test`;
-/// - per-layer metric: `epoch,layer,mean,q1,median,q3`;
+/// Records are named by `step` (minibatches trained) and `epoch`, the record's position on
+/// the epoch axis (`step / steps_per_epoch`, a decimal inside epoch 1), as the figures place
+/// them.
+///
+/// - loss / accuracy: `step,epoch,train,test`;
+/// - per-layer metric: `step,epoch,layer,mean,q1,median,q3`;
 /// - node map: `layer,node,<metric>` at record `epoch_index`;
-/// - node raster: `probe_index,sample_index,class,e<epoch>...` with 1 where the sample is in
+/// - node raster: `probe_index,sample_index,class,s<step>...` with 1 where the sample is in
 ///   the node's sample set;
-/// - node composition: `epoch,on_class_0..` (counts) or `epoch,fraction_class_0..`
+/// - node composition: `step,epoch,on_class_0..` (counts) or `step,epoch,fraction_class_0..`
 ///   (count / class size);
-/// - node metrics: `epoch` and one column per metric ([`Metric::ALL`]) for the node, then
-///   the layer means of the same (`layer_mean_<column>`).
+/// - node metrics: `step,epoch` and one column per metric ([`Metric::ALL`]) for the node,
+///   then the layer means of the same (`layer_mean_<column>`).
 pub fn figure_csv(
     s: &Session,
     kind: crate::export::figures::FigureKind,
@@ -107,27 +111,30 @@ pub fn figure_csv(
     let classes = s.classes();
     let (l, j) = node.unwrap_or((0, 0));
     let opt = value;
+    let spe = s.steps_per_epoch();
+    // "step,epoch" of a record.
+    let at = |e: &crate::session::EpochRecord| format!("{},{}", e.step, position(e.position(spe)));
     match kind {
         K::Loss | K::Accuracy => {
-            out.push_str("epoch,train,test\n");
+            out.push_str("step,epoch,train,test\n");
             for e in &s.epochs {
                 let (a, b) = if kind == K::Loss {
                     (e.train_loss, e.test_loss)
                 } else {
                     (e.train_accuracy, e.test_accuracy)
                 };
-                let _ = writeln!(out, "{},{a:.6},{b:.6}", e.epoch);
+                let _ = writeln!(out, "{},{a:.6},{b:.6}", at(e));
             }
         }
         K::Metric(m) => {
-            out.push_str("epoch,layer,mean,q1,median,q3\n");
+            out.push_str("step,epoch,layer,mean,q1,median,q3\n");
             for e in &s.epochs {
                 for (li, layer) in e.layers.iter().enumerate() {
                     if let Some(q) = m.of_summary(&layer.summary) {
                         let _ = writeln!(
                             out,
                             "{},{},{:.6},{:.6},{:.6},{:.6}",
-                            e.epoch,
+                            at(e),
                             li + 1,
                             q.mean,
                             q.q1,
@@ -149,7 +156,7 @@ pub fn figure_csv(
         K::NodeRaster => {
             out.push_str("probe_index,sample_index,class");
             for e in &s.epochs {
-                let _ = write!(out, ",e{}", e.epoch);
+                let _ = write!(out, ",s{}", e.step);
             }
             out.push('\n');
             for k in 0..s.probe.len() {
@@ -165,7 +172,7 @@ pub fn figure_csv(
             }
         }
         K::NodeComposition { fractions } => {
-            out.push_str("epoch");
+            out.push_str("step,epoch");
             for c in 0..classes {
                 let _ = write!(
                     out,
@@ -175,7 +182,7 @@ pub fn figure_csv(
             }
             out.push('\n');
             for (ei, e) in s.epochs.iter().enumerate() {
-                let _ = write!(out, "{}", e.epoch);
+                let _ = write!(out, "{}", at(e));
                 for (c, &on) in s.node_counts(ei, l, j).unwrap_or(&[]).iter().enumerate() {
                     if fractions {
                         let total = s
@@ -194,7 +201,7 @@ pub fn figure_csv(
             }
         }
         K::NodeMetrics => {
-            out.push_str("epoch");
+            out.push_str("step,epoch");
             for m in Metric::ALL {
                 let _ = write!(out, ",{}", m.info().column);
             }
@@ -203,7 +210,7 @@ pub fn figure_csv(
             }
             out.push('\n');
             for (ei, e) in s.epochs.iter().enumerate() {
-                let _ = write!(out, "{}", e.epoch);
+                let _ = write!(out, "{}", at(e));
                 for m in Metric::ALL {
                     let _ = write!(out, ",{}", opt(s.node_value(ei, l, j, m)));
                 }
@@ -258,5 +265,14 @@ mod tests {
             let churn_empty = fields.get(churn).is_some_and(|c| c.is_empty());
             assert_eq!(churn_empty, fields[0] == "0", "{line}");
         }
+    }
+}
+
+/// A position on the epoch axis for CSV: whole epochs as integers, others with six decimals.
+fn position(p: f64) -> String {
+    if p.fract() == 0.0 {
+        format!("{p:.0}")
+    } else {
+        format!("{p:.6}")
     }
 }

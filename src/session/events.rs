@@ -11,6 +11,17 @@ use super::records::set_sizes;
 /// smallest and largest class), so 1/10 + 0.02 separates it from any network that learnt.
 pub const CHANCE_MARGIN: f64 = 0.02;
 
+/// Largest mean |φ| (loss units per unit of activation) at which the backward pass counts as
+/// stopped. One sample at the settled threshold (an output error of 0.01) already gives a
+/// node-supported cost of order 1e-4 to 1e-3 through weights of order 0.1 along a few active
+/// paths; a softmax saturated in float32 gives ~1e-38. 1e-9 lies far from both.
+pub const STOPPED_PUSH: f32 = 1e-9;
+
+/// Share of settled training samples below which a stopped backward pass is a stall rather
+/// than a finished fit: when most samples still have a large output error, nothing pushes
+/// although the network is wrong.
+pub const STALL_SETTLED_BELOW: f64 = 0.5;
+
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -35,6 +46,16 @@ pub enum EventKind {
     LayerDies {
         /// Hidden layer, 0-based.
         layer: usize,
+    },
+    /// The backward pass stops while the network is still wrong: every node's mean |φ| is
+    /// below [`STOPPED_PUSH`] although fewer than [`STALL_SETTLED_BELOW`] of the training
+    /// samples are settled, so no sample pushes any weight any more (the first record of each
+    /// such stretch). This is how a saturated softmax under MSE freezes a run.
+    TrainingStalls {
+        /// The largest mean |φ| over every layer's nodes at this record.
+        largest_push: f32,
+        /// Share of settled training samples at this record.
+        settled_share: f64,
     },
     /// Test accuracy falls to chance (at most `1 / classes` + [`CHANCE_MARGIN`]) from above.
     ChanceAccuracy {
@@ -86,6 +107,14 @@ impl Event {
             EventKind::LayerDies { layer } => {
                 format!("layer {}: its last live node dies", layer + 1)
             }
+            EventKind::TrainingStalls {
+                largest_push,
+                settled_share,
+            } => format!(
+                "training stalls: no sample pushes (largest mean |φ| {largest_push:.1e}) \
+                 while only {:.1}% of training samples are settled",
+                settled_share * 100.0
+            ),
             EventKind::ChanceAccuracy {
                 test_accuracy,
                 chance,
@@ -182,12 +211,45 @@ pub fn events(s: &Session) -> Vec<Event> {
             ));
         }
     }
+    let mut stalled_before = false;
+    for (i, e) in s.epochs.iter().enumerate() {
+        let stall = stall_at(e);
+        if let Some((largest_push, settled_share)) = stall
+            && !stalled_before
+        {
+            out.push(at(
+                i,
+                EventKind::TrainingStalls {
+                    largest_push,
+                    settled_share,
+                },
+            ));
+        }
+        stalled_before = stall.is_some();
+    }
     let order = |k: &EventKind| match k {
         EventKind::FractionPeak { .. } => 0,
         EventKind::NodesDie { .. } => 1,
         EventKind::LayerDies { .. } => 2,
-        EventKind::ChanceAccuracy { .. } => 3,
+        EventKind::TrainingStalls { .. } => 3,
+        EventKind::ChanceAccuracy { .. } => 4,
     };
     out.sort_by_key(|e| (e.record, order(&e.kind)));
     out
+}
+
+/// (largest mean |φ|, settled share) of record `e` when its backward pass has stopped while
+/// the network is still wrong (see [`EventKind::TrainingStalls`]); `None` otherwise or
+/// without cost data (schema-1 sessions).
+fn stall_at(e: &super::EpochRecord) -> Option<(f32, f64)> {
+    let settled = e.settled_share?;
+    let mut largest = 0.0f32;
+    for l in &e.layers {
+        let cost = l.cost.as_ref()?;
+        for &v in cost.mean_abs.iter().filter(|v| !v.is_nan()) {
+            largest = largest.max(v);
+        }
+    }
+    (largest < STOPPED_PUSH && settled < STALL_SETTLED_BELOW && !e.layers.is_empty())
+        .then_some((largest, settled))
 }

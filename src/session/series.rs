@@ -5,10 +5,15 @@ use crate::measure::node_metrics;
 use super::Session;
 pub use super::metric::Metric;
 
-/// One point of a layer band: epoch, mean, first and third quartile.
+/// One point of a layer band: the record's step and position, mean, first and third
+/// quartile.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BandPoint {
-    /// Epoch number.
+    /// Minibatch steps trained before the record.
+    pub step: u64,
+    /// Position on the epoch axis, `step / steps_per_epoch`, in epochs (where plots place it).
+    pub position: f64,
+    /// Completed epochs at the record (records inside epoch 1 all have 0).
     pub epoch: u32,
     /// Layer mean.
     pub mean: f32,
@@ -19,13 +24,16 @@ pub struct BandPoint {
 }
 
 impl Session {
-    /// Layer `layer`'s band of `metric` over epochs (epochs without a value are skipped).
+    /// Layer `layer`'s band of `metric` over records (records without a value are skipped).
     pub fn layer_band(&self, layer: usize, metric: Metric) -> Vec<BandPoint> {
+        let spe = self.steps_per_epoch();
         self.epochs
             .iter()
             .filter_map(|e| {
                 let q = metric.of_summary(&e.layers.get(layer)?.summary)?;
                 Some(BandPoint {
+                    step: e.step,
+                    position: e.position(spe),
                     epoch: e.epoch,
                     mean: q.mean,
                     q1: q.q1,
@@ -35,12 +43,13 @@ impl Session {
             .collect()
     }
 
-    /// A node's `metric` over epochs as (epoch, value).
-    pub fn node_series(&self, layer: usize, node: usize, metric: Metric) -> Vec<(u32, f32)> {
+    /// A node's `metric` over records as (position in epochs, value).
+    pub fn node_series(&self, layer: usize, node: usize, metric: Metric) -> Vec<(f64, f32)> {
+        let spe = self.steps_per_epoch();
         (0..self.epochs.len())
             .filter_map(|i| {
                 Some((
-                    self.epochs[i].epoch,
+                    self.epochs[i].position(spe),
                     self.node_value(i, layer, node, metric)?,
                 ))
             })

@@ -13,7 +13,7 @@ use super::epoch_axis::{EpochAxis, band, epoch_marker, xy};
 use super::node_map::NodeMapView;
 use crate::app::command::{Command, CommandSender};
 use crate::app::runs::{RunId, Runs};
-use crate::app::selection::Selection;
+use crate::app::selection::{Selection, step_at};
 use crate::session::compare::compare;
 use crate::session::{Metric, Session};
 
@@ -40,6 +40,15 @@ impl CompareView {
             ui.label("Tick “compare” on two or more runs in the runs list.");
             return;
         }
+        // The selected step as a position: counted in the selected run's minibatches (the
+        // handler's SelectPosition does the same), else the first compared run's.
+        let position = runs
+            .entries
+            .iter()
+            .find(|e| Some(e.id) == sel.run)
+            .and_then(|e| e.session.as_ref())
+            .or_else(|| chosen.first().map(|c| c.2))
+            .map_or(0.0, |s| sel.step_position(s));
         ui.horizontal(|ui| {
             ui.heading("Compare");
             ui.selectable_value(&mut self.overlay, false, "side by side");
@@ -50,7 +59,10 @@ impl CompareView {
             ui.separator();
             let x_max = chosen
                 .iter()
-                .map(|(_, _, s)| f64::from(s.preset.epochs.max(s.epochs_done()).max(1)))
+                .map(|(_, _, s)| {
+                    let last = s.record_position(s.epochs.len().saturating_sub(1));
+                    f64::from(s.preset.epochs).max(last.unwrap_or(0.0))
+                })
                 .fold(1.0, f64::max);
             let axis = EpochAxis {
                 group: Id::unique(("compare-axis", x_max.to_bits())),
@@ -88,7 +100,7 @@ impl CompareView {
                                             let pts: Vec<[f64; 2]> = s
                                                 .layer_band(l, m)
                                                 .iter()
-                                                .map(|b| [f64::from(b.epoch), f64::from(b.mean)])
+                                                .map(|b| [b.position, f64::from(b.mean)])
                                                 .collect();
                                             p.line(
                                                 Line::new(
@@ -102,7 +114,7 @@ impl CompareView {
                                     }
                                 }
                             }
-                            epoch_marker(p, sel.epoch);
+                            epoch_marker(p, position);
                         });
                 }
             } else {
@@ -134,20 +146,20 @@ impl CompareView {
                                             }
                                         }
                                     }
-                                    epoch_marker(p, sel.epoch);
+                                    epoch_marker(p, position);
                                 });
                         }
                     }
                 });
             }
             ui.separator();
-            ui.strong(format!("Node maps at epoch {}", sel.epoch));
+            ui.strong(format!("Node maps at {}", position_text(position)));
             let n = chosen.len();
             ui.columns(n, |cols| {
                 for (c, (id, version, s)) in cols.iter_mut().zip(&chosen) {
                     c.label(RichText::new(&s.preset.name).small());
                     let mut local = sel.clone();
-                    local.set_epoch(s, sel.epoch);
+                    local.set_step(s, step_at(s, position));
                     local.follow_latest = false;
                     if local
                         .node
@@ -163,7 +175,7 @@ impl CompareView {
                             session: s,
                             sel: &local,
                         };
-                        map.ui(c, view, 160.0, tx, Command::SelectEpochNumber);
+                        map.ui(c, view, 160.0, tx, &|x, _| Command::SelectPosition(x));
                     });
                 }
             });
@@ -232,5 +244,14 @@ impl CompareView {
                     ui.end_row();
                 }
             });
+    }
+}
+
+/// A position on Compare's shared axis as users read it: "epoch 3" or "epoch 0.27".
+fn position_text(position: f64) -> String {
+    if (position - position.round()).abs() < 1e-9 {
+        format!("epoch {}", position.round())
+    } else {
+        format!("epoch {position:.3}")
     }
 }

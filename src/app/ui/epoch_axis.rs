@@ -8,14 +8,17 @@ use super::colors::MARKER;
 use crate::app::runs::RunId;
 use crate::session::{BandPoint, Session};
 
-/// (epoch, value) points of a per-epoch quantity of `s`; a non-finite value (a diverged
-/// run's loss) becomes NaN, which the plot leaves out of its bounds (infinity squashed it).
+/// (position, value) points of a per-record quantity of `s`, placed at each record's
+/// position on the epoch axis (`step / steps_per_epoch`, epochs); a non-finite value (a
+/// diverged run's loss) becomes NaN, which the plot leaves out of its bounds (infinity
+/// squashed it).
 pub fn xy(s: &Session, f: impl Fn(&crate::session::EpochRecord) -> f64) -> Vec<[f64; 2]> {
+    let spe = s.steps_per_epoch();
     s.epochs
         .iter()
         .map(|e| {
             [
-                f64::from(e.epoch),
+                e.position(spe),
                 Some(f(e)).filter(|v| v.is_finite()).unwrap_or(f64::NAN),
             ]
         })
@@ -38,7 +41,7 @@ pub fn band_with_alpha(
     if points.is_empty() {
         return;
     }
-    let xs: Vec<f64> = points.iter().map(|b| f64::from(b.epoch)).collect();
+    let xs: Vec<f64> = points.iter().map(|b| b.position).collect();
     let q1: Vec<f64> = points.iter().map(|b| f64::from(b.q1)).collect();
     let q3: Vec<f64> = points.iter().map(|b| f64::from(b.q3)).collect();
     // Unnamed: the legend shows the mean line's colour (a named band would show grey).
@@ -49,7 +52,7 @@ pub fn band_with_alpha(
     );
     let mean: PlotPoints<'_> = points
         .iter()
-        .map(|b| [f64::from(b.epoch), f64::from(b.mean)])
+        .map(|b| [b.position, f64::from(b.mean)])
         .collect();
     plot_ui.line(Line::new(name, mean).color(color).width(1.5).id((
         "mean",
@@ -62,14 +65,17 @@ pub fn band_with_alpha(
 pub struct EpochAxis {
     /// Link group.
     pub group: Id,
-    /// Right end (the preset's epoch count, or more if the run went further).
+    /// Right end, epochs (the preset's epoch count, or more if the run went further).
     pub x_max: f64,
 }
 
 impl EpochAxis {
     /// The axis for `session` shown as run `run`.
     pub fn new(run: RunId, s: &Session) -> Self {
-        let x_max = f64::from(s.preset.epochs.max(s.epochs_done()).max(1));
+        let last = s
+            .record_position(s.epochs.len().saturating_sub(1))
+            .unwrap_or(0.0);
+        let x_max = f64::from(s.preset.epochs).max(last).max(1.0);
         Self {
             group: Id::unique(("epoch-axis", run.0, x_max.to_bits())),
             x_max,
@@ -95,23 +101,37 @@ impl EpochAxis {
             .y_axis_min_width(28.0)
     }
 
-    /// The epoch the pointer hovers, clicks or drags on `resp`, if any: hovering an epoch in
-    /// one plot selects it in every view.
-    pub fn clicked_epoch(resp: &egui_plot::PlotResponse<()>) -> Option<u32> {
+    /// The position (epochs) the pointer clicks or drags on `resp`, if any. Hovering only
+    /// shows the linked cursor: it never changes the selection.
+    pub fn clicked_position(resp: &egui_plot::PlotResponse<()>) -> Option<f64> {
         let r = &resp.response;
-        let pos = if r.clicked() || r.dragged() {
-            r.interact_pointer_pos()?
-        } else if r.hovered() {
-            r.hover_pos()?
-        } else {
+        if !(r.clicked() || r.dragged()) {
             return None;
-        };
-        let x = resp.transform.value_from_position(pos).x;
-        Some(x.round().max(0.0) as u32)
+        }
+        let pos = r.interact_pointer_pos()?;
+        Some(resp.transform.value_from_position(pos).x.max(0.0))
     }
 }
 
-/// The selected-epoch marker.
-pub fn epoch_marker(plot_ui: &mut PlotUi<'_>, epoch: u32) {
-    plot_ui.vline(VLine::new("", f64::from(epoch)).color(MARKER).width(1.0));
+/// Step of the record of `s` nearest to `position` (epochs): what a click on a plot selects.
+pub fn nearest_record_step(s: &Session, position: f64) -> Option<u64> {
+    nearest_record(s, position)
+        .and_then(|i| s.epochs.get(i))
+        .map(|e| e.step)
+}
+
+/// Index of the record of `s` nearest to `position` (epochs).
+pub fn nearest_record(s: &Session, position: f64) -> Option<usize> {
+    let spe = s.steps_per_epoch();
+    let i = s.epochs.partition_point(|e| e.position(spe) < position);
+    let d = |k: usize| (s.epochs[k].position(spe) - position).abs();
+    [i.checked_sub(1), (i < s.epochs.len()).then_some(i)]
+        .into_iter()
+        .flatten()
+        .min_by(|&a, &b| d(a).total_cmp(&d(b)))
+}
+
+/// The selected-record marker at `position` (epochs).
+pub fn epoch_marker(plot_ui: &mut PlotUi<'_>, position: f64) {
+    plot_ui.vline(VLine::new("", position).color(MARKER).width(1.0));
 }

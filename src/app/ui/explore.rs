@@ -50,7 +50,9 @@ pub fn centre(
     plots.ui(ui, view, state.settings.node_line_scope, plots_h, tx);
     ui.separator();
     let map_h = ui.available_height() - 70.0;
-    map.ui(ui, view, map_h.max(80.0), tx, Command::SelectEpoch);
+    map.ui(ui, view, map_h.max(80.0), tx, &|_, step| {
+        Command::SelectStep(step)
+    });
 }
 
 /// The right panel: the run's findings (collapsed at first) above the selected node's detail.

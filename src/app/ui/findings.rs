@@ -111,10 +111,8 @@ impl FindingsView {
                                 .link(RichText::new(at).monospace())
                                 .on_hover_text("select the peak's record")
                                 .clicked()
-                                && let Some(e) =
-                                    s.record_index_at(l.peak_step).and_then(|i| s.epochs.get(i))
                             {
-                                tx.send(Command::SelectEpoch(e.epoch));
+                                tx.send(Command::SelectStep(l.peak_step));
                             }
                             num(ui, format!("{:.4}", l.last));
                             num(ui, format!("{:.1}%", l.relative_drop * 100.0));

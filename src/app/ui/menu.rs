@@ -7,7 +7,7 @@ use crate::app::command::{Command, CommandSender, Purpose};
 use crate::app::runs::session_file_name;
 use crate::app::settings::{NodeLines, Setting};
 use crate::app::state::{AppState, DataState, Tab};
-use crate::export::figures::{FigureKind, default_file_name};
+use crate::export::figures::{FigureKind, default_file_name_at};
 
 /// Menu label of a figure.
 pub fn figure_label(kind: FigureKind) -> String {
@@ -110,7 +110,7 @@ fn export_menu(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
         {
             let name = session.map_or_else(
                 || format!("{}.png", f.name()),
-                |s| default_file_name(s, f, state.sel.node, Some(state.sel.epoch), "png"),
+                |s| default_file_name_at(s, f, state.sel.node, state.sel.step, "png"),
             );
             tx.send(Command::AskPath(Purpose::ExportFigure(id, f), name));
         }

@@ -9,15 +9,16 @@ use egui::{
     TextureOptions, Ui, WidgetInfo, pos2, vec2,
 };
 use egui_plot::{
-    FilledArea, GridInput, GridMark, HLine, HoverPosition, Line, LineStyle, Plot, PlotUi, VLine,
+    FilledArea, GridInput, GridMark, HLine, HoverPosition, Line, LineStyle, Plot, PlotResponse,
+    PlotUi,
 };
 
 use super::RunView;
 use super::colors::{MARKER, class_color, layer_color};
-use super::epoch_axis::{EpochAxis, band};
+use super::epoch_axis::{EpochAxis, band, epoch_marker, nearest_record_step};
 use crate::app::command::{Command, CommandSender};
 use crate::app::runs::RunId;
-use crate::app::selection::node_label;
+use crate::app::selection::{node_label, record_label};
 use crate::app::settings::Setting;
 use crate::session::{Metric, Session};
 
@@ -139,9 +140,9 @@ pub struct NodeDetailView {
     series: Option<(SeriesKey, NodeSeries)>,
     /// The raster gives every record the same width instead of placing it by position.
     raster_equal_widths: bool,
-    /// Node and epoch drawn last frame (read by the GUI tests).
+    /// Node and record step drawn last frame (read by the GUI tests).
     #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
-    pub rendered: Option<((usize, usize), u32)>,
+    pub rendered: Option<((usize, usize), u64)>,
     /// Per-class on-counts shown last frame (read by the GUI tests).
     #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
     pub rendered_counts: Option<Vec<u32>>,
@@ -392,14 +393,21 @@ fn detail_plot<'a>(axis: &EpochAxis, name: &str, width: f32, height: f32) -> Plo
 /// Sends the selection of record `i` of `s`.
 fn select_record(tx: &CommandSender, s: &Session, i: usize) {
     if let Some(e) = s.epochs.get(i) {
-        tx.send(Command::SelectEpoch(e.epoch));
+        tx.send(Command::SelectStep(e.step));
+    }
+}
+
+/// Selects the record nearest a click on a plot of `s`.
+fn select_clicked(resp: &PlotResponse<()>, s: &Session, tx: &CommandSender) {
+    if let Some(step) = EpochAxis::clicked_position(resp).and_then(|x| nearest_record_step(s, x)) {
+        tx.send(Command::SelectStep(step));
     }
 }
 
 /// The selected record's marker in a plot over positions.
 fn record_marker(p: &mut PlotUi<'_>, s: &Session, idx: usize) {
     if let Some(x) = s.record_position(idx) {
-        p.vline(VLine::new("", x).color(MARKER).width(1.0));
+        epoch_marker(p, x);
     }
 }
 
@@ -528,21 +536,14 @@ impl NodeDetailView {
             self.rendered_push_classes.clear();
             return;
         };
-        let Some(idx) = sel.epoch_index(s) else {
+        let Some(idx) = sel.record_index(s) else {
             ui.label("No epochs measured yet.");
             return;
         };
         let spe = s.steps_per_epoch();
-        let (step, position) = s
-            .epochs
-            .get(idx)
-            .map_or((0, 0.0), |e| (e.step, e.position(spe)));
+        let step = s.epochs.get(idx).map_or(0, |e| e.step);
         ui.heading(node_label(l, j));
-        ui.label(format!("at epoch {}", sel.epoch))
-            .on_hover_text(format!(
-                "record at epoch {} (step {step}, {spe} steps per epoch)",
-                epoch_label(position)
-            ));
+        ui.label(format!("at {}", record_label(s, idx)));
         let ctx = ui.ctx().clone();
         let key = (run, version, l, j);
         if self.series.as_ref().is_none_or(|(k, _)| *k != key) {
@@ -615,9 +616,7 @@ impl NodeDetailView {
                 }
                 record_marker(p, s, idx);
             });
-        if let Some(e) = EpochAxis::clicked_epoch(&resp) {
-            tx.send(Command::SelectEpoch(e));
-        }
+        select_clicked(&resp, s, tx);
 
         // (c) Push by class.
         ui.separator();
@@ -683,9 +682,7 @@ impl NodeDetailView {
                     }
                     record_marker(p, s, idx);
                 });
-            if let Some(e) = EpochAxis::clicked_epoch(&resp) {
-                tx.send(Command::SelectEpoch(e));
-            }
+            select_clicked(&resp, s, tx);
             class_key(ui, s.classes());
 
             // (d) Mean |φ|, settled share, turnover.
@@ -708,9 +705,7 @@ impl NodeDetailView {
                         }
                         record_marker(p, s, idx);
                     });
-                if let Some(e) = EpochAxis::clicked_epoch(&resp) {
-                    tx.send(Command::SelectEpoch(e));
-                }
+                select_clicked(&resp, s, tx);
             };
             ui.strong("How hard the set pushes: mean |φ| over its samples");
             small(
@@ -774,14 +769,12 @@ impl NodeDetailView {
                 }
                 record_marker(p, s, idx);
             });
-        if let Some(e) = EpochAxis::clicked_epoch(&resp) {
-            tx.send(Command::SelectEpoch(e));
-        }
+        select_clicked(&resp, s, tx);
 
         // (f) Thumbnails.
         ui.separator();
         self.thumbs_ui(ui, &ctx, (run, version, l, j, idx), s, w, tx);
-        self.rendered = Some(((l, j), sel.epoch));
+        self.rendered = Some(((l, j), step));
     }
 
     /// Class counts and backward-pass figures at record `idx`.

@@ -78,12 +78,13 @@ impl NodeDensity {
             self.pending.push(layers);
         }
         self.asked = Some(key);
+        let spe = s.steps_per_epoch();
         Some(NodeLinesJob {
             key,
             xs: s
-                .positions()
-                .into_iter()
-                .map(|x| (x - x_range.0) / (x_range.1 - x_range.0))
+                .epochs
+                .iter()
+                .map(|e| (e.position(spe) - x_range.0) / (x_range.1 - x_range.0))
                 .collect(),
             known: self.values.clone(),
             missing: std::mem::take(&mut self.pending),
@@ -182,7 +183,7 @@ impl NodeDensity {
 }
 
 /// The node of `layers` whose `metric` line passes closest to `at` (within `tolerance` in value
-/// units) at the record nearest `at.x`; reads `density`'s cached values where it has them.
+/// units) at the record nearest `at.x` (epochs); reads `density`'s cached values where it has them.
 pub fn node_at(
     s: &Session,
     density: &NodeDensity,
@@ -191,7 +192,7 @@ pub fn node_at(
     at: PlotPoint,
     tolerance: f64,
 ) -> Option<(usize, usize)> {
-    let i = nearest_epoch_index(s, at.x)?;
+    let i = super::epoch_axis::nearest_record(s, at.x)?;
     let computed;
     let values = match density.values(i).and_then(|v| v.get(metric.index())) {
         Some(v) => v,
@@ -210,16 +211,4 @@ pub fn node_at(
         }
     }
     best.map(|b| b.0)
-}
-
-/// Index of the record nearest to position `x` on the epoch axis (epochs).
-fn nearest_epoch_index(s: &Session, x: f64) -> Option<usize> {
-    let spe = s.steps_per_epoch();
-    let at = |k: usize| s.epochs[k].position(spe);
-    let i = s.epochs.partition_point(|e| e.position(spe) < x);
-    let candidates = [i.checked_sub(1), (i < s.epochs.len()).then_some(i)];
-    candidates
-        .into_iter()
-        .flatten()
-        .min_by(|&a, &b| (at(a) - x).abs().total_cmp(&(at(b) - x).abs()))
 }

@@ -12,7 +12,7 @@ use super::RunView;
 use super::colors::{color32, metric_color};
 use crate::app::command::{Command, CommandSender};
 use crate::app::runs::RunId;
-use crate::app::selection::node_label;
+use crate::app::selection::{node_label, record_label};
 use crate::session::{Metric, Session};
 
 /// Time between epochs while playing.
@@ -30,9 +30,9 @@ pub struct NodeMapView {
     /// Where the cells were drawn last frame: rect and (layers, widest layer).
     #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
     cells: Option<(Rect, usize, usize)>,
-    /// Epoch the map was drawn for in the last frame (read by the GUI tests).
+    /// Step of the record the map was drawn for in the last frame (read by the GUI tests).
     #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
-    pub rendered_epoch: Option<u32>,
+    pub rendered_step: Option<u64>,
 }
 
 impl NodeMapView {
@@ -101,26 +101,35 @@ impl NodeMapView {
     }
 
     /// Draws `view`'s node map with its controls; `height` is the space for the cells.
-    /// Picking an epoch sends `epoch_command(epoch)`.
+    /// Picking a record sends `record_command(position, step)` (position in epochs).
     pub fn ui(
         &mut self,
         ui: &mut Ui,
         view: RunView<'_>,
         height: f32,
         tx: &CommandSender,
-        epoch_command: fn(u32) -> Command,
+        record_command: &dyn Fn(f64, u64) -> Command,
     ) {
         let (run, version, s, sel) = view.parts();
-        let Some(idx) = sel.epoch_index(s) else {
+        let Some(idx) = sel.record_index(s) else {
             ui.label("No epochs measured yet.");
             return;
         };
         self.refresh(ui.ctx(), run, version, s, idx, sel.metric);
-        let first = s.epochs.first().map_or(0, |e| e.epoch);
-        let last = s.epochs_done();
+        let last = s.epochs.len().saturating_sub(1);
+        let spe = s.steps_per_epoch();
+        let pick = |i: usize| {
+            s.epochs
+                .get(i)
+                .map(|e| record_command(e.position(spe), e.step))
+        };
 
         ui.horizontal(|ui| {
-            ui.strong(format!("Node map · epoch {} / {}", sel.epoch, last));
+            ui.strong(format!(
+                "Node map · {} / {}",
+                record_label(s, idx),
+                s.epochs_done()
+            ));
             let mut metric = sel.metric;
             egui::ComboBox::from_id_salt("map-metric")
                 .selected_text(metric.label())
@@ -138,18 +147,26 @@ impl NodeMapView {
             if ui.button(play_label).clicked() {
                 self.playing = !self.playing;
                 self.last_step = Some(Instant::now());
-                if self.playing && sel.epoch >= last {
-                    tx.send(epoch_command(first));
+                if self.playing
+                    && idx >= last
+                    && let Some(c) = pick(0)
+                {
+                    tx.send(c);
                 }
             }
-            let mut e = sel.epoch;
+            // One slider stop per record: records inside epoch 1 are as easy to reach as
+            // whole epochs; the value shows the record's position.
+            let mut i = idx;
             let slider = ui.add(
-                egui::Slider::new(&mut e, first..=last.max(first))
-                    .text("epoch")
-                    .integer(),
+                egui::Slider::new(&mut i, 0..=last)
+                    .text("record")
+                    .integer()
+                    .custom_formatter(|v, _| record_label(s, v.max(0.0) as usize)),
             );
             if slider.changed() {
-                tx.send(epoch_command(e));
+                if let Some(c) = pick(i) {
+                    tx.send(c);
+                }
                 self.playing = false;
             }
         });
@@ -157,16 +174,10 @@ impl NodeMapView {
             let now = Instant::now();
             if self.last_step.is_none_or(|t| now - t >= PLAY_STEP) {
                 self.last_step = Some(now);
-                if sel.epoch >= last {
+                if idx >= last {
                     self.playing = false;
-                } else {
-                    let next = s
-                        .epochs
-                        .iter()
-                        .map(|e| e.epoch)
-                        .find(|&e| e > sel.epoch)
-                        .unwrap_or(last);
-                    tx.send(epoch_command(next));
+                } else if let Some(c) = pick(idx + 1) {
+                    tx.send(c);
                 }
             }
             ui.ctx().request_repaint_after(PLAY_STEP);
@@ -271,6 +282,6 @@ impl NodeMapView {
             )
             .on_hover_text(format!("high: {}", info.high_means));
         });
-        self.rendered_epoch = Some(sel.epoch);
+        self.rendered_step = s.epochs.get(idx).map(|e| e.step);
     }
 }

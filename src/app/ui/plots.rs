@@ -6,12 +6,12 @@ use egui_plot::{Legend, Line, PlotPoints, PlotTransform, PlotUi, Text};
 
 use super::RunView;
 use super::colors::{MARKER, layer_color};
-use super::epoch_axis::{EpochAxis, band_with_alpha, epoch_marker, xy};
+use super::epoch_axis::{EpochAxis, band_with_alpha, epoch_marker, nearest_record_step, xy};
 use super::node_lines::{NodeDensity, node_at};
 use crate::app::command::{Command, CommandSender};
 use crate::app::node_lines::{epoch_range, extent_on_screen};
 use crate::app::runs::RunId;
-use crate::app::selection::node_label;
+use crate::app::selection::{node_label, record_label};
 use crate::app::settings::{NodeLines, Setting};
 use crate::session::{BandPoint, Metric, Session};
 
@@ -43,9 +43,9 @@ pub struct PlotsView {
     pub metric_transforms: Vec<Option<PlotTransform>>,
     /// The selected node's series `[metric]`, for (run, version, node).
     selected: Option<(SelectedKey, Vec<Vec<[f64; 2]>>)>,
-    /// Epoch drawn as the selected one in the last frame (read by the GUI tests).
+    /// Step of the record drawn as the selected one in the last frame (read by the GUI tests).
     #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
-    pub rendered_epoch: Option<u32>,
+    pub rendered_step: Option<u64>,
 }
 
 impl Series {
@@ -84,9 +84,12 @@ impl PlotsView {
     ) {
         let (run, version, s, sel) = view.parts();
         self.refresh(run, version, s);
+        let sel_idx = sel.record_index(s).unwrap_or(0);
+        let sel_position = s.record_position(sel_idx).unwrap_or(0.0);
+        let sel_step = s.epochs.get(sel_idx).map_or(0, |e| e.step);
         let axis = EpochAxis::new(run, s);
         ui.horizontal_wrapped(|ui| {
-            ui.strong(format!("Plots · epoch {}", sel.epoch));
+            ui.strong(format!("Plots · {}", record_label(s, sel_idx)));
             ui.label("node lines:");
             for choice in NodeLines::ALL {
                 if ui
@@ -132,7 +135,7 @@ impl PlotsView {
                     .map(|&m| {
                         s.node_series(node.0, node.1, m)
                             .into_iter()
-                            .map(|(e, v)| [f64::from(e), f64::from(v)])
+                            .map(|(x, v)| [x, f64::from(v)])
                             .collect()
                     })
                     .collect();
@@ -242,13 +245,14 @@ impl PlotsView {
                         } else if i == 0 {
                             plot = plot.legend(Legend::default().background_alpha(0.6));
                         }
-                        let epoch = sel.epoch;
                         let resp = plot.show(ui, move |p| {
                             draw(p);
-                            epoch_marker(p, epoch);
+                            epoch_marker(p, sel_position);
                         });
-                        if let Some(e) = EpochAxis::clicked_epoch(&resp) {
-                            tx.send(Command::SelectEpoch(e));
+                        if let Some(step) = EpochAxis::clicked_position(&resp)
+                            .and_then(|x| nearest_record_step(s, x))
+                        {
+                            tx.send(Command::SelectStep(step));
                         }
                         if i >= 2 {
                             let m = Metric::ALL[i - 2];
@@ -270,7 +274,7 @@ impl PlotsView {
             });
         self.metric_transforms = transforms;
         self.series = Some(series);
-        self.rendered_epoch = Some(sel.epoch);
+        self.rendered_step = Some(sel_step);
     }
 }
 
@@ -306,7 +310,7 @@ fn hovered_node_line(
     let pts: PlotPoints<'_> = s
         .node_series(l, j, m)
         .into_iter()
-        .map(|(e, v)| [f64::from(e), f64::from(v)])
+        .map(|(x, v)| [x, f64::from(v)])
         .collect();
     let color = MARKER;
     p.line(

@@ -40,17 +40,14 @@ pub(super) fn metric_bands<DB: DrawingBackend>(
         .map(|l| s.layer_band(l, metric))
         .collect();
     for (l, b) in bands.iter().enumerate() {
-        let xs: Vec<f64> = b.iter().map(|p| f64::from(p.epoch)).collect();
+        let xs: Vec<f64> = b.iter().map(|p| p.position).collect();
         let q1: Vec<f64> = b.iter().map(|p| f64::from(p.q1)).collect();
         let q3: Vec<f64> = b.iter().map(|p| f64::from(p.q3)).collect();
         style::band(&mut chart, &xs, &q1, &q3, style::series_color(l), alpha)?;
     }
     for (l, b) in bands.iter().enumerate() {
         let c = style::series_color(l);
-        let mean: Vec<(f64, f64)> = b
-            .iter()
-            .map(|p| (f64::from(p.epoch), f64::from(p.mean)))
-            .collect();
+        let mean: Vec<(f64, f64)> = b.iter().map(|p| (p.position, f64::from(p.mean))).collect();
         style::line(&mut chart, &mean, c, 3, dots)?;
         entries.push((
             Mark::LineOnBand(c),

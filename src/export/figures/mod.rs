@@ -152,11 +152,37 @@ struct Request {
     epoch_index: usize,
 }
 
+/// Which record a figure that shows one record (the node map) is drawn at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum At {
+    /// The last record.
+    Last,
+    /// The record at the end of this epoch (epoch 0: before training).
+    Epoch(u32),
+    /// The record at or before this step (the app's selection, which can be inside an epoch).
+    Step(u64),
+}
+
+impl At {
+    fn of_epoch(epoch: Option<u32>) -> Self {
+        epoch.map_or(At::Last, At::Epoch)
+    }
+}
+
 fn resolve(
     s: &Session,
     kind: FigureKind,
     node: Option<(usize, usize)>,
     epoch: Option<u32>,
+) -> Result<Request, ExportError> {
+    resolve_at(s, kind, node, At::of_epoch(epoch))
+}
+
+fn resolve_at(
+    s: &Session,
+    kind: FigureKind,
+    node: Option<(usize, usize)>,
+    at: At,
 ) -> Result<Request, ExportError> {
     let bad = |m: String| Err(ExportError::Request(m));
     let (Some(first), Some(last)) = (s.epochs.first(), s.epochs.last()) else {
@@ -189,9 +215,15 @@ fn resolve(
             kind.name()
         ));
     }
-    let epoch_index = match epoch {
-        None => s.epochs.len() - 1,
-        Some(e) => match s.epochs.binary_search_by_key(&e, |r| r.epoch) {
+    // Records inside epoch 1 all carry epoch 0, so an epoch names the record at its end
+    // (by step).
+    let spe = s.steps_per_epoch();
+    let epoch_index = match at {
+        At::Last => s.epochs.len() - 1,
+        At::Epoch(e) => match s
+            .epochs
+            .binary_search_by_key(&(u64::from(e) * spe), |r| r.step)
+        {
             Ok(i) => i,
             Err(_) => {
                 return bad(format!(
@@ -200,6 +232,7 @@ fn resolve(
                 ));
             }
         },
+        At::Step(step) => s.record_index_at(step).unwrap_or(0),
     };
     if kind.needs_node() && kind == FigureKind::NodeRaster && s.probe.is_empty() {
         return bad("the session has no probe samples: no raster to draw".into());
@@ -232,12 +265,43 @@ pub fn default_file_name(
     if kind.uses_epoch() {
         name.push_str(&format!("_e{}", epoch.unwrap_or_else(|| s.epochs_done())));
     }
+    push_ext(&mut name, ext);
+    name
+}
+
+/// [`default_file_name`] for the record at or before `step` (the app's selection): `_e12` at
+/// an epoch end, `_s128` (the step) for a record inside an epoch.
+pub fn default_file_name_at(
+    s: &Session,
+    kind: FigureKind,
+    node: Option<(usize, usize)>,
+    step: u64,
+    ext: &str,
+) -> String {
+    let rec = s.record_index_at(step).and_then(|i| s.epochs.get(i));
+    let spe = s.steps_per_epoch();
+    match rec {
+        Some(r) if !r.step.is_multiple_of(spe) && kind.uses_epoch() => {
+            let mut name = default_file_name(s, kind, node, None, "");
+            // Replace the last epoch's suffix by the step's.
+            if let Some(cut) = name.rfind("_e") {
+                name.truncate(cut);
+            }
+            name.push_str(&format!("_s{}", r.step));
+            push_ext(&mut name, ext);
+            name
+        }
+        Some(r) => default_file_name(s, kind, node, Some(r.epoch), ext),
+        None => default_file_name(s, kind, node, None, ext),
+    }
+}
+
+fn push_ext(name: &mut String, ext: &str) {
     let ext = ext.trim_start_matches('.');
     if !ext.is_empty() {
         name.push('.');
         name.push_str(ext);
     }
-    name
 }
 
 /// Draws the figure on `root` (already sized).
@@ -324,14 +388,18 @@ pub fn render_svg(
     node: Option<(usize, usize)>,
     epoch: Option<u32>,
 ) -> Result<String, ExportError> {
-    let r = resolve(s, kind, node, epoch)?;
+    svg_of(s, &resolve(s, kind, node, epoch)?)
+}
+
+/// SVG text of a checked request.
+fn svg_of(s: &Session, r: &Request) -> Result<String, ExportError> {
     check_font()?;
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, FIGURE_SIZE).into_drawing_area();
-        draw(&root, s, &r).map_err(|m| render_failed(kind, m))?;
+        draw(&root, s, r).map_err(|m| render_failed(r.kind, m))?;
         root.present()
-            .map_err(|e| render_failed(kind, e.to_string()))?;
+            .map_err(|e| render_failed(r.kind, e.to_string()))?;
     }
     Ok(text)
 }
@@ -355,12 +423,37 @@ pub fn write_one(
     out: &Path,
     existing: Existing,
 ) -> Result<(), ExportError> {
+    write_request(s, resolve(s, kind, node, epoch)?, out, existing)
+}
+
+/// [`write_one`] with the record given by step (the record at or before `step`; the last
+/// record with `None`): the app's selection, which can lie inside an epoch.
+///
+/// # Errors
+/// As [`write_one`].
+pub fn write_one_at(
+    s: &Session,
+    kind: FigureKind,
+    node: Option<(usize, usize)>,
+    step: Option<u64>,
+    out: &Path,
+    existing: Existing,
+) -> Result<(), ExportError> {
+    let at = step.map_or(At::Last, At::Step);
+    write_request(s, resolve_at(s, kind, node, at)?, out, existing)
+}
+
+fn write_request(
+    s: &Session,
+    r: Request,
+    out: &Path,
+    existing: Existing,
+) -> Result<(), ExportError> {
     let bytes = match format_of(out)? {
-        Format::Png => render_png_bytes(s, kind, node, epoch)?,
-        Format::Svg => render_svg(s, kind, node, epoch)?.into_bytes(),
+        Format::Png => encode_png(&render_rgb(s, &r)?, FIGURE_SIZE)?,
+        Format::Svg => svg_of(s, &r)?.into_bytes(),
         Format::Csv => {
-            let req = resolve(s, kind, node, epoch)?;
-            crate::export::csv::figure_csv(s, req.kind, req.node, req.epoch_index).into_bytes()
+            crate::export::csv::figure_csv(s, r.kind, r.node, r.epoch_index).into_bytes()
         }
     };
     Ok(write_atomic(out, &bytes, existing)?)

@@ -14,17 +14,22 @@ fn class_entries(classes: impl Iterator<Item = usize>) -> Vec<(Mark, String)> {
         .collect()
 }
 
-/// Runs of consecutive records in which probe sample `k` is in the node's set, as (first
-/// epoch, last epoch), so that a row is a few rectangles rather than one per record (records
-/// inside epoch 1 count as epoch 0 until this figure places records by position).
-fn member_runs(s: &Session, (layer, node): (usize, usize), k: usize) -> Vec<(u32, u32)> {
-    let mut runs: Vec<(u32, u32)> = Vec::new();
+/// Runs of consecutive records in which probe sample `k` is in the node's set, as the x
+/// extent they cover (positions, epochs), so that a row is a few rectangles rather than one
+/// per record. Record `i` covers `cells[i]` (see [`record_cells`]).
+fn member_runs(
+    s: &Session,
+    (layer, node): (usize, usize),
+    k: usize,
+    cells: &[(f64, f64)],
+) -> Vec<(f64, f64)> {
+    let mut runs: Vec<(f64, f64)> = Vec::new();
     let mut in_run = false;
-    for (i, e) in s.epochs.iter().enumerate() {
+    for (i, &(a, b)) in cells.iter().enumerate() {
         if s.probe_member(i, layer, node, k) {
             match runs.last_mut() {
-                Some(run) if in_run => run.1 = e.epoch,
-                _ => runs.push((e.epoch, e.epoch)),
+                Some(run) if in_run => run.1 = b,
+                _ => runs.push((a, b)),
             }
             in_run = true;
         } else {
@@ -32,6 +37,26 @@ fn member_runs(s: &Session, (layer, node): (usize, usize), k: usize) -> Vec<(u32
         }
     }
     runs
+}
+
+/// The x extent of each record's column (positions, epochs): from halfway to the previous
+/// record to halfway to the next (half an epoch at the ends of per-epoch sessions), so records
+/// inside epoch 1 get narrow columns where they lie.
+fn record_cells(s: &Session) -> Vec<(f64, f64)> {
+    let xs = s.positions();
+    (0..xs.len())
+        .map(|i| {
+            let before = i.checked_sub(1).map(|p| (xs[i] - xs[p]) / 2.0);
+            let after = xs.get(i + 1).map(|n| (n - xs[i]) / 2.0);
+            let (b, a) = match (before, after) {
+                (Some(b), Some(a)) => (b, a),
+                (Some(b), None) => (b, b),
+                (None, Some(a)) => (a.min(0.5), a),
+                (None, None) => (0.5, 0.5),
+            };
+            (xs[i] - b, xs[i] + a)
+        })
+        .collect()
 }
 
 /// Probe samples (rows, grouped by class, class 0 on top) against epochs (columns), marked
@@ -55,17 +80,16 @@ pub(super) fn raster<DB: DrawingBackend>(
     // Rows with a label (the two lengths agree in any session that loaded).
     let n = s.probe.len().min(labels.len());
     let rows = n.max(1) as f64;
-    let first = s.epochs.first().map_or(0, |e| e.epoch);
-    let last = s.epochs_done();
-    let x = f64::from(first) - 0.5..f64::from(last) + 0.5;
+    let cells = record_cells(s);
+    let x = cells.first().map_or(-0.5, |c| c.0)..cells.last().map_or(0.5, |c| c.1);
     let mut chart = ChartBuilder::on(&plot)
         .margin_right(20)
         .margin_top(10)
         .x_label_area_size(90)
         .y_label_area_size(130)
-        .build_cartesian_2d(x, 0.0..rows)
+        .build_cartesian_2d(x.clone(), 0.0..rows)
         .map_err(style::de)?;
-    let span = f64::from(last - first).max(1.0);
+    let span = (x.end - x.start).max(1.0);
     chart
         .configure_mesh()
         .disable_mesh()
@@ -86,12 +110,9 @@ pub(super) fn raster<DB: DrawingBackend>(
         let class = class as usize;
         let color = style::series_color(class).filled();
         let (y0, y1) = ((n - k - 1) as f64, (n - k) as f64);
-        for (a, b) in member_runs(s, node, k) {
+        for (a, b) in member_runs(s, node, k, &cells) {
             marks += 1;
-            rects.push(Rectangle::new(
-                [(f64::from(a) - 0.5, y0), (f64::from(b) + 0.5, y1)],
-                color,
-            ));
+            rects.push(Rectangle::new([(a, y0), (b, y1)], color));
         }
     }
     chart.draw_series(rects).map_err(style::de)?;
@@ -163,17 +184,15 @@ pub(super) fn composition<DB: DrawingBackend>(
         &style::title(s, &format!("{}: {what}", style::node_label((layer, node)))),
     )?;
     let classes = s.classes();
-    // (epoch, counts) for each record that has the node.
+    // (position, counts) for each record that has the node.
+    let spe = s.steps_per_epoch();
     let series: Vec<(f64, Vec<f64>)> = s
         .epochs
         .iter()
         .enumerate()
         .filter_map(|(i, e)| {
             let on = s.node_counts(i, layer, node)?;
-            Some((
-                f64::from(e.epoch),
-                on.iter().map(|&k| f64::from(k)).collect(),
-            ))
+            Some((e.position(spe), on.iter().map(|&k| f64::from(k)).collect()))
         })
         .collect();
     let x = style::epoch_range(s);
@@ -276,7 +295,7 @@ pub(super) fn metrics<DB: DrawingBackend>(
     let shown: Vec<Metric> = Metric::headline().collect();
     for (i, &m) in shown.iter().enumerate() {
         let b = s.layer_band(layer, m);
-        let xs: Vec<f64> = b.iter().map(|p| f64::from(p.epoch)).collect();
+        let xs: Vec<f64> = b.iter().map(|p| p.position).collect();
         let q1: Vec<f64> = b.iter().map(|p| f64::from(p.q1)).collect();
         let q3: Vec<f64> = b.iter().map(|p| f64::from(p.q3)).collect();
         style::band(&mut chart, &xs, &q1, &q3, style::series_color(i), 0.14)?;
@@ -287,7 +306,7 @@ pub(super) fn metrics<DB: DrawingBackend>(
         let pts: Vec<(f64, f64)> = s
             .node_series(layer, node, m)
             .into_iter()
-            .map(|(e, v)| (f64::from(e), f64::from(v)))
+            .map(|(x, v)| (x, f64::from(v)))
             .collect();
         let c = style::series_color(i);
         style::line(&mut chart, &pts, c, 4, dots)?;

@@ -218,10 +218,13 @@ pub(super) fn epoch_chart<'a, DB: DrawingBackend>(
     Ok(chart)
 }
 
-/// The epochs covered by the session as an x range (widened when there is only one).
+/// The positions (epochs, `step / steps_per_epoch`) covered by the session's records as an x
+/// range (widened when there is only one).
 pub(super) fn epoch_range(s: &Session) -> Range<f64> {
-    let first = s.epochs.first().map_or(0, |e| e.epoch) as f64;
-    let last = s.epochs_done() as f64;
+    let first = s.record_position(0).unwrap_or(0.0);
+    let last = s
+        .record_position(s.epochs.len().saturating_sub(1))
+        .unwrap_or(first);
     if last > first {
         first..last
     } else {

@@ -22,15 +22,16 @@ fn train_test_legend<DB: DrawingBackend>(legend: &DrawingArea<DB, Shift>) -> Dra
 /// Train and test loss (mean over the set after each epoch).
 pub(super) fn loss<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Session) -> Drawn {
     let (plot, legend) = style::page(root, &style::title(s, "loss over epochs"))?;
+    let spe = s.steps_per_epoch();
     let train: Vec<(f64, f64)> = s
         .epochs
         .iter()
-        .map(|e| (f64::from(e.epoch), e.train_loss))
+        .map(|e| (e.position(spe), e.train_loss))
         .collect();
     let test: Vec<(f64, f64)> = s
         .epochs
         .iter()
-        .map(|e| (f64::from(e.epoch), e.test_loss))
+        .map(|e| (e.position(spe), e.test_loss))
         .collect();
     let top = train
         .iter()
@@ -55,16 +56,17 @@ pub(super) fn loss<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Sessio
 /// Train and test accuracy, in percent.
 pub(super) fn accuracy<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Session) -> Drawn {
     let (plot, legend) = style::page(root, &style::title(s, "accuracy over epochs"))?;
+    let spe = s.steps_per_epoch();
     let pct = |v: f64| v * 100.0;
     let train: Vec<(f64, f64)> = s
         .epochs
         .iter()
-        .map(|e| (f64::from(e.epoch), pct(e.train_accuracy)))
+        .map(|e| (e.position(spe), pct(e.train_accuracy)))
         .collect();
     let test: Vec<(f64, f64)> = s
         .epochs
         .iter()
-        .map(|e| (f64::from(e.epoch), pct(e.test_accuracy)))
+        .map(|e| (e.position(spe), pct(e.test_accuracy)))
         .collect();
     let low = train
         .iter()
