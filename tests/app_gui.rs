@@ -491,4 +491,75 @@ fn node_detail_shows_push_by_class_and_a_proportional_sample_of_the_set() {
         }
         h.get_by_label("membership raster").scroll_to_me();
     }
+
+    // The raster with equal column widths.
+    h.set_size(egui::vec2(1600.0, 1000.0));
+    for _ in 0..4 {
+        h.step();
+    }
+    h.get_by_label("equal").click();
+    for _ in 0..4 {
+        h.step();
+    }
+    if let Ok(img) = h.render() {
+        let _ = img.save(out.join("node-detail-1600x1000-equal-widths.png"));
+    }
+}
+
+#[test]
+fn findings_panel_shows_the_cli_table_and_selects_the_top_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .wgpu()
+        .build_eframe({
+            let config = AppConfig {
+                sessions_dir: Some(dir.path().to_path_buf()),
+                data_dir: Some(common::mnist_dir()),
+                ..AppConfig::default()
+            };
+            move |cc| SampleSetsApp::new(cc, config)
+        });
+    wait_for(&mut h, "MNIST", Duration::from_secs(30), |a| {
+        a.state.dataset().is_some()
+    });
+    let id = start(&mut h, tiny_scheduled(2, 100));
+    wait_for(&mut h, "the run to finish", Duration::from_secs(180), |a| {
+        matches!(state(a, id), RunState::Done(_))
+    });
+    let s = h.state().state.selected_session().unwrap().clone();
+    let f = sample_sets::session::findings::findings(&s).unwrap();
+    h.step();
+    h.get_by_label("Findings: the paper's observations in this run")
+        .click();
+    for _ in 0..3 {
+        h.step();
+    }
+    // Each layer's peak, as the CLI prints it, is a link to its record.
+    for l in &f.layers {
+        h.get_by_label(&format!("{:.4} ({})", l.peak_position, l.peak_step));
+    }
+    h.get_by_label("Copy as CSV");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    let _ = std::fs::create_dir_all(&out);
+    if let Ok(img) = h.render() {
+        let _ = img.save(out.join("findings-1600x1000.png"));
+    }
+    // The most informative node's link selects it.
+    let top = f.top_node.unwrap();
+    h.get_by_label(&format!("layer {} · node {}", top.layer, top.node))
+        .click();
+    for _ in 0..3 {
+        h.step();
+    }
+    assert_eq!(h.state().state.sel.node, Some((top.layer - 1, top.node)));
+    // The first layer's peak selects the peak's record.
+    let peak = &f.layers[0];
+    h.get_by_label(&format!("{:.4} ({})", peak.peak_position, peak.peak_step))
+        .click();
+    for _ in 0..3 {
+        h.step();
+    }
+    assert_eq!(h.state().state.sel.step, peak.peak_step);
+    assert_eq!(h.state().rendered_steps()[2], Some(peak.peak_step));
 }

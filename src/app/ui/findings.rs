@@ -33,7 +33,7 @@ fn verdict(ui: &mut Ui, holds: bool) {
 
 fn num(ui: &mut Ui, text: String) {
     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-        ui.label(RichText::new(text).monospace());
+        ui.label(RichText::new(text).small());
     });
 }
 
@@ -79,16 +79,20 @@ impl FindingsView {
             .show(ui, |ui| {
                 egui::Grid::new("findings-grid")
                     .striped(true)
-                    .spacing([10.0, 2.0])
+                    .min_col_width(0.0)
+                    .spacing([8.0, 2.0])
                     .show(ui, |ui| {
                         for (head, tip) in [
                             ("layer", "hidden layer, 1 = nearest the input"),
                             ("epoch 0", "before training"),
                             ("peak", "largest value; click to select its record"),
-                            ("at epoch (step)", "where the peak is"),
+                            ("at", "where the peak is: epoch (step)"),
                             ("last", "at the last record"),
                             ("drop", "(peak - last) / peak"),
-                            ("shrink/epoch", "ln(peak / last) / epochs from peak to last"),
+                            (
+                                "shrink",
+                                "per epoch: ln(peak / last) / epochs from peak to last",
+                            ),
                             (
                                 "inform.",
                                 "mean informativeness of the layer's nodes at the end",
@@ -104,20 +108,28 @@ impl FindingsView {
                                     .strong()
                                     .color(layer_color(l.layer - 1)),
                             );
-                            num(ui, format!("{:.4}", l.first));
-                            num(ui, format!("{:.4}", l.peak));
+                            num(ui, format!("{:.3}", l.first));
+                            num(ui, format!("{:.3}", l.peak));
                             let at = format!("{:.4} ({})", l.peak_position, l.peak_step);
                             if ui
-                                .link(RichText::new(at).monospace())
+                                .link(RichText::new(at).small())
                                 .on_hover_text("select the peak's record")
                                 .clicked()
                             {
                                 tx.send(Command::SelectStep(l.peak_step));
                             }
-                            num(ui, format!("{:.4}", l.last));
+                            num(ui, format!("{:.3}", l.last));
                             num(ui, format!("{:.1}%", l.relative_drop * 100.0));
-                            num(ui, format!("{:.4}", l.shrink_rate));
-                            num(ui, format!("{:.4}", l.informativeness_last));
+                            // NaN when the peak is the last record: nothing to shrink yet.
+                            num(
+                                ui,
+                                if l.shrink_rate.is_nan() {
+                                    "-".into()
+                                } else {
+                                    format!("{:.3}", l.shrink_rate)
+                                },
+                            );
+                            num(ui, format!("{:.3}", l.informativeness_last));
                             ui.end_row();
                         }
                     });
@@ -150,12 +162,12 @@ impl FindingsView {
         let by_depth: Vec<String> = f
             .layers
             .iter()
-            .map(|l| format!("{:.4}", l.informativeness_last))
+            .map(|l| format!("layer {} {:.4}", l.layer, l.informativeness_last))
             .collect();
         ui.horizontal_wrapped(|ui| {
             ui.label(format!(
                 "Informativeness rises with depth at the end ({}; {} inversion{}):",
-                by_depth.join(" → "),
+                by_depth.join(", "),
                 f.informativeness_inversions,
                 if f.informativeness_inversions == 1 {
                     ""
