@@ -114,9 +114,13 @@ impl Views {
             .selected_session()
             .is_some_and(|s| !s.epochs.is_empty());
         if state.tab == Tab::Explore && has_epochs {
+            // At most a third of the window (at 1024 points the centre keeps room for its
+            // plots), and never so narrow that the class table no longer fits.
+            let window = ui.ctx().content_rect().width();
             egui::Panel::right("detail")
                 .resizable(true)
-                .default_size(440.0)
+                .default_size(440.0f32.min(window * 0.34))
+                .size_range(300.0..=(window * 0.34).max(300.0))
                 .show(ui, |ui| {
                     egui::ScrollArea::vertical().show(ui, |ui| {
                         explore::detail(ui, &mut self.detail, &mut self.findings, state, tx);
