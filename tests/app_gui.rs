@@ -427,13 +427,13 @@ fn node_detail_shows_push_by_class_and_a_proportional_sample_of_the_set() {
     // holds enough of the class.
     let on = s.node_counts(last, 0, j).unwrap();
     let total = f64::from(size(j));
-    for c in 0..s.classes() {
+    for (c, &on_c) in on.iter().enumerate() {
         let of_class = |rows: &[usize]| {
             rows.iter()
                 .filter(|&&k| usize::from(s.probe.labels[k]) == c)
                 .count()
         };
-        let quota = shown.len() as f64 * f64::from(on[c]) / total;
+        let quota = shown.len() as f64 * f64::from(on_c) / total;
         if (of_class(&members) as f64) >= quota.ceil() + 1.0 {
             assert!(
                 (of_class(&shown) as f64 - quota).abs() <= 1.0 + 1e-9,
@@ -447,7 +447,7 @@ fn node_detail_shows_push_by_class_and_a_proportional_sample_of_the_set() {
         d.chars()
             .enumerate()
             .flat_map(|(i, ch)| {
-                let sep = i > 0 && (d.len() - i) % 3 == 0;
+                let sep = i > 0 && (d.len() - i).is_multiple_of(3);
                 sep.then_some(',').into_iter().chain([ch])
             })
             .collect::<String>()
