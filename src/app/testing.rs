@@ -65,6 +65,17 @@ impl SampleSetsApp {
     pub fn node_lines_ready(&self) -> bool {
         !self.views.plots.density.building()
     }
+
+    /// The node detail's thumbnails last frame: (probe rows shown, training samples in the
+    /// set).
+    pub fn rendered_set_sample(&self) -> Option<(Vec<usize>, u64)> {
+        self.views.detail.rendered_thumbs.clone()
+    }
+
+    /// Classes with a line in the node detail's push-by-class plot last frame.
+    pub fn rendered_push_classes(&self) -> Vec<usize> {
+        self.views.detail.rendered_push_classes.clone()
+    }
 }
 
 /// The window's layout, for the layout tests (shell).
