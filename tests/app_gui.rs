@@ -636,6 +636,56 @@ fn node_detail_shows_push_by_class_and_a_proportional_sample_of_the_set() {
         thousands(set_size)
     ));
 
+    // Hovering a class's line names the class, its mean φ and what the sign means, and
+    // leaves the selected record alone. Hover the class whose last value stands furthest from
+    // the others' (so no other line's point is nearer).
+    let series = s.node_class_push_series(0, j);
+    let (_, x_last, by_class) = series.last().unwrap();
+    let value = |c: usize| by_class[c];
+    let gap = |c: usize| {
+        expected
+            .iter()
+            .filter(|&&o| o != c)
+            .filter_map(|&o| Some((value(o)? - value(c)?).abs()))
+            .fold(f32::INFINITY, f32::min)
+    };
+    let c = *expected
+        .iter()
+        .filter(|&&c| value(c).is_some())
+        .max_by(|&&a, &&b| gap(a).total_cmp(&gap(b)))
+        .unwrap();
+    let phi = value(c).unwrap();
+    h.get_by_label("Push by class: mean φ of the set's samples of each class")
+        .scroll_to_me();
+    for _ in 0..3 {
+        h.step();
+    }
+    let step_before = h.state().state.sel.step;
+    // A little inside the last point, so the pointer stays on the plot.
+    let pos = h.state().push_plot_position(*x_last, phi).unwrap() - egui::vec2(2.0, 0.0);
+    h.hover_at(pos);
+    for _ in 0..3 {
+        h.step();
+    }
+    let tip = h
+        .query_by_label_contains(&format!("class {c}: mean φ"))
+        .expect("a tooltip naming the class")
+        .accesskit_node()
+        .value()
+        .unwrap_or_default();
+    let meaning = if phi < 0.0 {
+        "loss falls"
+    } else {
+        "loss rises"
+    };
+    assert!(tip.contains(meaning), "{tip}");
+    assert_eq!(h.state().state.sel.step, step_before);
+    if let Ok(img) = h.render() {
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        let _ = std::fs::create_dir_all(&out);
+        let _ = img.save(out.join("node-detail-1600x1000-push-hover.png"));
+    }
+
     // Pictures to look at, at both window sizes, with a probe sample enlarged.
     h.state_mut()
         .apply(Command::SelectProbeRow(shown.first().copied()));

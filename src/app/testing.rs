@@ -76,6 +76,13 @@ impl SampleSetsApp {
     pub fn rendered_push_classes(&self) -> Vec<usize> {
         self.views.detail.rendered_push_classes.clone()
     }
+
+    /// Where mean φ = `value` at `position` (epochs) was drawn in the node detail's
+    /// push-by-class plot last frame.
+    pub fn push_plot_position(&self, position: f64, value: f32) -> Option<Pos2> {
+        let t = self.views.detail.push_transform?;
+        Some(t.position_from_point(&PlotPoint::new(position, f64::from(value))))
+    }
 }
 
 /// The window's layout, for the layout tests (shell).

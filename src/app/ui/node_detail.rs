@@ -151,6 +151,9 @@ pub struct NodeDetailView {
     /// Thumbnails shown last frame: (probe rows shown, set size).
     #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
     pub rendered_thumbs: Option<(Vec<usize>, u64)>,
+    /// The push-by-class plot's transform last frame (the GUI tests hover its points).
+    #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
+    pub push_transform: Option<egui_plot::PlotTransform>,
     /// Classes with a line in the push-by-class plot last frame.
     #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
     pub rendered_push_classes: Vec<usize>,
@@ -684,6 +687,7 @@ impl NodeDetailView {
                     }
                     record_marker(p, s, idx);
                 });
+            self.push_transform = Some(resp.transform);
             select_clicked(&resp, s, tx);
             class_key(ui, s.classes());
 
