@@ -663,22 +663,39 @@ fn node_detail_shows_push_by_class_and_a_proportional_sample_of_the_set() {
     let step_before = h.state().state.sel.step;
     // A little inside the last point, so the pointer stays on the plot.
     let pos = h.state().push_plot_position(*x_last, phi).unwrap() - egui::vec2(2.0, 0.0);
+    SampleSetsApp::clear_last_plot_tooltip(&h.ctx);
     h.hover_at(pos);
     for _ in 0..3 {
         h.step();
     }
-    let tip = h
-        .query_by_label_contains(&format!("class {c}: mean φ"))
-        .expect("a tooltip naming the class")
-        .accesskit_node()
-        .value()
-        .unwrap_or_default();
+    let tip = SampleSetsApp::last_plot_tooltip(&h.ctx).expect("a tooltip while hovering");
+    // The record, then the class's mean φ as drawn, and what its sign means.
+    let record = sample_sets::app::selection::position_label(
+        s.epochs.last().unwrap().step,
+        s.steps_per_epoch(),
+    );
+    assert!(tip.starts_with(&format!("{record}\n")), "{tip}");
     let meaning = if phi < 0.0 {
-        "loss falls"
+        "loss falls as the node's output grows"
     } else {
-        "loss rises"
+        "loss rises as the node's output grows"
     };
-    assert!(tip.contains(meaning), "{tip}");
+    let line = tip
+        .lines()
+        .find(|line| line.starts_with(&format!("class {c}: ")))
+        .unwrap_or_else(|| panic!("no line for class {c}: {tip}"));
+    let drawn: f64 = line
+        .trim_start_matches(&format!("class {c}: "))
+        .split(',')
+        .next()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no value in {line}"));
+    // Three significant digits of the value drawn.
+    assert!(
+        (drawn - f64::from(phi)).abs() <= f64::from(phi).abs() * 5e-3,
+        "{line} vs {phi}"
+    );
+    assert!(line.ends_with(meaning), "{line}");
     assert_eq!(h.state().state.sel.step, step_before);
     if let Ok(img) = h.render() {
         let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");

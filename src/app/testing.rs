@@ -61,6 +61,11 @@ impl SampleSetsApp {
         crate::app::ui::epoch_axis::last_tooltip(ctx)
     }
 
+    /// Forgets the last tooltip, so a new hover must write one.
+    pub fn clear_last_plot_tooltip(ctx: &egui::Context) {
+        crate::app::ui::epoch_axis::clear_last_tooltip(ctx);
+    }
+
     /// Whether the plots' node lines are drawn for the current run and scope.
     pub fn node_lines_ready(&self) -> bool {
         !self.views.plots.density.building()
@@ -80,8 +85,8 @@ impl SampleSetsApp {
     /// Where mean φ = `value` at `position` (epochs) was drawn in the node detail's
     /// push-by-class plot last frame.
     pub fn push_plot_position(&self, position: f64, value: f32) -> Option<Pos2> {
-        let t = self.views.detail.push_transform?;
-        Some(t.position_from_point(&PlotPoint::new(position, f64::from(value))))
+        let (t, axis) = self.views.detail.push_plot.as_ref()?;
+        Some(t.position_from_point(&PlotPoint::new(axis.x(position), f64::from(value))))
     }
 }
 
