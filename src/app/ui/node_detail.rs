@@ -31,7 +31,12 @@ const THUMB_COLS: usize = 12;
 /// Pixels per side of a sample.
 const SIDE: usize = 28;
 /// Height of the small per-node plots (mean |φ|, settled share, turnover), points.
-const SMALL_PLOT_H: f32 = 96.0;
+const SMALL_PLOT_H: f32 = 110.0;
+/// Room left free right of the node's detail, points: the panel's scroll bar floats over its
+/// right edge, and the last tick label, record and words must stay clear of it.
+const RIGHT_MARGIN: f32 = 16.0;
+/// Narrowest the plots get, points.
+const MIN_PLOT_W: f32 = 160.0;
 /// Height of the raster's epoch axis strip (ticks and labels), points.
 const AXIS_H: f32 = 18.0;
 /// Least room between two tick labels of the raster's axis, points.
@@ -456,6 +461,16 @@ impl NodeDetailView {
     /// Draws the detail of `view`'s selected node, or a hint when none is selected;
     /// `fractions` shows the composition as class fractions.
     pub fn ui(&mut self, ui: &mut Ui, view: RunView<'_>, fractions: bool, tx: &CommandSender) {
+        // Texts wrap and plots end short of the scroll bar floating over the panel's edge
+        // (in a child ui: the separators above already span the whole width).
+        let width = (ui.available_width() - RIGHT_MARGIN).max(MIN_PLOT_W);
+        ui.vertical(|ui| {
+            ui.set_max_width(width);
+            self.body(ui, view, fractions, tx);
+        });
+    }
+
+    fn body(&mut self, ui: &mut Ui, view: RunView<'_>, fractions: bool, tx: &CommandSender) {
         let (run, version, s, sel) = view.parts();
         let Some((l, j)) = sel.node else {
             ui.heading("Node detail");
@@ -544,9 +559,9 @@ impl NodeDetailView {
             })
             .collect();
         let y_title = if fractions {
-            "share of the class in the set"
+            "fraction of the class"
         } else {
-            "samples in the set (by class)"
+            "samples (by class)"
         };
         let spec = PlotSpec::new("composition", w, 150.0, y_title).include_y([0.0]);
         let out = axis.show(
@@ -598,7 +613,7 @@ impl NodeDetailView {
                 })
                 .collect();
             let spec =
-                PlotSpec::new("push-by-class", w, 150.0, "mean φ (∂loss/∂output)").include_y([0.0]);
+                PlotSpec::new("push-by-class", w, 150.0, "mean φ (by class)").include_y([0.0]);
             let out = axis.show(ui, &spec, &push, &[], sel_position, &label, |p, _| {
                 p.hline(
                     HLine::new("", 0.0)
@@ -621,7 +636,7 @@ impl NodeDetailView {
             small(
                 ui,
                 "node-mean-abs-phi",
-                "mean |φ| (∂loss/∂output)",
+                "mean |φ|",
                 vec![Series::line("mean |φ|", text, series.mean_abs.clone())],
             );
             ui.strong("Settled share of the set");
@@ -633,14 +648,14 @@ impl NodeDetailView {
             small(
                 ui,
                 "node-settled",
-                "settled (% of the set)",
+                "settled (%)",
                 vec![Series::line("settled", text, settled).format(ValueFormat::Percent)],
             );
             ui.strong("Turnover since the previous record (solid: added, dashed: removed)");
             small(
                 ui,
                 "node-turnover",
-                "samples per record",
+                "samples",
                 vec![
                     Series::line("added", text, series.added.clone()).format(ValueFormat::Count),
                     Series::line("removed", text, series.removed.clone())
