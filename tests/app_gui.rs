@@ -775,8 +775,7 @@ fn findings_panel_shows_the_cli_table_and_selects_the_top_node() {
     let s = h.state().state.selected_session().unwrap().clone();
     let f = sample_sets::session::findings::findings(&s).unwrap();
     h.step();
-    h.get_by_label("Findings: the paper's observations in this run")
-        .click();
+    h.get_by_label("Findings: the paper's observations").click();
     for _ in 0..3 {
         h.step();
     }

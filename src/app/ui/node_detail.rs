@@ -466,11 +466,19 @@ impl NodeDetailView {
         let width = (ui.available_width() - RIGHT_MARGIN).max(MIN_PLOT_W);
         ui.vertical(|ui| {
             ui.set_max_width(width);
-            self.body(ui, view, fractions, tx);
+            self.body(ui, view, fractions, tx, width);
         });
     }
 
-    fn body(&mut self, ui: &mut Ui, view: RunView<'_>, fractions: bool, tx: &CommandSender) {
+    /// The detail, its plots `w` points wide.
+    fn body(
+        &mut self,
+        ui: &mut Ui,
+        view: RunView<'_>,
+        fractions: bool,
+        tx: &CommandSender,
+        w: f32,
+    ) {
         let (run, version, s, sel) = view.parts();
         let Some((l, j)) = sel.node else {
             ui.heading("Node detail");
@@ -494,7 +502,6 @@ impl NodeDetailView {
         }
         self.figures_at_record(ui, s, idx, (l, j));
         let axis = EpochAxis::new(ui.ctx(), run, s);
-        let w = ui.available_width();
         let sel_position = s.record_position(idx);
         let label = |p: f64| record_text(s, p);
 
@@ -507,7 +514,7 @@ impl NodeDetailView {
             s,
             (idx, sel.probe_row),
             (l, j),
-            &axis,
+            (&axis, w),
             tx,
         );
         if let Some(k) = sel.probe_row {
@@ -725,37 +732,56 @@ impl NodeDetailView {
         let counts = s.node_counts(idx, l, j).map(<[u32]>::to_vec);
         if let Some(on) = &counts {
             let totals = &s.dataset.train_class_counts;
+            let share = |c: usize, v: u32| {
+                let total = totals.get(c).copied().unwrap_or(0).max(1);
+                format!("{:.0}", f64::from(v) / f64::from(total) * 100.0)
+            };
             // Columns as narrow as their numbers (the default minimum of 40 points per column
-            // made the panel 500 points wide).
-            egui::Grid::new("class-counts")
-                .min_col_width(0.0)
-                .spacing([6.0, 1.0])
-                .show(ui, |ui| {
-                    ui.label(RichText::new("class").small());
-                    for c in 0..on.len() {
-                        ui.label(RichText::new(c.to_string()).small().color(class_color(c)));
-                    }
-                    ui.end_row();
-                    ui.label(RichText::new("in set").small())
-                        .on_hover_text("training samples of each class that switch the node on");
-                    for v in on {
-                        ui.label(RichText::new(v.to_string()).small());
-                    }
-                    ui.end_row();
-                    ui.label(RichText::new("% of class").small())
-                        .on_hover_text("share of the class's training samples in the set");
-                    for (c, v) in on.iter().enumerate() {
-                        let total = totals.get(c).copied().unwrap_or(0).max(1);
-                        ui.label(
-                            RichText::new(format!(
-                                "{:.0}",
-                                f64::from(*v) / f64::from(total) * 100.0
-                            ))
-                            .small(),
+            // made the panel 500 points wide), and as many classes per block as fit the
+            // panel: ten 4-digit counts do not fit a narrow panel in one row.
+            let font = egui::TextStyle::Small.resolve(ui.style());
+            let text_w = |t: String| {
+                ui.painter()
+                    .layout_no_wrap(t, font.clone(), Color32::WHITE)
+                    .size()
+                    .x
+            };
+            let gap = 6.0;
+            let head_w = text_w("% of class".into());
+            let col_w = on
+                .iter()
+                .map(|v| text_w(v.to_string()))
+                .fold(text_w("100".into()), f32::max);
+            let per_block = (((ui.available_width() - head_w) / (col_w + gap)).floor() as usize)
+                .clamp(1, on.len().max(1));
+            let classes: Vec<usize> = (0..on.len()).collect();
+            for (b, block) in classes.chunks(per_block).enumerate() {
+                egui::Grid::new(("class-counts", b))
+                    .min_col_width(0.0)
+                    .spacing([gap, 1.0])
+                    .show(ui, |ui| {
+                        ui.label(RichText::new("class").small());
+                        for &c in block {
+                            ui.label(RichText::new(c.to_string()).small().color(class_color(c)));
+                        }
+                        ui.end_row();
+                        ui.label(RichText::new("in set").small()).on_hover_text(
+                            "training samples of each class that switch the node on",
                         );
-                    }
-                    ui.end_row();
-                });
+                        for &c in block {
+                            let v = on.get(c).copied().unwrap_or(0);
+                            ui.label(RichText::new(v.to_string()).small());
+                        }
+                        ui.end_row();
+                        ui.label(RichText::new("% of class").small())
+                            .on_hover_text("share of the class's training samples in the set");
+                        for &c in block {
+                            let v = on.get(c).copied().unwrap_or(0);
+                            ui.label(RichText::new(share(c, v)).small());
+                        }
+                        ui.end_row();
+                    });
+            }
         }
         self.rendered_counts = counts;
         let mut parts = Vec::new();
@@ -777,7 +803,7 @@ impl NodeDetailView {
         }
     }
 
-    /// The membership raster with its width switch and epoch axis.
+    /// The membership raster with its width switch and epoch axis, `w` points wide.
     #[allow(clippy::too_many_arguments)]
     fn raster_ui(
         &mut self,
@@ -787,7 +813,7 @@ impl NodeDetailView {
         s: &Session,
         (idx, probe_row): (usize, Option<usize>),
         (l, j): (usize, usize),
-        axis: &EpochAxis,
+        (axis, w): (&EpochAxis, f32),
         tx: &CommandSender,
     ) {
         ui.horizontal_wrapped(|ui| {
@@ -807,7 +833,6 @@ impl NodeDetailView {
         let Some(Cached { tex, rows, .. }) = &self.raster else {
             return;
         };
-        let w = ui.available_width();
         let h = 220.0;
         let label_w = 14.0;
         let (rect, resp) = ui.allocate_exact_size(vec2(w, h + AXIS_H), Sense::click());
