@@ -357,7 +357,9 @@ fn two_runs_in_parallel_then_compare() {
 /// The app at `size` with the embedded example session open and node "layer 1 · node 5"
 /// selected, drawn with wgpu (lavapipe) so it can be rendered.
 fn example_at(size: [f32; 2], dir: &Path) -> Harness<'static, SampleSetsApp> {
-    let empty = dir.join("no-data");
+    // A fixed empty data folder: the "MNIST not found" panel names it, and a random
+    // temporary name would change the pictures from run to run.
+    let empty = std::env::temp_dir().join("sample-sets-snapshots-no-data");
     std::fs::create_dir_all(&empty).unwrap();
     let config = AppConfig {
         sessions_dir: Some(dir.to_path_buf()),
