@@ -5,6 +5,9 @@
 #   3-main.png         the same run finished
 #   4-node-detail.png  its session opened from the command line, node "layer 1 · node 3"
 #                      selected (SAMPLE_SETS_SELECT)
+#   6-example-1024x700.png, 7-example-1600x1000.png
+#                      the embedded example session with node "layer 1 · node 3" selected, in
+#                      a window of that size (SAMPLE_SETS_WINDOW_SIZE), data present
 # Usage: packaging/screenshots.sh [OUT_DIR]   (default target/screenshots)
 # Env: SAMPLE_SETS_BIN (default: `cargo build`, then a private copy of the binary, since a
 #      shared CARGO_TARGET_DIR may be rebuilt from another branch meanwhile),
@@ -77,3 +80,17 @@ app=$!
 sleep 8
 shot 4-node-detail.png
 stop_app
+
+# 6-7. The example session at the two sizes the layout must hold (the window alone).
+for size in 1024x700 1600x1000; do
+    n=$([ "$size" = 1024x700 ] && echo 6 || echo 7)
+    SAMPLE_SETS_DATA="$DATA" SAMPLE_SETS_SELECT=1:3 SAMPLE_SETS_WINDOW_SIZE=$size \
+        "$BIN" "$PWD/assets/example-session.ron" >"$work/app-$size.log" 2>&1 &
+    app=$!
+    sleep 8
+    xdotool mousemove 1590 990 2>/dev/null || true
+    sleep 0.5
+    import -window root -crop "$size+0+0" +repage "$OUT/$n-example-$size.png"
+    echo "wrote $OUT/$n-example-$size.png"
+    stop_app
+done

@@ -80,7 +80,7 @@ fn train_inspect_and_export_csv_on_real_mnist() {
     let header = lines.next().unwrap();
     assert!(header.starts_with("step,epoch,layer,node,on_class_0"));
     assert!(header.contains(
-        "activation_fraction,predictability,informativeness,churn,added,removed,phi_mean_abs,phi_class_0,"
+        "activation_fraction,predictability,informativeness,overlap,added,removed,phi_mean_abs,phi_class_0,"
     ));
     assert!(header.ends_with("phi_class_9,settled_share"));
     // 11 records (before training, steps 1, 2, 4, ..., 256 and the end of epoch 1) x 2 layers
@@ -311,12 +311,15 @@ fn every_figure_exports_the_numbers_behind_it_as_csv() {
     let text = std::fs::read_to_string(&out).unwrap();
     let s = sample_sets::session::load(std::path::Path::new(example)).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("epoch,on_class_0"));
+    // Records are named by step and position (epochs), as the figure places them.
+    assert!(lines[0].starts_with("step,epoch,on_class_0"));
     assert_eq!(lines.len(), 1 + s.epochs.len());
+    let spe = s.steps_per_epoch();
+    assert!(lines[lines.len() - 1].starts_with(&format!("{},{},", 20 * spe, 20)));
     // The last row is the node's per-class counts at the last epoch.
     let last: Vec<u32> = lines[lines.len() - 1]
         .split(',')
-        .skip(1)
+        .skip(2)
         .map(|v| v.parse().unwrap())
         .collect();
     assert_eq!(&last[..], s.node_counts(s.epochs.len() - 1, 1, 7).unwrap());

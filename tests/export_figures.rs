@@ -70,11 +70,11 @@ fn every_figure_renders_to_a_full_size_png_with_content() {
             "activation-fraction",
             "predictability",
             "informativeness",
-            "churn",
+            "overlap",
             "node-map",
             "node-map-predictability",
             "node-map-informativeness",
-            "node-map-churn",
+            "node-map-overlap",
             "node-raster",
             "node-composition",
             "node-composition-fractions",
@@ -255,8 +255,8 @@ fn default_file_names_name_run_figure_node_and_epoch() {
         "mnist-2x20-ce-seed1_node-raster_L2N17.svg"
     );
     assert_eq!(
-        figures::default_file_name(s, FigureKind::NodeMap(Metric::Churn), None, None, "png"),
-        "mnist-2x20-ce-seed1_node-map-churn_e2.png"
+        figures::default_file_name(s, FigureKind::NodeMap(Metric::Overlap), None, None, "png"),
+        "mnist-2x20-ce-seed1_node-map-overlap_e2.png"
     );
 }
 
@@ -292,7 +292,7 @@ fn cli_exports_the_standard_set_and_single_figures() {
         "mnist-2x20-ce-seed1_activation-fraction.png",
         "mnist-2x20-ce-seed1_predictability.png",
         "mnist-2x20-ce-seed1_informativeness.png",
-        "mnist-2x20-ce-seed1_churn.png",
+        "mnist-2x20-ce-seed1_overlap.png",
         "mnist-2x20-ce-seed1_node-map_e0.png",
         "mnist-2x20-ce-seed1_node-map_e2.png",
     ] {

@@ -25,6 +25,8 @@ pub enum Done {
     Data(PathBuf, Result<Arc<Dataset>, String>),
     /// Run `id`'s session file was read (or not).
     SessionLoaded(RunId, Result<Box<Session>, String>),
+    /// Run `id`'s session file, listed when the app was last closed, was read again (or not).
+    SessionRestored(RunId, Result<Box<Session>, String>),
     /// A message from run `id`'s training worker.
     Run(RunId, RunMsg),
     /// Bytes of the MNIST download so far.
@@ -35,8 +37,11 @@ pub enum Done {
     NodeLines(Box<NodeLinesResult>),
     /// The native file dialog closed: the chosen path, if any.
     Dialog(Purpose, Option<PathBuf>),
-    /// A save or export finished: what to tell the user.
+    /// A job failed: what to tell the user.
     Notice(String),
+    /// A save or export finished: what was done ("saved", "wrote") and the absolute path
+    /// written, or why not.
+    Written(&'static str, Result<PathBuf, String>),
 }
 
 /// The owner of every worker thread's channel.
@@ -126,6 +131,34 @@ impl Background {
         );
     }
 
+    /// Reads the session files of the runs restored from the last time the app was closed,
+    /// one after the other on one thread (the first is shown first; a long list does not
+    /// start a thread per file or hold every file's text at once).
+    pub fn restore_sessions(&self, files: Vec<(RunId, PathBuf)>) {
+        let ids: Vec<RunId> = files.iter().map(|f| f.0).collect();
+        let reply = Reply {
+            tx: self.tx.clone(),
+            ctx: self.ctx.clone(),
+        };
+        let spawned = std::thread::Builder::new()
+            .name("restore-sessions".into())
+            .spawn(move || {
+                for (id, path) in files {
+                    let loaded = crate::session::load(&path)
+                        .map(Box::new)
+                        .map_err(|e| e.to_string());
+                    reply.send(Done::SessionRestored(id, loaded));
+                }
+            });
+        if let Err(e) = spawned {
+            // Every entry says why, instead of loading forever.
+            for id in ids {
+                let m = format!("cannot start a restore-sessions thread: {e}");
+                let _ = self.tx.send(Done::SessionRestored(id, Err(m)));
+            }
+        }
+    }
+
     /// Trains (or resumes) a run on `data`, writing into `sessions_dir`.
     pub fn train(&self, start: StartRun, data: Arc<Dataset>, sessions_dir: PathBuf) {
         let id = start.id;
@@ -180,9 +213,35 @@ impl Background {
         );
     }
 
-    /// Runs a save or export `job` whose result is a message for the user.
-    pub fn write_file(&self, name: &str, job: impl FnOnce() -> String + Send + 'static) {
-        self.spawn(name, move |r| r.send(Done::Notice(job())), Done::Notice);
+    /// Runs a save or export `job` that writes one file: `verb` says what it did ("saved",
+    /// "wrote"), the job returns the path written or why not.
+    pub fn write_file(
+        &self,
+        verb: &'static str,
+        job: impl FnOnce() -> Result<PathBuf, String> + Send + 'static,
+    ) {
+        self.spawn(
+            verb,
+            move |r| r.send(Done::Written(verb, job())),
+            move |m| Done::Written(verb, Err(m)),
+        );
+    }
+
+    /// Opens `dir` in the platform's file manager (`xdg-open` and its fallbacks, `open`,
+    /// Explorer); a failure comes back as a notice.
+    pub fn open_folder(&self, dir: PathBuf) {
+        self.spawn(
+            "open-folder",
+            move |r| {
+                if let Err(e) = open::that_detached(&dir) {
+                    r.send(Done::Notice(format!(
+                        "could not open {}: {e}",
+                        dir.display()
+                    )));
+                }
+            },
+            Done::Notice,
+        );
     }
 }
 
@@ -200,15 +259,21 @@ fn native_dialog(purpose: &Purpose, suggested: &str) -> Option<PathBuf> {
 /// Copies a run's session file to `to` (it holds the checkpoint, which the live copy in the
 /// app does not) or, when there is no complete file, saves the live copy. The copy is atomic
 /// (a crash leaves the old `to` whole); the save dialog asked before replacing.
-pub fn save_session(source: Option<&Path>, session: &Session, to: &Path) -> String {
+///
+/// # Errors
+/// The save's message (naming the file) when neither worked.
+pub fn save_session(
+    source: Option<&Path>,
+    session: &Session,
+    to: &Path,
+) -> Result<PathBuf, String> {
     let copied = source
         .and_then(|src| std::fs::read(src).ok())
         .map(|bytes| crate::fs::write_atomic(to, &bytes, crate::fs::Existing::Replace));
     match copied {
-        Some(Ok(())) => format!("saved {}", to.display()),
-        _ => match crate::session::save(session, to) {
-            Ok(()) => format!("saved {}", to.display()),
-            Err(e) => e.to_string(),
-        },
+        Some(Ok(())) => Ok(to.to_path_buf()),
+        _ => crate::session::save(session, to)
+            .map(|()| to.to_path_buf())
+            .map_err(|e| e.to_string()),
     }
 }

@@ -25,6 +25,8 @@ pub enum Command {
     /// Select a position on the epoch axis (epochs): each run shows its record at or before
     /// it (Compare's shared axis; the selected run snaps to its record).
     SelectPosition(f64),
+    /// Keep every view on the newest record while the run trains (true), or stay put.
+    FollowLatest(bool),
     /// Colour the node map by this metric.
     SelectMetric(Metric),
     /// Show this probe sample (index into the probe) large in the node detail.
@@ -67,8 +69,12 @@ pub enum Command {
     DrawNodeLines(Box<NodeLinesJob>),
     /// Tell the user something.
     Notify(String),
-    /// Forget notice `i` (index into the notices, oldest first).
-    DismissNotice(usize),
+    /// Forget the notice with this id.
+    DismissNotice(u64),
+    /// Forget every notice.
+    DismissAllNotices,
+    /// Open a folder in the platform's file manager (where an export was written).
+    OpenFolder(PathBuf),
 }
 
 /// What a chosen path is for.

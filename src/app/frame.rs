@@ -64,10 +64,34 @@ impl SampleSetsApp {
             ctx: ctx.clone(),
         };
         app.apply(Command::FindData(options.data_dir));
+        app.restore_runs();
         for f in options.files {
             app.apply(Command::Open(f));
         }
         app
+    }
+
+    /// The settings to persist, with the runs list as it is now: the session files of the
+    /// runs that have one on disk (queued runs that never started have none), and the one
+    /// shown.
+    pub fn settings_to_save(&mut self) -> &Settings {
+        let state = &mut self.state;
+        let listed = state
+            .runs
+            .entries
+            .iter()
+            .filter(|e| !matches!(e.state, super::runs::RunState::Error(_)))
+            .filter_map(|e| e.path.clone())
+            .filter(|p| p.is_file());
+        let mut open_runs: Vec<std::path::PathBuf> = Vec::new();
+        for p in listed {
+            if !open_runs.contains(&p) {
+                open_runs.push(p);
+            }
+        }
+        state.settings.open_runs = open_runs;
+        state.settings.shown_run = state.selected_run().and_then(|e| e.path.clone());
+        &state.settings
     }
 
     /// The views' end of the command channel (what a test or a script sends through).
@@ -110,6 +134,7 @@ impl SampleSetsApp {
             self.on_done(done);
         }
         self.start_work();
+        self.state.expire_notices(Instant::now());
     }
 
     /// Starts what can start now: the start-up preset once the data is ready, queued runs

@@ -9,8 +9,12 @@ use super::background::{Done, save_session};
 use super::command::{Command, Purpose};
 use super::example::example_session_path;
 use super::frame::SampleSetsApp;
-use super::state::{AppState, DataState, PathRequest};
+use super::runs::RunMsg;
+use super::state::{AppState, DataState, NoticeLevel, PathRequest};
 use crate::data::locate;
+
+/// What an export's notice says it did (and what makes the app remember its folder).
+const EXPORTED: &str = "wrote";
 
 impl SampleSetsApp {
     /// Applies one command. Returns false when it changed nothing that is drawn (e.g. hovering
@@ -23,6 +27,7 @@ impl SampleSetsApp {
                 | Command::SelectStep(_)
                 | Command::SelectPosition(_)
                 | Command::SelectMetric(_)
+                | Command::FollowLatest(_)
                 | Command::SelectProbeRow(_)
         );
         let before = self.state.sel.clone();
@@ -57,6 +62,17 @@ impl SampleSetsApp {
                     sel.follow_latest = false;
                 }
             }
+            Command::FollowLatest(on) => {
+                sel.follow_latest = on;
+                if on
+                    && let Some(s) = sel
+                        .run
+                        .and_then(|id| runs.get(id))
+                        .and_then(|e| e.session.as_ref())
+                {
+                    sel.step = s.epochs.last().map_or(0, |e| e.step);
+                }
+            }
             Command::SelectMetric(m) => sel.metric = m,
             Command::SelectProbeRow(k) => sel.probe_row = k,
             Command::ShowTab(tab) => self.state.tab = tab,
@@ -66,11 +82,16 @@ impl SampleSetsApp {
                 Err(e) => self.state.notify(e),
             },
             Command::StartPreset(preset) => {
-                if self.state.dataset().is_none() && self.state.data_problem().is_some() {
-                    self.state
-                        .notify("The run is queued: it starts once the MNIST folder is chosen.");
-                }
                 let id = self.state.runs.queue(*preset);
+                if self.state.dataset().is_none() && self.state.data_problem().is_some() {
+                    // Goes away once the run leaves the queue.
+                    self.state.push_notice(
+                        "The run is queued: it starts once the MNIST folder is chosen.".into(),
+                        NoticeLevel::Error,
+                        None,
+                        Some(id),
+                    );
+                }
                 self.state.sel.select_run(id);
             }
             Command::PauseRun(id, paused) => {
@@ -121,11 +142,9 @@ impl SampleSetsApp {
                 return false;
             }
             Command::Notify(m) => self.state.notify(m),
-            Command::DismissNotice(i) => {
-                if i < self.state.notices.len() {
-                    self.state.notices.remove(i);
-                }
-            }
+            Command::DismissNotice(id) => self.state.notices.retain(|n| n.id != id),
+            Command::DismissAllNotices => self.state.notices.clear(),
+            Command::OpenFolder(dir) => self.background.open_folder(dir),
         }
         !selection_only || self.state.sel != before
     }
@@ -152,15 +171,26 @@ impl SampleSetsApp {
                 Ok(None) => {}
                 Err(m) => state.notify(m),
             },
+            // Restored runs keep the recent list's order (they were opened before).
+            Done::SessionRestored(id, loaded) => {
+                if let Err(m) = state.runs.loaded(id, loaded) {
+                    state.notify(format!("a run of the last session could not be read: {m}"));
+                }
+            }
             Done::Run(id, msg) => {
+                let started = matches!(msg, RunMsg::Started(_));
                 if let Some(m) = state.runs.apply(id, msg) {
                     state.notify(m);
+                }
+                // A trained run's file is written after every record: File > Recent offers it.
+                if started && let Some(path) = state.runs.get(id).and_then(|e| e.path.clone()) {
+                    state.settings.push_recent(path);
                 }
             }
             Done::DownloadProgress(p) => state.download.progress = Some(p),
             Done::DownloadFinished(Ok(dir)) => {
                 state.download.running = false;
-                state.notify(format!("MNIST downloaded into {}", dir.display()));
+                state.inform(format!("MNIST downloaded into {}", dir.display()));
                 self.find_data(Some(&dir));
             }
             Done::DownloadFinished(Err(e)) => {
@@ -186,6 +216,64 @@ impl SampleSetsApp {
                 }
             }
             Done::Notice(m) => state.notify(m),
+            Done::Written(verb, Ok(path)) => {
+                let folder = path.parent().map(Path::to_path_buf);
+                if verb == EXPORTED
+                    && let Some(dir) = &folder
+                {
+                    state.settings.export_dir = Some(dir.clone());
+                }
+                state.push_notice(
+                    format!("{verb} {}", path.display()),
+                    NoticeLevel::Info,
+                    folder,
+                    None,
+                );
+            }
+            Done::Written(_, Err(m)) => state.notify(m),
+        }
+    }
+
+    /// Lists again the runs of the last time the app was closed ([`Settings::open_runs`]):
+    /// their files are read one after the other in the background, the run shown then first;
+    /// files gone since are named in one notice.
+    ///
+    /// [`Settings::open_runs`]: super::settings::Settings::open_runs
+    pub(super) fn restore_runs(&mut self) {
+        let files = self.state.settings.open_runs.clone();
+        let shown = self.state.settings.shown_run.clone();
+        let mut missing = Vec::new();
+        let mut to_read = Vec::new();
+        for path in files {
+            if !path.is_file() {
+                missing.push(path.display().to_string());
+                continue;
+            }
+            let (id, read) = self.state.runs.open(&path);
+            if read {
+                to_read.push((id, path.clone()));
+            }
+            if shown.as_ref() == Some(&path) {
+                self.state.sel.select_run(id);
+            }
+        }
+        // The shown run first: its plots appear while the others load.
+        if let Some(i) = to_read
+            .iter()
+            .position(|(id, _)| Some(*id) == self.state.sel.run)
+        {
+            let first = to_read.remove(i);
+            to_read.insert(0, first);
+        }
+        if !to_read.is_empty() {
+            self.background.restore_sessions(to_read);
+        }
+        if !missing.is_empty() {
+            self.state.notify(format!(
+                "{} session file(s) of the last session are gone: {}",
+                missing.len(),
+                missing.join(", ")
+            ));
         }
     }
 
@@ -239,8 +327,10 @@ impl SampleSetsApp {
         self.background.download_mnist(dest, Arc::clone(&d.cancel));
     }
 
-    /// Does what the chosen path was asked for.
+    /// Does what the chosen path was asked for. A relative path (which the prompt and the
+    /// native dialog do not send) is taken from the working folder and named in full.
     fn path_chosen(&mut self, purpose: Purpose, path: PathBuf) {
+        let path = std::path::absolute(&path).unwrap_or(path);
         let session_of = |app: &Self, id| app.state.runs.get(id).and_then(|e| e.session.clone());
         match purpose {
             Purpose::Open => self.open(&path),
@@ -258,7 +348,7 @@ impl SampleSetsApp {
                     .filter(|p| !e.is_training() && p.exists() && *p != path);
                 self.state.settings.push_recent(path.clone());
                 self.background
-                    .write_file("save", move || save_session(source.as_deref(), &s, &path));
+                    .write_file("saved", move || save_session(source.as_deref(), &s, &path));
             }
             Purpose::ExportFigure(id, kind) => {
                 let Some(s) = session_of(self, id) else {
@@ -267,18 +357,19 @@ impl SampleSetsApp {
                 let node = self.state.sel.node;
                 let step = Some(self.state.sel.step);
                 self.background.write_file(
-                    "export",
+                    EXPORTED,
                     // The save dialog asked before replacing.
-                    move || match crate::export::figures::write_one_at(
-                        &s,
-                        kind,
-                        node,
-                        step,
-                        &path,
-                        crate::fs::Existing::Replace,
-                    ) {
-                        Ok(()) => format!("wrote {}", path.display()),
-                        Err(e) => format!("export failed: {e}"),
+                    move || {
+                        crate::export::figures::write_one_at(
+                            &s,
+                            kind,
+                            node,
+                            step,
+                            &path,
+                            crate::fs::Existing::Replace,
+                        )
+                        .map(|()| path)
+                        .map_err(|e| format!("export failed: {e}"))
                     },
                 );
             }
@@ -286,16 +377,11 @@ impl SampleSetsApp {
                 let Some(s) = session_of(self, id) else {
                     return;
                 };
-                self.background.write_file("export", move || {
+                self.background.write_file(EXPORTED, move || {
                     let csv = crate::export::csv::nodes_csv(&s);
-                    match crate::fs::write_atomic(
-                        &path,
-                        csv.as_bytes(),
-                        crate::fs::Existing::Replace,
-                    ) {
-                        Ok(()) => format!("wrote {}", path.display()),
-                        Err(e) => e.to_string(),
-                    }
+                    crate::fs::write_atomic(&path, csv.as_bytes(), crate::fs::Existing::Replace)
+                        .map(|()| path)
+                        .map_err(|e| e.to_string())
                 });
             }
         }

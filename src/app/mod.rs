@@ -58,7 +58,7 @@ impl eframe::App for SampleSetsApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, SETTINGS_KEY, &self.state.settings);
+        eframe::set_value(storage, SETTINGS_KEY, self.settings_to_save());
     }
 }
 
@@ -75,21 +75,30 @@ fn window_icon() -> Option<egui::IconData> {
     })
 }
 
-/// Window options: title, app id, icon, size, persisted position and size, drag and drop.
+/// Window options: title, app id, icon, size (`size`, else the persisted one, else
+/// 1500 x 950), drag and drop. The smallest window is 900 x 600 points (or `size`).
 #[cfg(feature = "gui")]
-pub fn native_options() -> eframe::NativeOptions {
+pub fn native_options(size: Option<startup::WindowSize>) -> eframe::NativeOptions {
     let mut viewport = egui::ViewportBuilder::default();
     if let Some(icon) = window_icon() {
         viewport = viewport.with_icon(icon);
     }
+    let (inner, min) = match size {
+        Some(s) => (
+            [s.width, s.height],
+            [s.width.min(900.0), s.height.min(600.0)],
+        ),
+        None => ([1500.0, 950.0], [900.0, 600.0]),
+    };
     eframe::NativeOptions {
         viewport: viewport
             .with_title("Sample Sets")
             .with_app_id("sample-sets")
-            .with_inner_size([1500.0, 950.0])
-            .with_min_inner_size([900.0, 600.0])
+            .with_inner_size(inner)
+            .with_min_inner_size(min)
             .with_drag_and_drop(true),
-        persist_window: true,
+        // A size asked for wins over the one saved last time.
+        persist_window: size.is_none(),
         ..Default::default()
     }
 }
@@ -102,7 +111,7 @@ pub fn native_options() -> eframe::NativeOptions {
 pub fn run_app(options: StartupOptions) -> eframe::Result<()> {
     eframe::run_native(
         "sample-sets",
-        native_options(),
+        native_options(options.window_size),
         Box::new(move |cc| Ok(Box::new(SampleSetsApp::new(cc, options)))),
     )
 }

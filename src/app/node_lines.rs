@@ -248,9 +248,13 @@ pub fn rasterize(
             .and_then(|v| v.get(metric_index)?.get(l))
             .map_or(0, Vec::len)
     };
+    let count = values
+        .first()
+        .and_then(|v| v.get(metric_index))
+        .map_or(0, Vec::len);
     for l in layers {
         let color = if colour_by_layer {
-            layer_color(l)
+            layer_color(l, count)
         } else {
             Color32::from_gray(205)
         };

@@ -86,7 +86,11 @@ impl RunEntry {
             (None, Some(p)) => p
                 .file_name()
                 .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into()),
-            (None, None) => format!("run {}", self.id.0),
+            // A queued run is named by its preset before it has a session.
+            (None, None) => match &self.job {
+                Some(RunJob::Fresh(p)) => p.name.clone(),
+                _ => format!("run {}", self.id.0),
+            },
         }
     }
 

@@ -14,13 +14,27 @@ pub struct Settings {
     pub recent: Vec<PathBuf>,
     /// Data folder chosen in the app.
     pub data_dir: Option<PathBuf>,
-    /// Grid loss switch: cross-entropy (true) or MSE (false).
+    /// Loss last chosen with the grid switch: cross-entropy (true) or MSE (false); the form
+    /// starts on it.
     pub grid_ce: bool,
     /// Which node lines the metric plots draw (named apart from the old on/off `node_lines`
     /// so settings saved by earlier versions still load).
     pub node_line_scope: NodeLines,
     /// Show the class composition as fractions of each class instead of counts.
     pub composition_fractions: bool,
+    /// Folder of the last export (where the next one is offered).
+    pub export_dir: Option<PathBuf>,
+    /// Session files of the runs list when the app was last closed, in list order: read
+    /// again (in the background) at the next start.
+    pub open_runs: Vec<PathBuf>,
+    /// Session file of the run shown when the app was last closed (shown again first).
+    pub shown_run: Option<PathBuf>,
+    /// Show the UI frame time in the menu bar (View > Debug; for developers).
+    pub show_frame_time: bool,
+    /// The left panel (grid, form, runs) is open.
+    pub left_panel: bool,
+    /// The right panel (node detail) is open.
+    pub detail_panel: bool,
 }
 
 impl Default for Settings {
@@ -32,6 +46,12 @@ impl Default for Settings {
             grid_ce: true,
             node_line_scope: NodeLines::Off,
             composition_fractions: false,
+            export_dir: None,
+            open_runs: Vec::new(),
+            shown_run: None,
+            show_frame_time: false,
+            left_panel: true,
+            detail_panel: true,
         }
     }
 }
@@ -94,6 +114,12 @@ pub enum Setting {
     NodeLines(NodeLines),
     /// Class composition as fractions of each class.
     CompositionFractions(bool),
+    /// The UI frame time in the menu bar.
+    ShowFrameTime(bool),
+    /// Open (true) or close the left panel.
+    LeftPanel(bool),
+    /// Open (true) or close the node detail panel.
+    DetailPanel(bool),
 }
 
 impl Settings {
@@ -104,6 +130,9 @@ impl Settings {
             Setting::GridCrossEntropy(ce) => self.grid_ce = ce,
             Setting::NodeLines(n) => self.node_line_scope = n,
             Setting::CompositionFractions(f) => self.composition_fractions = f,
+            Setting::ShowFrameTime(on) => self.show_frame_time = on,
+            Setting::LeftPanel(open) => self.left_panel = open,
+            Setting::DetailPanel(open) => self.detail_panel = open,
         }
     }
 }

@@ -50,6 +50,50 @@ pub struct StartupOptions {
     /// Print the UI CPU time of every frame to stderr.
     #[arg(long, env = "SAMPLE_SETS_FRAME_LOG")]
     pub frame_log: bool,
+    /// Open the window at this size in points, WIDTHxHEIGHT (e.g. `1024x700`), instead of
+    /// the size saved last time (for screenshots at fixed sizes).
+    #[arg(
+        long,
+        value_name = "WIDTHxHEIGHT",
+        env = "SAMPLE_SETS_WINDOW_SIZE",
+        value_parser = |s: &str| s.parse::<WindowSize>().map_err(|e| source(e, "--window-size", "SAMPLE_SETS_WINDOW_SIZE"))
+    )]
+    pub window_size: Option<WindowSize>,
+}
+
+/// A window size in points.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowSize {
+    /// Width, points.
+    pub width: f32,
+    /// Height, points.
+    pub height: f32,
+}
+
+impl FromStr for WindowSize {
+    type Err = String;
+
+    /// `WIDTHxHEIGHT`, each a whole number from 200 to 16384.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (w, h) = s
+            .split_once(['x', 'X'])
+            .ok_or_else(|| format!("'{s}' is not WIDTHxHEIGHT"))?;
+        let side = |what: &str, v: &str| -> Result<f32, String> {
+            let n: u32 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("{what} '{}' is not a whole number", v.trim()))?;
+            if (200..=16_384).contains(&n) {
+                Ok(n as f32)
+            } else {
+                Err(format!("{what} {n} is outside 200..=16384"))
+            }
+        };
+        Ok(Self {
+            width: side("width", w)?,
+            height: side("height", h)?,
+        })
+    }
 }
 
 /// A parse error naming both places the value can come from (clap names only the flag).
@@ -170,5 +214,15 @@ mod tests {
         assert!("0:1".parse::<NodeRef>().is_err(), "layers are 1-based");
         assert!("2".parse::<NodeRef>().is_err());
         assert!("a:b".parse::<NodeRef>().is_err());
+        assert_eq!(
+            "1024x700".parse(),
+            Ok(WindowSize {
+                width: 1024.0,
+                height: 700.0
+            })
+        );
+        assert!("1024".parse::<WindowSize>().is_err());
+        assert!("10x700".parse::<WindowSize>().is_err());
+        assert!("wide x 700".parse::<WindowSize>().is_err());
     }
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
 use egui::util::History;
 
@@ -18,6 +19,53 @@ use crate::session::Session;
 
 /// Most notices kept (oldest dropped first).
 const MAX_NOTICES: usize = 20;
+
+/// How long an information notice stays (then it fades out over [`NOTICE_FADE`]); errors
+/// stay until dismissed. Long enough to read two lines of a path.
+pub const INFO_NOTICE_TIME: Duration = Duration::from_secs(6);
+/// How long an information notice takes to fade out.
+pub const NOTICE_FADE: Duration = Duration::from_millis(800);
+
+/// How a notice is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeLevel {
+    /// Something done (a file written): fades after [`INFO_NOTICE_TIME`].
+    Info,
+    /// Something that failed or needs the user: kept until dismissed.
+    Error,
+}
+
+/// A message for the user, shown as a toast over the window's bottom-right corner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// Stable id (what Dismiss names).
+    pub id: u64,
+    /// The message.
+    pub text: String,
+    /// Fades (info) or stays (error).
+    pub level: NoticeLevel,
+    /// When it was added.
+    pub at: Instant,
+    /// A folder that a click on the notice opens (where an export was written).
+    pub folder: Option<PathBuf>,
+    /// The queued run this notice explains: it goes when the run leaves the queue.
+    pub queued_run: Option<RunId>,
+}
+
+impl Notice {
+    /// How far an information notice has faded at `now`: 0 = fully shown, 1 = gone. Errors
+    /// never fade.
+    pub fn faded(&self, now: Instant) -> f32 {
+        if self.level == NoticeLevel::Error {
+            return 0.0;
+        }
+        let age = now.saturating_duration_since(self.at);
+        match age.checked_sub(INFO_NOTICE_TIME) {
+            None => 0.0,
+            Some(late) => (late.as_secs_f32() / NOTICE_FADE.as_secs_f32()).min(1.0),
+        }
+    }
+}
 
 /// Where the data set stands.
 pub enum DataState {
@@ -75,7 +123,9 @@ pub struct AppState {
     /// The MNIST download.
     pub download: DownloadState,
     /// Messages for the user, oldest first.
-    pub notices: Vec<String>,
+    pub notices: Vec<Notice>,
+    /// Id of the next notice.
+    next_notice: u64,
     /// The centre view.
     pub tab: Tab,
     /// The path prompt, while open.
@@ -96,6 +146,7 @@ impl AppState {
             data: DataState::Missing(String::new()),
             download: DownloadState::default(),
             notices: Vec::new(),
+            next_notice: 1,
             tab: Tab::Explore,
             prompt: None,
             presets: crate::preset::builtin().map_err(|e| e.to_string()),
@@ -136,16 +187,68 @@ impl AppState {
             .filter(|id| self.runs.get(*id).is_some_and(|e| e.session.is_some()))
     }
 
+    /// Where an export is offered: the folder of the last export while it exists, else the
+    /// home folder, else the working folder (named in full, so the prompt shows where the
+    /// file will go).
+    pub fn export_folder(&self) -> PathBuf {
+        self.settings
+            .export_dir
+            .clone()
+            .filter(|d| d.is_dir())
+            .or_else(super::ui::path_prompt::home_dir)
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| PathBuf::from("/"))
+    }
+
     /// The embedded preset named `name`.
     pub fn preset(&self, name: &str) -> Option<&Preset> {
         self.presets.as_ref().ok()?.iter().find(|p| p.name == name)
     }
 
-    /// Adds a notice for the user.
+    /// Adds a notice that stays until dismissed (a failure, or something the user must do).
     pub fn notify(&mut self, m: impl Into<String>) {
-        self.notices.push(m.into());
+        self.push_notice(m.into(), NoticeLevel::Error, None, None);
+    }
+
+    /// Adds a notice that fades after a few seconds (something done).
+    pub fn inform(&mut self, m: impl Into<String>) {
+        self.push_notice(m.into(), NoticeLevel::Info, None, None);
+    }
+
+    /// Adds a notice; returns its id.
+    pub fn push_notice(
+        &mut self,
+        text: String,
+        level: NoticeLevel,
+        folder: Option<PathBuf>,
+        queued_run: Option<RunId>,
+    ) -> u64 {
+        let id = self.next_notice;
+        self.next_notice += 1;
+        self.notices.push(Notice {
+            id,
+            text,
+            level,
+            at: Instant::now(),
+            folder,
+            queued_run,
+        });
         if self.notices.len() > MAX_NOTICES {
             self.notices.remove(0);
         }
+        id
+    }
+
+    /// Drops information notices that have faded out by `now` and notices about queued runs
+    /// that have left the queue (started, cancelled or removed).
+    pub fn expire_notices(&mut self, now: Instant) {
+        let runs = &self.runs;
+        self.notices.retain(|n| {
+            let waiting = n.queued_run.is_none_or(|id| {
+                runs.get(id)
+                    .is_some_and(|e| e.state == super::runs::RunState::Queued)
+            });
+            waiting && n.faded(now) < 1.0
+        });
     }
 }

@@ -52,7 +52,18 @@ impl SampleSetsApp {
             .get(metric.index())
             .copied()
             .flatten()?;
-        Some(t.position_from_point(&PlotPoint::new(position, f64::from(value))))
+        let x = self.views.plots.axis.as_ref()?.x(position);
+        Some(t.position_from_point(&PlotPoint::new(x, f64::from(value))))
+    }
+
+    /// The text of the last hover tooltip a plot on the epoch axis showed.
+    pub fn last_plot_tooltip(ctx: &egui::Context) -> Option<String> {
+        crate::app::ui::epoch_axis::last_tooltip(ctx)
+    }
+
+    /// Forgets the last tooltip, so a new hover must write one.
+    pub fn clear_last_plot_tooltip(ctx: &egui::Context) {
+        crate::app::ui::epoch_axis::clear_last_tooltip(ctx);
     }
 
     /// Whether the plots' node lines are drawn for the current run and scope.
@@ -74,7 +85,15 @@ impl SampleSetsApp {
     /// Where mean φ = `value` at `position` (epochs) was drawn in the node detail's
     /// push-by-class plot last frame.
     pub fn push_plot_position(&self, position: f64, value: f32) -> Option<Pos2> {
-        let t = self.views.detail.push_transform?;
-        Some(t.position_from_point(&PlotPoint::new(position, f64::from(value))))
+        let (t, axis) = self.views.detail.push_plot.as_ref()?;
+        Some(t.position_from_point(&PlotPoint::new(axis.x(position), f64::from(value))))
+    }
+}
+
+/// The window's layout, for the layout tests (shell).
+impl SampleSetsApp {
+    /// Where the centre panel (plots, node map) was drawn last frame.
+    pub fn centre_rect(&self) -> Option<egui::Rect> {
+        self.views.centre
     }
 }

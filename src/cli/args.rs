@@ -123,18 +123,19 @@ pub struct ExportArgs {
     /// Session file (with --grid-figure: a grid folder).
     pub file: PathBuf,
     /// Small multiples of a grid folder's runs: METRIC (activation-fraction,
-    /// predictability, informativeness, churn) per layer over epochs, one cell per preset
+    /// predictability, informativeness, overlap; `churn` is its old name) per layer over epochs, one cell per preset
     /// (rows: layers, columns: nodes, one block per loss), mean over seeds with a min..max
     /// band; needs --out FILE.png|FILE.svg|FILE.csv.
     #[arg(long, value_name = "METRIC", conflicts_with_all = ["csv", "plot", "all", "node", "epoch"])]
     pub grid_figure: Option<String>,
     /// Write one CSV row per (epoch, layer, node): per-class on-counts, activation fraction,
-    /// predictability, informativeness, churn.
+    /// predictability, informativeness, set overlap with the previous record (column
+    /// `overlap`; files written before named it `churn`).
     #[arg(long)]
     pub csv: Option<PathBuf>,
     /// Figure to render: loss, accuracy, activation-fraction, predictability,
-    /// informativeness, churn, node-map, node-map-predictability, node-map-informativeness,
-    /// node-map-churn, node-raster, node-composition, node-composition-fractions,
+    /// informativeness, overlap, node-map, node-map-predictability, node-map-informativeness,
+    /// node-map-overlap, node-raster, node-composition, node-composition-fractions,
     /// node-metrics (node figures need --node).
     #[arg(long)]
     pub plot: Option<String>,

@@ -567,9 +567,14 @@ fn slurm(a: &GridSlurmArgs) -> Result<(), CliError> {
 /// `sample-sets export DIR --grid-figure METRIC --out FILE`.
 pub fn export_grid_figure(args: &ExportArgs) -> Result<(), CliError> {
     let name = args.grid_figure.as_deref().unwrap_or_default();
+    // "churn" is the set overlap's old name.
+    let wanted = match name.trim().to_ascii_lowercase() {
+        old if old == "churn" => Metric::Overlap.slug().to_string(),
+        other => other,
+    };
     let metric = Metric::ALL
         .into_iter()
-        .find(|m| m.slug() == name.trim().to_ascii_lowercase())
+        .find(|m| m.slug() == wanted)
         .ok_or_else(|| {
             let names: Vec<&str> = Metric::ALL.iter().map(|m| m.slug()).collect();
             CliError::Usage(format!(

@@ -12,8 +12,9 @@ use crate::session::{Metric, Session};
 /// - `on_class_0..on_class_{C-1}`: samples of each class that switch the node on;
 /// - one column per metric of [`Metric::ALL`] named by its
 ///   [`crate::session::MetricInfo::column`] (`activation_fraction, predictability,
-///   informativeness, churn`; churn is the Jaccard similarity with the previous record's
-///   sample set, empty at the first), empty where a metric has no value;
+///   informativeness, overlap`; overlap is the Jaccard similarity with the previous record's
+///   sample set, high when the set stayed the same, empty at the first; files written before
+///   called it `churn`), empty where a metric has no value;
 /// - `added`, `removed`: samples that entered / left the sample set since the previous
 ///   record (empty at the first record and in records from before schema 2);
 /// - `phi_mean_abs`: mean |φ| (node-supported cost) over the sample set, empty for an empty
@@ -229,6 +230,15 @@ pub fn figure_csv(
     out
 }
 
+/// A position on the epoch axis for CSV: whole epochs as integers, others with six decimals.
+fn position(p: f64) -> String {
+    if p.fract() == 0.0 {
+        format!("{p:.0}")
+    } else {
+        format!("{p:.6}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,25 +264,16 @@ mod tests {
                 "activation_fraction",
                 "predictability",
                 "informativeness",
-                "churn"
+                "overlap"
             ]
         );
-        // Every row has a field per column; churn is empty at epoch 0 only.
+        // Every row has a field per column; the overlap is empty at the first record only.
         for line in lines {
             let fields: Vec<&str> = line.split(',').collect();
             assert_eq!(fields.len(), header.len(), "{line}");
-            let churn = metrics_at + Metric::ALL.len() - 1;
-            let churn_empty = fields.get(churn).is_some_and(|c| c.is_empty());
-            assert_eq!(churn_empty, fields[0] == "0", "{line}");
+            let overlap = metrics_at + Metric::ALL.len() - 1;
+            let overlap_empty = fields.get(overlap).is_some_and(|c| c.is_empty());
+            assert_eq!(overlap_empty, fields[0] == "0", "{line}");
         }
-    }
-}
-
-/// A position on the epoch axis for CSV: whole epochs as integers, others with six decimals.
-fn position(p: f64) -> String {
-    if p.fract() == 0.0 {
-        format!("{p:.0}")
-    } else {
-        format!("{p:.6}")
     }
 }

@@ -198,6 +198,6 @@ mod tests {
         assert_eq!((b[1].min, b[1].max), (0.2, 0.4));
         assert_eq!((b[2].epoch, b[2].seeds, b[2].mean), (2, 1, 0.4));
         // No churn at any epoch here: no points.
-        assert!(seed_band(&runs, 0, Metric::Churn).is_empty());
+        assert!(seed_band(&runs, 0, Metric::Overlap).is_empty());
     }
 }

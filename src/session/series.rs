@@ -66,7 +66,7 @@ impl Session {
     ) -> Option<f32> {
         let e = self.epochs.get(epoch_index)?;
         let churn = e.layers.get(layer)?.churn.get(node).copied();
-        if metric == Metric::Churn {
+        if metric == Metric::Overlap {
             return churn;
         }
         let m = self.node_metrics(epoch_index, layer, node)?;

@@ -26,10 +26,18 @@ pub fn class_color(c: usize) -> Color32 {
     color32(crate::colors::class(c))
 }
 
-/// Colour of hidden layer `l` (0-based; wraps beyond ten layers).
-pub fn layer_color(l: usize) -> Color32 {
-    color32(crate::colors::layer(l))
+/// Colour of hidden layer `l` (0-based) of `layers`: the sequential layer palette in depth
+/// order ([`crate::colors::layer`]).
+pub fn layer_color(l: usize, layers: usize) -> Color32 {
+    color32(crate::colors::layer(l, layers))
 }
+
+/// Lines that are neither layers nor classes (loss, accuracy, the training set); train and
+/// test differ by line style.
+pub const NEUTRAL: Color32 = {
+    let [r, g, b] = crate::colors::NEUTRAL_DARK;
+    Color32::from_rgb(r, g, b)
+};
 
 #[cfg(test)]
 mod tests {
@@ -45,6 +53,6 @@ mod tests {
                 Color32::from_rgb(r, g, b)
             );
         }
-        assert_eq!(metric_color(Metric::Churn, f32::NAN), MISSING);
+        assert_eq!(metric_color(Metric::Overlap, f32::NAN), MISSING);
     }
 }

@@ -1,21 +1,28 @@
-//! Compare: two or more runs side by side (or overlaid) on linked epoch axes, their node maps
-//! at the same epoch, and a table of what differs and how they ended
+//! Compare: two or more runs side by side (or overlaid) on one linked epoch axis, their node
+//! maps at the same position, and a table of what differs and how they ended
 //! ([`crate::session::compare`], the same comparison the command line's tests cover).
 
 use std::collections::HashMap;
 
-use egui::{Id, RichText, Ui};
-use egui_plot::{Legend, Line, LineStyle};
+use egui::{RichText, Ui};
+use egui_plot::LineStyle;
 
 use super::RunView;
-use super::colors::layer_color;
-use super::epoch_axis::{EpochAxis, band, epoch_marker, xy};
+use super::colors::{NEUTRAL, layer_color};
+use super::epoch_axis::{
+    self, EpochAxis, LegendEntry, PlotSpec, Series, ValueFormat, epoch_text, xy,
+};
 use super::node_map::NodeMapView;
 use crate::app::command::{Command, CommandSender};
 use crate::app::runs::{RunId, Runs};
 use crate::app::selection::{Selection, step_at};
 use crate::session::compare::compare;
 use crate::session::{Metric, Session};
+
+/// Most height of a node map's cells in Compare (they sit under the plots without scrolling).
+const MAP_H: f32 = 150.0;
+/// Room a node map needs besides its cells: title, slider, colour legend.
+const MAP_CHROME_H: f32 = 78.0;
 
 /// The compare view and its per-run node map caches.
 #[derive(Default)]
@@ -24,9 +31,100 @@ pub struct CompareView {
     maps: HashMap<RunId, NodeMapView>,
 }
 
+/// A quantity Compare plots for every run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Quantity {
+    TestAccuracy,
+    TestLoss,
+    Metric(Metric),
+}
+
+impl Quantity {
+    fn all() -> Vec<Quantity> {
+        let mut v = vec![Quantity::TestAccuracy, Quantity::TestLoss];
+        v.extend(Metric::headline().map(Quantity::Metric));
+        v.push(Quantity::Metric(Metric::Overlap));
+        v
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Quantity::TestAccuracy => "test accuracy",
+            Quantity::TestLoss => "test loss",
+            Quantity::Metric(m) => m.info().name,
+        }
+    }
+
+    /// Short: the plots are small.
+    fn y_title(self) -> &'static str {
+        match self {
+            Quantity::TestAccuracy => "accuracy (%)",
+            Quantity::TestLoss => "loss",
+            Quantity::Metric(Metric::ActivationFraction) => "fraction",
+            Quantity::Metric(m) => m.info().short,
+        }
+    }
+
+    /// The run's series of this quantity: one line, or one band per layer.
+    fn series(self, s: &Session, run_name: &str, style: LineStyle, overlay: bool) -> Vec<Series> {
+        let layers = s.widths.len();
+        let named = |what: &str| {
+            if overlay {
+                format!("{run_name} · {what}")
+            } else {
+                what.to_string()
+            }
+        };
+        match self {
+            Quantity::TestAccuracy => vec![
+                Series::line(
+                    named("test accuracy"),
+                    NEUTRAL,
+                    xy(s, |e| e.test_accuracy * 100.0),
+                )
+                .key(run_name)
+                .style(style)
+                .format(ValueFormat::Percent),
+            ],
+            Quantity::TestLoss => vec![
+                Series::line(named("test loss"), NEUTRAL, xy(s, |e| e.test_loss))
+                    .key(run_name)
+                    .style(style),
+            ],
+            Quantity::Metric(m) => (0..layers)
+                .map(|l| {
+                    let b = s.layer_band(l, m);
+                    let mut series = Series::band(
+                        named(&format!("layer {}", l + 1)),
+                        layer_color(l, layers),
+                        &b,
+                    )
+                    .key(format!("layer {}", l + 1))
+                    .style(style);
+                    if overlay {
+                        // Overlaid bands of several runs would be a wash: mean lines only.
+                        series.band = None;
+                    }
+                    series
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Line style of the `i`-th compared run in the overlay (runs by style, layers by colour).
+fn run_style(i: usize) -> LineStyle {
+    [
+        LineStyle::Solid,
+        LineStyle::dashed_loose(),
+        LineStyle::dotted_loose(),
+        LineStyle::dashed_dense(),
+    ][i % 4]
+}
+
 impl CompareView {
-    /// Draws the comparison of the runs marked "compare"; a node, epoch or metric picked in
-    /// one node map is sent as a command and applies to every run (epochs by number).
+    /// Draws the comparison of the runs marked "compare"; a node, record or metric picked in
+    /// one node map is sent as a command and applies to every run (records by position).
     pub fn ui(&mut self, ui: &mut Ui, runs: &Runs, sel: &Selection, tx: &CommandSender) {
         let chosen: Vec<(RunId, u64, &Session)> = runs
             .entries
@@ -49,136 +147,153 @@ impl CompareView {
             .and_then(|e| e.session.as_ref())
             .or_else(|| chosen.first().map(|c| c.2))
             .map_or(0.0, |s| sel.step_position(s));
-        ui.horizontal(|ui| {
+        let sessions: Vec<&Session> = chosen.iter().map(|c| c.2).collect();
+        let axis = EpochAxis::for_sessions(ui.ctx(), ("compare", 0), &sessions);
+        ui.horizontal_wrapped(|ui| {
             ui.heading("Compare");
             ui.selectable_value(&mut self.overlay, false, "side by side");
             ui.selectable_value(&mut self.overlay, true, "overlaid");
+            ui.separator();
+            epoch_axis::controls(ui);
         });
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            self.table(ui, &chosen);
-            ui.separator();
-            let x_max = chosen
-                .iter()
-                .map(|(_, _, s)| {
-                    let last = s.record_position(s.epochs.len().saturating_sub(1));
-                    f64::from(s.preset.epochs).max(last.unwrap_or(0.0))
+        let names: Vec<String> = chosen.iter().map(|c| c.2.preset.name.clone()).collect();
+        ui.horizontal_wrapped(|ui| {
+            let max_layers = sessions.iter().map(|s| s.widths.len()).max().unwrap_or(0);
+            let mut entries: Vec<LegendEntry> = (0..max_layers)
+                .map(|l| {
+                    LegendEntry::new(
+                        format!("layer {}", l + 1),
+                        layer_color(l, max_layers),
+                        LineStyle::Solid,
+                    )
                 })
-                .fold(1.0, f64::max);
-            let axis = EpochAxis {
-                group: Id::unique(("compare-axis", x_max.to_bits())),
-                x_max,
-            };
-            let metrics: Vec<Option<Metric>> = std::iter::once(None)
-                .chain(Metric::headline().map(Some))
                 .collect();
-            let title = |m: Option<Metric>| m.map_or("test accuracy", Metric::label);
             if self.overlay {
-                let w = ui.available_width();
-                for &m in &metrics {
-                    ui.label(RichText::new(title(m)).small());
-                    axis.plot(&format!("cmp-overlay-{}", title(m)), w, 140.0)
-                        .legend(Legend::default().background_alpha(0.6))
-                        .show(ui, |p| {
-                            let styles = [
-                                LineStyle::Solid,
-                                LineStyle::dashed_loose(),
-                                LineStyle::dotted_loose(),
-                            ];
-                            for (i, (_, _, s)) in chosen.iter().enumerate() {
-                                let style = styles[i % styles.len()];
-                                match m {
-                                    None => {
-                                        let pts = xy(s, |e| e.test_accuracy);
-                                        p.line(
-                                            Line::new(s.preset.name.clone(), pts)
-                                                .color(layer_color(i))
-                                                .style(style),
-                                        );
-                                    }
-                                    Some(m) => {
-                                        for l in 0..s.widths.len() {
-                                            let pts: Vec<[f64; 2]> = s
-                                                .layer_band(l, m)
-                                                .iter()
-                                                .map(|b| [b.position, f64::from(b.mean)])
-                                                .collect();
-                                            p.line(
-                                                Line::new(
-                                                    format!("{} · layer {}", s.preset.name, l + 1),
-                                                    pts,
-                                                )
-                                                .color(layer_color(l))
-                                                .style(style),
-                                            );
-                                        }
-                                    }
-                                }
-                            }
-                            epoch_marker(p, position);
-                        });
+                for (i, name) in names.iter().enumerate() {
+                    entries.push(LegendEntry::new(name.clone(), NEUTRAL, run_style(i)));
                 }
-            } else {
-                let n = chosen.len();
-                let w = (ui.available_width() / n as f32 - 8.0).max(120.0);
-                ui.columns(n, |cols| {
-                    for (c, (id, _, s)) in cols.iter_mut().zip(&chosen) {
-                        c.strong(s.title());
-                        for &m in &metrics {
-                            c.label(RichText::new(title(m)).small());
-                            axis.plot(&format!("cmp-{}-{}", id.0, title(m)), w, 120.0)
-                                .show(c, |p| {
-                                    match m {
-                                        None => {
-                                            let pts = xy(s, |e| e.test_accuracy);
-                                            p.line(
-                                                Line::new("test accuracy", pts)
-                                                    .color(layer_color(0)),
-                                            );
-                                        }
-                                        Some(m) => {
-                                            for l in 0..s.widths.len() {
-                                                band(
-                                                    p,
-                                                    &format!("layer {}", l + 1),
-                                                    &s.layer_band(l, m),
-                                                    layer_color(l),
-                                                );
-                                            }
-                                        }
-                                    }
-                                    epoch_marker(p, position);
-                                });
-                        }
-                    }
-                });
             }
-            ui.separator();
-            ui.strong(format!("Node maps at {}", position_text(position)));
-            let n = chosen.len();
-            ui.columns(n, |cols| {
-                for (c, (id, version, s)) in cols.iter_mut().zip(&chosen) {
-                    c.label(RichText::new(&s.preset.name).small());
-                    let mut local = sel.clone();
-                    local.set_step(s, step_at(s, position));
-                    local.follow_latest = false;
-                    if local
-                        .node
-                        .is_some_and(|(l, j)| s.widths.get(l).is_none_or(|&w| j >= w))
-                    {
-                        local.node = None;
-                    }
-                    let map = self.maps.entry(*id).or_default();
-                    c.push_id(id.0, |c| {
-                        let view = RunView {
-                            id: *id,
-                            version: *version,
-                            session: s,
-                            sel: &local,
-                        };
-                        map.ui(c, view, 160.0, tx, &|x, _| Command::SelectPosition(x));
+            epoch_axis::legend(ui, &entries);
+        });
+        // The node maps stay in view under the plots: up to a quarter of the height for cells.
+        let map_h = (ui.available_height() * 0.25).clamp(48.0, MAP_H);
+        let maps_h = map_h + MAP_CHROME_H + 24.0;
+        let plots_h = (ui.available_height() - maps_h).max(160.0);
+        let roomy = ui.available_height() > 700.0;
+        let label = |p: f64| format!("epoch {}", epoch_text(p));
+        egui::ScrollArea::vertical()
+            .id_salt("compare-scroll")
+            .max_height(plots_h)
+            .show(ui, |ui| {
+                egui::CollapsingHeader::new("How the runs differ and ended")
+                    .default_open(roomy)
+                    .show(ui, |ui| self.table(ui, &chosen));
+                let quantities = Quantity::all();
+                let spacing = ui.spacing().item_spacing.x;
+                if self.overlay {
+                    let cols = ((ui.available_width() / 360.0).floor() as usize).clamp(1, 3);
+                    let w =
+                        (ui.available_width() - spacing * (cols as f32 - 1.0)) / cols as f32 - 2.0;
+                    egui::Grid::new("cmp-overlay").show(ui, |ui| {
+                        for (k, &q) in quantities.iter().enumerate() {
+                            ui.vertical(|ui| {
+                                ui.label(RichText::new(q.title()).small().strong());
+                                let series: Vec<Series> = chosen
+                                    .iter()
+                                    .enumerate()
+                                    .flat_map(|(i, (_, _, s))| {
+                                        q.series(s, &names[i], run_style(i), true)
+                                    })
+                                    .collect();
+                                let spec = PlotSpec::new(
+                                    format!("cmp-overlay-{}", q.title()),
+                                    w,
+                                    150.0,
+                                    q.y_title(),
+                                );
+                                let out = axis.show(
+                                    ui,
+                                    &spec,
+                                    &series,
+                                    &[],
+                                    Some(position),
+                                    &label,
+                                    |_, _| {},
+                                );
+                                if let Some(x) = out.clicked {
+                                    tx.send(Command::SelectPosition(x));
+                                }
+                            });
+                            if (k + 1) % cols == 0 {
+                                ui.end_row();
+                            }
+                        }
+                    });
+                } else {
+                    let n = chosen.len();
+                    let w = (ui.available_width() - spacing * (n as f32 - 1.0)) / n as f32 - 2.0;
+                    egui::Grid::new("cmp-side").show(ui, |ui| {
+                        for (i, (_, _, s)) in chosen.iter().enumerate() {
+                            ui.label(RichText::new(s.title()).strong());
+                            let _ = i;
+                        }
+                        ui.end_row();
+                        for &q in &quantities {
+                            for (i, (id, _, s)) in chosen.iter().enumerate() {
+                                ui.vertical(|ui| {
+                                    ui.label(RichText::new(q.title()).small());
+                                    let series = q.series(s, &names[i], LineStyle::Solid, false);
+                                    let spec = PlotSpec::new(
+                                        format!("cmp-{}-{}", id.0, q.title()),
+                                        w.max(120.0),
+                                        130.0,
+                                        q.y_title(),
+                                    );
+                                    let out = axis.show(
+                                        ui,
+                                        &spec,
+                                        &series,
+                                        &[],
+                                        Some(position),
+                                        &label,
+                                        |_, _| {},
+                                    );
+                                    if let Some(x) = out.clicked {
+                                        tx.send(Command::SelectPosition(x));
+                                    }
+                                });
+                            }
+                            ui.end_row();
+                        }
                     });
                 }
             });
+        ui.separator();
+        ui.strong(format!("Node maps at epoch {}", epoch_text(position)));
+        let n = chosen.len();
+        ui.columns(n, |cols| {
+            for (c, (id, version, s)) in cols.iter_mut().zip(&chosen) {
+                c.label(RichText::new(&s.preset.name).small());
+                let mut local = sel.clone();
+                local.set_step(s, step_at(s, position));
+                local.follow_latest = false;
+                if local
+                    .node
+                    .is_some_and(|(l, j)| s.widths.get(l).is_none_or(|&w| j >= w))
+                {
+                    local.node = None;
+                }
+                let map = self.maps.entry(*id).or_default();
+                c.push_id(id.0, |c| {
+                    let view = RunView {
+                        id: *id,
+                        version: *version,
+                        session: s,
+                        sel: &local,
+                    };
+                    map.ui(c, view, map_h, tx, &|x, _| Command::SelectPosition(x));
+                });
+            }
         });
     }
 
@@ -244,14 +359,5 @@ impl CompareView {
                     ui.end_row();
                 }
             });
-    }
-}
-
-/// A position on Compare's shared axis as users read it: "epoch 3" or "epoch 0.27".
-fn position_text(position: f64) -> String {
-    if (position - position.round()).abs() < 1e-9 {
-        format!("epoch {}", position.round())
-    } else {
-        format!("epoch {position:.3}")
     }
 }

@@ -31,11 +31,12 @@ impl DataPanel {
                 if !problem.is_empty() {
                     ui.label(RichText::new(problem).small());
                 }
-                ui.horizontal(|ui| {
+                // Wrapped rows: at 1024 px the centre is narrow, and nothing may be cut.
+                ui.horizontal_wrapped(|ui| {
                     ui.label("Data folder:");
                     ui.add(
                         egui::TextEdit::singleline(&mut self.text)
-                            .desired_width(320.0)
+                            .desired_width(ui.available_width().clamp(120.0, 320.0))
                             .hint_text("/path/to/mnist"),
                     );
                     if ui.button("Use this folder").clicked() {
@@ -47,7 +48,7 @@ impl DataPanel {
                     }
                 });
                 download(ui, state, tx);
-                ui.horizontal(|ui| {
+                ui.horizontal_wrapped(|ui| {
                     ui.label("No data needed to explore:");
                     if ui.button("Open the example session").clicked() {
                         tx.send(Command::OpenExample);
@@ -60,7 +61,7 @@ impl DataPanel {
 /// The download button, or the running download's progress and cancel button.
 fn download(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
     let d = &state.download;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         if d.running {
             let (frac, text) = match &d.progress {
                 Some(p) => {
@@ -77,7 +78,11 @@ fn download(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
                 }
                 None => (0.0, "connecting…".to_string()),
             };
-            ui.add(egui::ProgressBar::new(frac).text(text).desired_width(420.0));
+            ui.add(
+                egui::ProgressBar::new(frac)
+                    .text(text)
+                    .desired_width(ui.available_width().clamp(160.0, 420.0)),
+            );
             if ui.button("Cancel download").clicked() {
                 tx.send(Command::CancelDownload);
             }
@@ -93,6 +98,6 @@ fn download(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
         }
     });
     if let Some(e) = &d.error {
-        ui.colored_label(ui.visuals().error_fg_color, e);
+        ui.add(egui::Label::new(RichText::new(e).color(ui.visuals().error_fg_color)).wrap());
     }
 }

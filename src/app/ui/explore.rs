@@ -9,6 +9,7 @@ use super::node_detail::NodeDetailView;
 use super::node_map::NodeMapView;
 use super::plots::PlotsView;
 use crate::app::command::{Command, CommandSender};
+use crate::app::runs::RunState;
 use crate::app::state::AppState;
 
 /// Share of the centre's height given to the plots.
@@ -26,16 +27,32 @@ pub fn centre(
         return;
     };
     let Some(s) = entry.session.as_ref() else {
+        if let RunState::Error(e) = &entry.state {
+            // A load error is final: no spinner next to it, and the message wraps.
+            ui.strong(entry.title());
+            ui.add(egui::Label::new(RichText::new(e).color(ui.visuals().error_fg_color)).wrap());
+            return;
+        }
         ui.horizontal(|ui| {
-            ui.spinner();
+            if matches!(entry.state, RunState::Loading | RunState::Training) {
+                ui.spinner();
+            }
             ui.label(format!("{} — {}", entry.title(), entry.status_text()));
         });
         return;
     };
     if s.epochs.is_empty() {
         ui.horizontal(|ui| {
-            ui.spinner();
-            ui.label(format!("{}: measuring epoch 0…", s.title()));
+            if entry.is_training() {
+                ui.spinner();
+                ui.label(format!("{}: measuring epoch 0…", s.title()));
+            } else {
+                ui.label(format!(
+                    "{}: no records ({})",
+                    s.title(),
+                    entry.status_text()
+                ));
+            }
         });
         return;
     }

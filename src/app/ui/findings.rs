@@ -106,7 +106,7 @@ impl FindingsView {
                             ui.label(
                                 RichText::new(l.layer.to_string())
                                     .strong()
-                                    .color(layer_color(l.layer - 1)),
+                                    .color(layer_color(l.layer.saturating_sub(1), f.layers.len())),
                             );
                             num(ui, format!("{:.3}", l.first));
                             num(ui, format!("{:.3}", l.peak));
@@ -151,7 +151,7 @@ impl FindingsView {
                 ui.label(
                     RichText::new(format!("layer {l}"))
                         .strong()
-                        .color(layer_color(l - 1)),
+                        .color(layer_color(l.saturating_sub(1), f.layers.len())),
                 );
                 ui.label(format!("({rate:.4} per epoch)"));
             }

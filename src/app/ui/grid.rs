@@ -3,9 +3,11 @@
 use egui::{RichText, Ui};
 
 use crate::app::command::{Command, CommandSender};
-use crate::app::runs::Runs;
+use crate::app::runs::{RunId, Runs};
 use crate::app::settings::Setting;
 use crate::app::state::AppState;
+use crate::measure::Schedule;
+use crate::measure::schedule::{MAX_PER_DOUBLING, steps_per_epoch};
 use crate::nn::{Init, Loss};
 use crate::preset::Preset;
 
@@ -16,35 +18,59 @@ pub const COLS: [usize; 3] = [20, 80, 320];
 
 /// The form holding the preset about to be trained.
 pub struct GridView {
-    /// Preset being edited (starts as the first grid cell).
+    /// Preset being edited (starts as the first grid cell of the saved loss).
     pub form: Preset,
+    /// The run whose preset the form last took: the form follows the shown run, so grid
+    /// highlight, loss switch and form agree with what the plots show.
+    followed: Option<RunId>,
 }
 
 impl GridView {
-    /// The form on the first embedded preset.
-    pub fn new(presets: &[Preset]) -> Self {
+    /// The form on the first embedded preset with the loss last chosen (`cross_entropy`).
+    pub fn new(presets: &[Preset], cross_entropy: bool) -> Self {
+        let form = presets
+            .iter()
+            .find(|p| matches!(p.loss, Loss::CrossEntropy) == cross_entropy)
+            .or(presets.first())
+            .cloned()
+            .unwrap_or_else(fallback_preset);
         Self {
-            form: presets.first().cloned().unwrap_or_else(fallback_preset),
+            form,
+            followed: None,
         }
     }
 
     /// Draws grid and form; Train sends the form's preset.
     pub fn ui(&mut self, ui: &mut Ui, state: &AppState, tx: &CommandSender) {
+        // A newly shown run puts its preset into the form (once its header is known).
+        if let Some(e) = state.selected_run()
+            && self.followed != Some(e.id)
+            && let Some(s) = &e.session
+        {
+            self.form = s.preset.clone();
+            self.followed = Some(e.id);
+        }
         ui.heading("Experiment grid");
         if let Err(e) = &state.presets {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
+        let ce = matches!(self.form.loss, Loss::CrossEntropy);
         ui.horizontal(|ui| {
             ui.label("Loss:");
-            let ce = state.settings.grid_ce;
-            if ui.selectable_label(!ce, "MSE").clicked() {
-                tx.send(Command::Set(Setting::GridCrossEntropy(false)));
-            }
-            if ui.selectable_label(ce, "cross-entropy").clicked() {
-                tx.send(Command::Set(Setting::GridCrossEntropy(true)));
+            for (to_ce, label) in [(false, "MSE"), (true, "cross-entropy")] {
+                if ui
+                    .selectable_label(ce == to_ce, label)
+                    .on_hover_text("The grid's loss, and the form's")
+                    .clicked()
+                    && ce != to_ce
+                {
+                    self.set_loss(to_ce);
+                    tx.send(Command::Set(Setting::GridCrossEntropy(to_ce)));
+                }
             }
         });
-        let loss = if state.settings.grid_ce { "ce" } else { "mse" };
+        let ce = matches!(self.form.loss, Loss::CrossEntropy);
+        let loss = if ce { "ce" } else { "mse" };
         egui::Grid::new("experiment-grid")
             .spacing([4.0, 4.0])
             .show(ui, |ui| {
@@ -62,20 +88,22 @@ impl GridView {
                             Some(a) => format!("{l}x{w}\n{:.1}%", a * 100.0),
                             None => format!("{l}x{w}\n–"),
                         };
-                        let selected = self.form.name == name;
+                        // The cell of the form's shape (the loss is the grid's).
+                        let selected = self.form.hidden_layers == l && self.form.width == w;
                         let resp = ui
                             .add_sized([62.0, 36.0], egui::Button::selectable(selected, text))
                             .on_hover_text(format!(
-                                "{name}: click to load it into the form below{}",
+                                "{name}: click to load it into the form below (epochs and \
+                                 schedule stay as set){}",
                                 acc.map_or(String::new(), |a| format!(
-                                    "; final test accuracy {:.2}%",
+                                    "; final test accuracy {:.2}% (newest run listed)",
                                     a * 100.0
                                 ))
                             ));
                         if resp.clicked()
                             && let Some(p) = state.preset(&name)
                         {
-                            self.form = p.clone();
+                            self.load_cell(p);
                         }
                     }
                     ui.end_row();
@@ -89,6 +117,28 @@ impl GridView {
             .flatten();
         if let Some(p) = train {
             tx.send(Command::StartPreset(Box::new(p)));
+        }
+    }
+
+    /// Loads grid cell `p` into the form, keeping the epochs and schedule the user set.
+    fn load_cell(&mut self, p: &Preset) {
+        let (epochs, schedule) = (self.form.epochs, self.form.schedule);
+        self.form = p.clone();
+        self.form.epochs = epochs;
+        self.form.schedule = schedule;
+    }
+
+    /// Switches the form's loss (MSE on the softmax, as the paper's grid); a name that
+    /// followed the shape follows the loss too.
+    fn set_loss(&mut self, cross_entropy: bool) {
+        let before = self.form.grid_name();
+        self.form.loss = if cross_entropy {
+            Loss::CrossEntropy
+        } else {
+            Loss::Mse { on_softmax: true }
+        };
+        if self.form.name == before {
+            self.form.name = self.form.grid_name();
         }
     }
 
@@ -149,7 +199,9 @@ impl GridView {
                     ui.selectable_value(&mut p.init, Init::TorchDefault, "torch");
                 });
                 ui.end_row();
+                schedule_row(ui, p);
             });
+        ui.add(egui::Label::new(RichText::new(schedule_summary(p)).small().weak()).wrap());
         // A name that followed the shape keeps following it.
         if p.name == before && p.grid_name() != before {
             p.name = p.grid_name();
@@ -164,6 +216,63 @@ impl GridView {
                 "Start training this preset (queued when the parallel limit is reached)",
             );
         (train.clicked() && valid.is_ok()).then(|| p.clone())
+    }
+}
+
+/// Training samples of MNIST (what the early-record count in the schedule's hover assumes).
+const MNIST_TRAIN: usize = 60_000;
+
+/// The form's `schedule` row: per epoch, or also inside epoch 1 at doubling steps (N records
+/// per doubling), as `--schedule` and preset files say it.
+fn schedule_row(ui: &mut Ui, p: &mut Preset) {
+    let label = ui.label("schedule").on_hover_text(
+        "When the sample sets are measured. Every schedule measures before training and \
+         after every epoch. \"doubling\" also measures inside epoch 1 after minibatch steps \
+         1, 2, 4, 8, … (where the sets grow fastest); N per doubling measures more densely \
+         (2: steps 1, 2, 3, 4, 6, 8, 11, …). Each extra record costs one measurement pass. \
+         Same as `--schedule per-epoch | doubling | doubling:N`.",
+    );
+    let doubling = match p.schedule {
+        Schedule::Doubling { per_doubling } => Some(per_doubling),
+        Schedule::PerEpoch => None,
+    };
+    ui.horizontal(|ui| {
+        if ui
+            .selectable_label(doubling.is_none(), "per epoch")
+            .labelled_by(label.id)
+            .clicked()
+        {
+            p.schedule = Schedule::PerEpoch;
+        }
+        if ui
+            .selectable_label(doubling.is_some(), "doubling")
+            .clicked()
+            && doubling.is_none()
+        {
+            p.schedule = Schedule::default();
+        }
+    });
+    ui.end_row();
+    // On its own row: the form must fit the left panel at its narrowest.
+    if let Schedule::Doubling { per_doubling } = &mut p.schedule {
+        let label = ui.label("per doubling");
+        ui.add(egui::DragValue::new(per_doubling).range(1..=MAX_PER_DOUBLING))
+            .on_hover_text("Records per doubling of the step count (1: steps 1, 2, 4, 8, …)")
+            .labelled_by(label.id);
+        ui.end_row();
+    }
+}
+
+/// What the form's schedule records, in words (wrapped under the form).
+fn schedule_summary(p: &Preset) -> String {
+    let early = p
+        .schedule
+        .early_steps(steps_per_epoch(MNIST_TRAIN, p.batch_size))
+        .len();
+    if early == 0 {
+        "Records: epoch 0, then every epoch.".to_string()
+    } else {
+        format!("Records: epoch 0, {early} inside epoch 1, then every epoch.")
     }
 }
 

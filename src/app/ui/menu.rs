@@ -1,5 +1,5 @@
-//! The menu bar: File, Export, View, the Explore/Compare switch, and the frame-time and data
-//! status on the right.
+//! The menu bar: File, Export, View, the Explore/Compare switch, and the data status (and,
+//! behind View > Debug, the UI frame time) on the right.
 
 use egui::{RichText, Ui};
 
@@ -45,6 +45,26 @@ pub fn ui(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
             {
                 tx.send(Command::Set(Setting::CompositionFractions(fractions)));
             }
+            ui.separator();
+            let mut left = state.settings.left_panel;
+            if ui.checkbox(&mut left, "Grid and runs panel").changed() {
+                tx.send(Command::Set(Setting::LeftPanel(left)));
+            }
+            let mut detail = state.settings.detail_panel;
+            if ui.checkbox(&mut detail, "Node detail panel").changed() {
+                tx.send(Command::Set(Setting::DetailPanel(detail)));
+            }
+            ui.separator();
+            ui.menu_button("Debug", |ui| {
+                let mut frame_time = state.settings.show_frame_time;
+                if ui
+                    .checkbox(&mut frame_time, "UI frame time")
+                    .on_hover_text("CPU time of the app's UI code per frame, in the menu bar")
+                    .changed()
+                {
+                    tx.send(Command::Set(Setting::ShowFrameTime(frame_time)));
+                }
+            });
         });
         ui.separator();
         for (tab, label) in [(Tab::Explore, "Explore"), (Tab::Compare, "Compare")] {
@@ -62,6 +82,13 @@ fn file_menu(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
     if ui.button("Open…").clicked() {
         let dir = state.runs.sessions_dir.display().to_string();
         tx.send(Command::AskPath(Purpose::Open, format!("{dir}/")));
+    }
+    if ui
+        .button("Open example session")
+        .on_hover_text("The embedded mnist-2x80-ce session (20 epochs): explore with no data")
+        .clicked()
+    {
+        tx.send(Command::OpenExample);
     }
     ui.menu_button("Recent", |ui| {
         if state.settings.recent.is_empty() {
@@ -85,7 +112,11 @@ fn file_menu(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
             .and_then(|e| e.session.as_ref())
             .map(|s| session_file_name(&s.preset))
             .unwrap_or_default();
-        tx.send(Command::AskPath(Purpose::SaveAs(id), name));
+        let path = state.runs.sessions_dir.join(name);
+        tx.send(Command::AskPath(
+            Purpose::SaveAs(id),
+            path.display().to_string(),
+        ));
     }
     ui.separator();
     if ui.button("Choose data folder…").clicked() {
@@ -112,40 +143,57 @@ fn export_menu(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
                 || format!("{}.png", f.name()),
                 |s| default_file_name_at(s, f, state.sel.node, state.sel.step, "png"),
             );
-            tx.send(Command::AskPath(Purpose::ExportFigure(id, f), name));
+            let path = state.export_folder().join(name);
+            tx.send(Command::AskPath(
+                Purpose::ExportFigure(id, f),
+                path.display().to_string(),
+            ));
         }
     }
     ui.separator();
     if ui.button("Nodes CSV…").clicked() {
-        tx.send(Command::AskPath(Purpose::ExportCsv(id), "nodes.csv".into()));
+        let name = session.map_or_else(
+            || "nodes.csv".to_string(),
+            |s| format!("{}_nodes.csv", s.preset.file_stem()),
+        );
+        let path = state.export_folder().join(name);
+        tx.send(Command::AskPath(
+            Purpose::ExportCsv(id),
+            path.display().to_string(),
+        ));
     }
 }
 
-/// UI frame time and where the data comes from.
+/// Where the data comes from, and the UI frame time when View > Debug asks for it.
 fn status(ui: &mut Ui, state: &AppState) {
-    let frames = &state.frame_times;
-    let max = frames.values().fold(0.0, f32::max);
-    ui.label(
-        RichText::new(format!(
-            "UI frame {:.1} ms (max {max:.1} ms over the last {} frames)",
-            frames.average().unwrap_or(0.0),
-            frames.len()
-        ))
-        .small()
-        .weak(),
-    )
-    .on_hover_text("CPU time of the app's UI code per frame (excludes painting)");
+    if state.settings.show_frame_time {
+        let frames = &state.frame_times;
+        let max = frames.values().fold(0.0, f32::max);
+        ui.label(
+            RichText::new(format!(
+                "UI frame {:.1} ms (max {max:.1} ms over the last {} frames)",
+                frames.average().unwrap_or(0.0),
+                frames.len()
+            ))
+            .small()
+            .weak(),
+        )
+        .on_hover_text("CPU time of the app's UI code per frame (excludes painting)");
+    }
     match &state.data {
         DataState::Loading(d) => {
             ui.spinner();
-            ui.label(format!("loading {}", d.display()));
+            ui.label(RichText::new("loading data").small())
+                .on_hover_text(d.display().to_string());
         }
         DataState::Ready(d) => {
-            ui.label(
-                RichText::new(format!("data: {}", d.dir.display()))
-                    .small()
-                    .weak(),
+            // The folder's name only (a full path crowds the bar at 1024 px); hover for all.
+            let name = d.dir.file_name().map_or_else(
+                || d.dir.display().to_string(),
+                |n| n.to_string_lossy().into(),
             );
+            ui.label(RichText::new(format!("data: {name}")).small().weak())
+                .on_hover_text(d.dir.display().to_string());
         }
         DataState::Missing(_) => {
             ui.colored_label(ui.visuals().warn_fg_color, "no data");

@@ -35,9 +35,11 @@ pub struct NodeDensity {
 }
 
 impl NodeDensity {
-    /// Checks the textures against the run, its version, the scope and the size; returns a job
-    /// to start when they are out of date and none is out. Never waits. `screen` is the data
-    /// extent's size on screen in the last frame (or the plot's size).
+    /// Checks the textures against the run, its version, the scope, the size and the axis;
+    /// returns a job to start when they are out of date and none is out. Never waits.
+    /// `screen` is the data extent's size on screen in the last frame (or the plot's size);
+    /// `to_x` maps a position (epochs) to the plot's x (the linear or log axis).
+    #[allow(clippy::too_many_arguments)]
     pub fn refresh(
         &mut self,
         ctx: &Context,
@@ -46,8 +48,14 @@ impl NodeDensity {
         lines: NodeLines,
         layer: usize,
         screen: Vec2,
+        to_x: &dyn Fn(f64) -> f64,
     ) -> Option<NodeLinesJob> {
-        let x_range = epoch_range(s)?;
+        let (first, last) = epoch_range(s)?;
+        // The image spans the records in plot coordinates, so a log axis gets its own image.
+        let x_range = (to_x(first), to_x(last));
+        if x_range.1 <= x_range.0 {
+            return None;
+        }
         let key = NodeLinesKey {
             run,
             version,
@@ -84,7 +92,7 @@ impl NodeDensity {
             xs: s
                 .epochs
                 .iter()
-                .map(|e| (e.position(spe) - x_range.0) / (x_range.1 - x_range.0))
+                .map(|e| (to_x(e.position(spe)) - x_range.0) / (x_range.1 - x_range.0))
                 .collect(),
             known: self.values.clone(),
             missing: std::mem::take(&mut self.pending),

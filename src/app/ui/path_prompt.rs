@@ -86,18 +86,20 @@ impl PathPrompt {
             .resizable(true)
             .default_width(520.0)
             .show(ctx, |ui: &mut Ui| {
-                ui.label(if purpose.is_save() {
+                let label = ui.label(if purpose.is_save() {
                     "File to write:"
                 } else if *purpose == Purpose::DataFolder {
                     "Folder holding the MNIST files (train-images-idx3-ubyte, …):"
                 } else {
                     "Session file (.ron):"
                 });
-                let r = ui.add(
-                    egui::TextEdit::singleline(text)
-                        .desired_width(480.0)
-                        .id(egui::Id::unique("path-prompt-field")),
-                );
+                let r = ui
+                    .add(
+                        egui::TextEdit::singleline(text)
+                            .desired_width(480.0)
+                            .id(egui::Id::unique("path-prompt-field")),
+                    )
+                    .labelled_by(label.id);
                 if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                     ok = true;
                 }
@@ -174,14 +176,24 @@ impl PathPrompt {
         if ok && !text.trim().is_empty() {
             tx.send(Command::PathChosen(
                 purpose.clone(),
-                expand_home(text.trim()),
+                resolve(text, self.listing.as_ref().map(|l| l.dir.as_path())),
             ));
         }
     }
 }
 
+/// The path the typed `text` means: `~/` expanded, and a relative path taken inside the
+/// folder the prompt shows (`shown`), so that the file is written where the user saw it.
+fn resolve(text: &str, shown: Option<&std::path::Path>) -> PathBuf {
+    let p = expand_home(text.trim());
+    match shown {
+        Some(dir) if p.is_relative() => dir.join(p),
+        _ => p,
+    }
+}
+
 /// The user's home folder.
-fn home_dir() -> Option<PathBuf> {
+pub fn home_dir() -> Option<PathBuf> {
     directories::UserDirs::new().map(|d| d.home_dir().to_path_buf())
 }
 
@@ -205,5 +217,20 @@ mod tests {
         assert_eq!(expand_home("~/mnist"), home.join("mnist"));
         assert_eq!(expand_home("/data/mnist"), PathBuf::from("/data/mnist"));
         assert_eq!(expand_home("~user/x"), PathBuf::from("~user/x"));
+    }
+
+    #[test]
+    fn a_bare_file_name_lands_in_the_folder_shown() {
+        let shown = std::path::Path::new("/data/exports");
+        assert_eq!(
+            resolve(" loss.png ", Some(shown)),
+            PathBuf::from("/data/exports/loss.png")
+        );
+        assert_eq!(
+            resolve("/tmp/a.csv", Some(shown)),
+            PathBuf::from("/tmp/a.csv")
+        );
+        let home = home_dir().expect("a home folder");
+        assert_eq!(resolve("~/a.csv", Some(shown)), home.join("a.csv"));
     }
 }

@@ -1,46 +1,59 @@
-//! Linked plots over epochs for the selected run: loss, accuracy and the per-layer bands of
-//! every metric ([`Metric::ALL`]), with optional node lines.
+//! Linked plots over the epoch axis for the selected run: loss and accuracy, the training
+//! set's settled share, the per-layer bands of every metric ([`Metric::ALL`]) with optional
+//! node lines, and the per-layer quantities of the backward pass and set turnover
+//! ([`LayerQuantity::ALL`]), with the run's events marked on each.
 
 use egui::{Color32, Ui};
-use egui_plot::{Legend, Line, PlotPoints, PlotTransform, PlotUi, Text};
+use egui_plot::{Line, LineStyle, PlotPoints, PlotTransform, PlotUi, Text};
 
 use super::RunView;
-use super::colors::{MARKER, layer_color};
-use super::epoch_axis::{EpochAxis, band_with_alpha, epoch_marker, nearest_record_step, xy};
+use super::colors::{MARKER, NEUTRAL, layer_color};
+use super::epoch_axis::{
+    self, EpochAxis, EventMark, LegendEntry, PlotSpec, Series, ValueFormat, nearest_record_step,
+    record_text, xy,
+};
 use super::node_lines::{NodeDensity, node_at};
 use crate::app::command::{Command, CommandSender};
 use crate::app::node_lines::{epoch_range, extent_on_screen};
 use crate::app::runs::RunId;
 use crate::app::selection::{node_label, record_label};
 use crate::app::settings::{NodeLines, Setting};
-use crate::session::{BandPoint, Metric, Session};
+use crate::session::metric::LayerQuantity;
+use crate::session::{Metric, Session};
+
+/// Smallest plot height, points: below it tick labels no longer fit; the plots scroll instead.
+const MIN_PLOT_H: f32 = 140.0;
+/// Smallest plot width, points: fewer columns below it.
+const MIN_PLOT_W: f32 = 300.0;
 
 /// Series drawn from one version of a session.
-struct Series {
-    train_loss: Vec<[f64; 2]>,
-    test_loss: Vec<[f64; 2]>,
-    train_acc: Vec<[f64; 2]>,
-    test_acc: Vec<[f64; 2]>,
-    /// `[metric][layer]` bands.
-    bands: Vec<Vec<Vec<BandPoint>>>,
+struct Cached {
+    loss: Vec<Series>,
+    accuracy: Vec<Series>,
+    training_set: Vec<Series>,
+    /// `[metric]` band series, one per layer.
+    metrics: Vec<Vec<Series>>,
+    /// `[quantity]` band series, one per layer.
+    quantities: Vec<Vec<Series>>,
+    /// The run's events as marks.
+    marks: Vec<EventMark>,
 }
 
 /// Run, version and node of the cached selected-node series.
 type SelectedKey = (RunId, u64, (usize, usize));
 
-/// A titled plot body.
-type Tile<'a> = (&'static str, Box<dyn FnOnce(&mut PlotUi<'_>) + 'a>);
-
 /// The plots and their caches.
 #[derive(Default)]
 pub struct PlotsView {
     key: Option<(RunId, u64)>,
-    series: Option<Series>,
+    cached: Option<Cached>,
     /// Node-line textures.
     pub density: NodeDensity,
     /// Each metric plot's transform in the last frame (`Metric::ALL` order): sizes the node
     /// line textures and lets tests find where a value is drawn.
     pub metric_transforms: Vec<Option<PlotTransform>>,
+    /// The axis the plots were drawn on in the last frame (tests map positions with it).
+    pub axis: Option<EpochAxis>,
     /// The selected node's series `[metric]`, for (run, version, node).
     selected: Option<(SelectedKey, Vec<Vec<[f64; 2]>>)>,
     /// Step of the record drawn as the selected one in the last frame (read by the GUI tests).
@@ -48,32 +61,172 @@ pub struct PlotsView {
     pub rendered_step: Option<u64>,
 }
 
-impl Series {
+/// The loss's name with its kind, for the y axis.
+fn loss_title(s: &Session) -> &'static str {
+    match s.preset.loss {
+        crate::nn::Loss::CrossEntropy => "loss (cross-entropy)",
+        crate::nn::Loss::Mse { .. } => "loss (MSE)",
+    }
+}
+
+/// Train and test lines of one quantity: one colour, train solid, test dashed.
+fn train_test(
+    s: &Session,
+    train: fn(&crate::session::EpochRecord) -> f64,
+    test: fn(&crate::session::EpochRecord) -> f64,
+    format: ValueFormat,
+    scale: f64,
+) -> Vec<Series> {
+    vec![
+        Series::line("train", NEUTRAL, xy(s, |e| train(e) * scale)).format(format),
+        Series::line("test", NEUTRAL, xy(s, |e| test(e) * scale))
+            .style(LineStyle::dashed_loose())
+            .format(format),
+    ]
+}
+
+/// Event marks of `s` (layer peaks in the layer's colour, the rest in the marker colour).
+pub fn event_marks(s: &Session) -> Vec<EventMark> {
+    let layers = s.widths.len();
+    crate::session::events::events(s)
+        .into_iter()
+        .map(|e| {
+            use crate::session::events::EventKind;
+            let color = match &e.kind {
+                EventKind::FractionPeak { layer, .. }
+                | EventKind::NodesDie { layer, .. }
+                | EventKind::LayerDies { layer } => layer_color(*layer, layers),
+                EventKind::ChanceAccuracy { .. } | EventKind::TrainingStalls { .. } => {
+                    Color32::from_rgb(230, 80, 80)
+                }
+            };
+            let text = e.describe();
+            // describe() starts with the position; the tooltip names it already.
+            let text = text
+                .split_once("  ")
+                .map_or(text.clone(), |(_, what)| what.trim().to_string());
+            EventMark {
+                position: e.position,
+                text,
+                color,
+            }
+        })
+        .collect()
+}
+
+impl Cached {
     fn new(s: &Session) -> Self {
         let layers = s.widths.len();
+        let alpha = (0.6 / layers.max(1) as f32).clamp(0.07, 0.22);
+        let layer_band = |l: usize, b: &[crate::session::BandPoint]| {
+            Series::band(format!("layer {}", l + 1), layer_color(l, layers), b).band_alpha(alpha)
+        };
+        let mut loss = train_test(
+            s,
+            |e| e.train_loss,
+            |e| e.test_loss,
+            ValueFormat::Plain,
+            1.0,
+        );
+        let per_sample = s.training_set_series();
+        if !per_sample.is_empty() {
+            loss.push(
+                Series::line(
+                    "per-sample train loss (median, q1..q3)",
+                    Color32::from_rgb(150, 150, 150),
+                    per_sample
+                        .iter()
+                        .map(|p| [p.position, f64::from(p.loss.median)])
+                        .collect(),
+                )
+                .style(LineStyle::dotted_loose())
+                .width(1.0),
+            );
+            if let Some(last) = loss.last_mut() {
+                last.band = Some(
+                    per_sample
+                        .iter()
+                        .map(|p| (f64::from(p.loss.q1), f64::from(p.loss.q3)))
+                        .collect(),
+                );
+                last.band_alpha = 0.15;
+                last.key = "per-sample loss".into();
+            }
+        }
+        let training_set = if per_sample.is_empty() {
+            Vec::new()
+        } else {
+            vec![
+                Series::line(
+                    "settled training samples",
+                    NEUTRAL,
+                    per_sample
+                        .iter()
+                        .map(|p| [p.position, p.settled_share * 100.0])
+                        .collect(),
+                )
+                .format(ValueFormat::Percent),
+            ]
+        };
         Self {
-            train_loss: xy(s, |e| e.train_loss),
-            test_loss: xy(s, |e| e.test_loss),
-            train_acc: xy(s, |e| e.train_accuracy),
-            test_acc: xy(s, |e| e.test_accuracy),
-            bands: Metric::ALL
+            loss,
+            accuracy: train_test(
+                s,
+                |e| e.train_accuracy,
+                |e| e.test_accuracy,
+                ValueFormat::Percent,
+                100.0,
+            ),
+            training_set,
+            metrics: Metric::ALL
                 .iter()
-                .map(|&m| (0..layers).map(|l| s.layer_band(l, m)).collect())
+                .map(|&m| {
+                    (0..layers)
+                        .map(|l| layer_band(l, &s.layer_band(l, m)))
+                        .collect()
+                })
                 .collect(),
+            quantities: LayerQuantity::ALL
+                .iter()
+                .map(|&q| {
+                    (0..layers)
+                        .map(|l| {
+                            let mut b = layer_band(l, &q.series(s, l));
+                            if !q.info().over_nodes {
+                                // A layer total: a line, no band.
+                                b.band = None;
+                            }
+                            b
+                        })
+                        .filter(|series| !series.points.is_empty())
+                        .collect()
+                })
+                .collect(),
+            marks: event_marks(s),
         }
     }
+}
+
+/// One plot of the grid.
+struct Tile<'a> {
+    title: &'static str,
+    help: String,
+    y_title: String,
+    series: &'a [Series],
+    /// `Some` for the metric plots (node lines, node picking).
+    metric: Option<Metric>,
 }
 
 impl PlotsView {
     fn refresh(&mut self, run: RunId, version: u64, s: &Session) {
         if self.key != Some((run, version)) {
             self.key = Some((run, version));
-            self.series = Some(Series::new(s));
+            self.cached = Some(Cached::new(s));
         }
     }
 
-    /// Draws `view`'s loss, accuracy and metric plots with the node lines of `scope`; clicks
-    /// and hovers send selection commands.
+    /// Draws `view`'s plots with the node lines of `scope` in at most `height` points (they
+    /// scroll beyond); clicks send selection commands, hovering shows values only.
     pub fn ui(
         &mut self,
         ui: &mut Ui,
@@ -87,10 +240,22 @@ impl PlotsView {
         let sel_idx = sel.record_index(s).unwrap_or(0);
         let sel_position = s.record_position(sel_idx).unwrap_or(0.0);
         let sel_step = s.epochs.get(sel_idx).map_or(0, |e| e.step);
-        let axis = EpochAxis::new(run, s);
+        let axis = EpochAxis::new(ui.ctx(), run, s);
+        let layers = s.widths.len();
         ui.horizontal_wrapped(|ui| {
             ui.strong(format!("Plots · {}", record_label(s, sel_idx)));
-            ui.label("node lines:");
+            let mut follow = sel.follow_latest;
+            if ui
+                .checkbox(&mut follow, "follow latest")
+                .on_hover_text("keep every view on the newest record while the run trains")
+                .changed()
+            {
+                tx.send(Command::FollowLatest(follow));
+            }
+            ui.separator();
+            epoch_axis::controls(ui);
+            ui.separator();
+            ui.label(egui::RichText::new("node lines:").small());
             for choice in NodeLines::ALL {
                 if ui
                     .selectable_label(scope == choice, choice.label())
@@ -106,24 +271,29 @@ impl PlotsView {
             if self.density.building() {
                 ui.spinner().on_hover_text("drawing node lines");
             }
-            // One colour key for all band plots (per-plot legends would cover nine-layer plots).
-            ui.label(egui::RichText::new("bands = layer mean and q1..q3:").small());
-            for l in 0..s.widths.len() {
-                ui.label(
-                    egui::RichText::new(format!("layer {}", l + 1))
-                        .small()
-                        .color(layer_color(l)),
-                );
-            }
-            if let Some((l, j)) = sel.node {
-                ui.label(
-                    egui::RichText::new(format!("white: {}", node_label(l, j)))
-                        .small()
-                        .color(Color32::WHITE),
-                );
-            }
         });
-        let Some(series) = self.series.take() else {
+        // One legend for every plot (per-plot legends would cover nine-layer plots).
+        ui.horizontal_wrapped(|ui| {
+            ui.label(egui::RichText::new("layers (mean, band q1..q3):").small());
+            let mut entries: Vec<LegendEntry> = (0..layers)
+                .map(|l| {
+                    LegendEntry::new(
+                        format!("layer {}", l + 1),
+                        layer_color(l, layers),
+                        LineStyle::Solid,
+                    )
+                })
+                .collect();
+            entries.push(LegendEntry::new("train", NEUTRAL, LineStyle::Solid));
+            entries.push(LegendEntry::new("test", NEUTRAL, LineStyle::dashed_loose()));
+            if let Some((l, j)) = sel.node {
+                let mut e = LegendEntry::new("selected node", Color32::WHITE, LineStyle::Solid);
+                e.text = node_label(l, j);
+                entries.push(e);
+            }
+            epoch_axis::legend(ui, &entries);
+        });
+        let Some(cached) = self.cached.take() else {
             return;
         };
         let line_layer = sel.node.map_or(0, |n| n.0);
@@ -146,11 +316,96 @@ impl PlotsView {
                 .map(|c| c.1.clone())
                 .unwrap_or_default()
         });
-        let selected_name = sel.node.map(|(l, j)| node_label(l, j)).unwrap_or_default();
         let spacing = ui.spacing().item_spacing;
-        let w = ((ui.available_width() - spacing.x) / 2.0).max(100.0);
-        let h = ((height - 3.0 * spacing.y - 20.0) / 3.0).max(60.0);
-        let line_layers = scope.layers(line_layer, s.widths.len());
+        let avail_w = ui.available_width();
+        let columns = ((avail_w / MIN_PLOT_W).floor() as usize).clamp(1, 3);
+        // Never wider than the panel: a plot cut off at the panel's edge loses its right end.
+        let w = ((avail_w - spacing.x * (columns as f32 - 1.0)) / columns as f32 - 2.0).max(80.0);
+
+        // The tiles: training first, then the sets, then the backward pass.
+        let metric_series: Vec<Vec<Series>> = Metric::ALL
+            .iter()
+            .enumerate()
+            .map(|(mi, _)| {
+                let mut v = cached.metrics[mi].clone();
+                if let (Some(own), Some((l, j))) =
+                    (selected.as_ref().and_then(|o| o.get(mi)), sel.node)
+                {
+                    v.push(
+                        Series::line(node_label(l, j), Color32::WHITE, own.clone())
+                            .key("selected node")
+                            .width(2.0),
+                    );
+                }
+                v
+            })
+            .collect();
+        let mut tiles: Vec<Tile<'_>> = vec![
+            Tile {
+                title: "loss",
+                help: "mean loss over the training set (solid) and the test set (dashed); \
+                       dotted with band: median and q1..q3 of the per-sample training loss"
+                    .into(),
+                y_title: loss_title(s).into(),
+                series: &cached.loss,
+                metric: None,
+            },
+            Tile {
+                title: "accuracy",
+                help:
+                    "share of samples classified correctly: training set (solid), test set (dashed)"
+                        .into(),
+                y_title: "accuracy (%)".into(),
+                series: &cached.accuracy,
+                metric: None,
+            },
+        ];
+        if !cached.training_set.is_empty() {
+            tiles.push(Tile {
+                title: "settled training samples",
+                help: format!(
+                    "share of all training samples whose output error is below {} (they no \
+                     longer push the weights)",
+                    s.settled_below
+                        .map_or("the threshold".into(), |t| format!("{t}"))
+                ),
+                y_title: "settled (% of training set)".into(),
+                series: &cached.training_set,
+                metric: None,
+            });
+        }
+        for (mi, &m) in Metric::ALL.iter().enumerate() {
+            tiles.push(Tile {
+                title: m.info().name,
+                help: format!(
+                    "{}: {}; high: {}",
+                    m.label(),
+                    m.info().unit,
+                    m.info().high_means
+                ),
+                y_title: m.info().name.to_string(),
+                series: &metric_series[mi],
+                metric: Some(m),
+            });
+        }
+        for (qi, &q) in LayerQuantity::ALL.iter().enumerate() {
+            if cached.quantities[qi].is_empty() {
+                continue;
+            }
+            tiles.push(Tile {
+                title: q.info().name,
+                help: format!("{}; high: {}", q.info().unit, q.info().high_means),
+                y_title: q.info().axis.to_string(),
+                series: &cached.quantities[qi],
+                metric: None,
+            });
+        }
+
+        let rows = tiles.len().div_ceil(columns);
+        let title_h = 16.0;
+        let h = ((height - 10.0) / rows.min(3) as f32 - title_h - spacing.y).max(MIN_PLOT_H);
+
+        let line_layers = scope.layers(line_layer, layers);
         if scope == NodeLines::Off {
             self.density.clear();
         } else {
@@ -162,118 +417,95 @@ impl PlotsView {
                 .flatten()
                 .zip(epoch_range(s))
                 .map_or(egui::vec2(w - 30.0, h - 20.0), |(t, r)| {
-                    extent_on_screen(&t, r)
+                    extent_on_screen(&t, (axis.x(r.0), axis.x(r.1)))
                 });
-            if let Some(job) =
-                self.density
-                    .refresh(ui.ctx(), (run, version), s, scope, line_layer, screen)
-            {
+            let to_x = |p: f64| axis.x(p);
+            if let Some(job) = self.density.refresh(
+                ui.ctx(),
+                (run, version),
+                s,
+                scope,
+                line_layer,
+                screen,
+                &to_x,
+            ) {
                 tx.send(Command::DrawNodeLines(Box::new(job)));
             }
         }
-        let density = &self.density;
-        let layers = s.widths.len();
-        let mut tiles: Vec<Tile<'_>> = Vec::new();
-        for (name, train, test) in [
-            ("loss", &series.train_loss, &series.test_loss),
-            ("accuracy", &series.train_acc, &series.test_acc),
-        ] {
-            tiles.push((
-                name,
-                Box::new(move |p: &mut PlotUi<'_>| {
-                    p.line(Line::new(format!("train {name}"), train.clone()).color(layer_color(0)));
-                    p.line(
-                        Line::new(format!("test {name}"), test.clone())
-                            .color(layer_color(1))
-                            .style(egui_plot::LineStyle::dashed_loose()),
-                    );
-                }),
-            ));
-        }
         let mut transforms = vec![None; Metric::ALL.len()];
-        for (mi, &m) in Metric::ALL.iter().enumerate() {
-            let bands = &series.bands[mi];
-            let own = selected.as_ref().and_then(|l| l.get(mi));
-            let own_name = selected_name.as_str();
-            let line_layers = line_layers.clone();
-            tiles.push((
-                m.info().name,
-                Box::new(move |p: &mut PlotUi<'_>| {
-                    if scope != NodeLines::Off {
-                        // The image spans values 0..1, so auto bounds show every line.
-                        density.draw(p, m);
-                    }
-                    let alpha = (0.6 / layers.max(1) as f32).clamp(0.07, 0.22);
-                    for (l, b) in bands.iter().enumerate().take(layers) {
-                        band_with_alpha(p, &format!("layer {}", l + 1), b, layer_color(l), alpha);
-                    }
-                    if let Some(pts) = own {
-                        p.line(
-                            Line::new(own_name, pts.clone())
-                                .color(Color32::WHITE)
-                                .width(2.0)
-                                .id("selected-node"),
-                        );
-                    }
-                    if scope != NodeLines::Off && p.response().hovered() {
-                        hovered_node_line(p, (s, density), m, line_layers);
-                    }
-                }),
-            ));
-        }
-        egui::Grid::new("plots-grid")
-            .spacing(spacing)
+        let label = |p: f64| record_text(s, p);
+        let density = &self.density;
+        egui::ScrollArea::vertical()
+            .id_salt("plots-scroll")
+            .max_height(height.max(MIN_PLOT_H + 40.0))
             .show(ui, |ui| {
-                for (i, (name, draw)) in tiles.into_iter().enumerate() {
-                    ui.vertical(|ui| {
-                        let title = ui.label(egui::RichText::new(name).small());
-                        if let Some(m) = i.checked_sub(2).and_then(|k| Metric::ALL.get(k)) {
-                            title.on_hover_text(format!(
-                                "{}: {}; high: {}",
-                                m.label(),
-                                m.info().unit,
-                                m.info().high_means
-                            ));
-                        }
-                        let mut plot = axis.plot(name, w, h);
-                        if i == 1 {
-                            plot = plot.legend(
-                                Legend::default()
-                                    .position(egui_plot::Corner::RightBottom)
-                                    .background_alpha(0.6),
-                            );
-                        } else if i == 0 {
-                            plot = plot.legend(Legend::default().background_alpha(0.6));
-                        }
-                        let resp = plot.show(ui, move |p| {
-                            draw(p);
-                            epoch_marker(p, sel_position);
-                        });
-                        if let Some(step) = EpochAxis::clicked_position(&resp)
-                            .and_then(|x| nearest_record_step(s, x))
-                        {
-                            tx.send(Command::SelectStep(step));
-                        }
-                        if i >= 2 {
-                            let m = Metric::ALL[i - 2];
-                            transforms[i - 2] = Some(resp.transform);
-                            if scope != NodeLines::Off
-                                && resp.response.clicked()
-                                && let Some(pos) = resp.response.interact_pointer_pos()
-                                && let Some(node) =
-                                    pick(&resp.transform, pos, (s, &self.density), m, &line_layers)
-                            {
-                                tx.send(Command::SelectNode(Some(node)));
+                egui::Grid::new("plots-grid")
+                    .spacing(spacing)
+                    .show(ui, |ui| {
+                        for (i, tile) in tiles.iter().enumerate() {
+                            ui.vertical(|ui| {
+                                ui.label(egui::RichText::new(tile.title).small().strong())
+                                    .on_hover_text(&tile.help);
+                                let mut spec =
+                                    PlotSpec::new(tile.title, w, h, tile.y_title.clone());
+                                spec.x_title = i + columns >= tiles.len();
+                                if tile.metric.is_some() && scope != NodeLines::Off {
+                                    // The node lines' image spans values 0..1.
+                                    spec = spec.include_y([0.0, 1.0]);
+                                }
+                                let metric = tile.metric;
+                                let hover_layers = line_layers.clone();
+                                let out = axis.show(
+                                    ui,
+                                    &spec,
+                                    tile.series,
+                                    &cached.marks,
+                                    Some(sel_position),
+                                    &label,
+                                    |p, axis| {
+                                        if let Some(m) = metric
+                                            && scope != NodeLines::Off
+                                        {
+                                            density.draw(p, m);
+                                            if p.response().hovered() {
+                                                hovered_node_line(
+                                                    p,
+                                                    axis,
+                                                    (s, density),
+                                                    m,
+                                                    hover_layers,
+                                                );
+                                            }
+                                        }
+                                    },
+                                );
+                                if let Some(x) = out.clicked
+                                    && let Some(step) = nearest_record_step(s, x)
+                                {
+                                    tx.send(Command::SelectStep(step));
+                                }
+                                if let Some(m) = tile.metric {
+                                    transforms[m.index()] = out.transform;
+                                    if scope != NodeLines::Off
+                                        && out.clicked.is_some()
+                                        && let Some(t) = out.transform
+                                        && let Some(pos) = ui.input(|i| i.pointer.interact_pos())
+                                        && let Some(node) =
+                                            pick(&axis, &t, pos, (s, density), m, &line_layers)
+                                    {
+                                        tx.send(Command::SelectNode(Some(node)));
+                                    }
+                                }
+                            });
+                            if (i + 1) % columns == 0 {
+                                ui.end_row();
                             }
                         }
                     });
-                    if i % 2 == 1 {
-                        ui.end_row();
-                    }
-                }
             });
         self.metric_transforms = transforms;
-        self.series = Some(series);
+        self.cached = Some(cached);
+        self.axis = Some(axis);
         self.rendered_step = Some(sel_step);
     }
 }
@@ -283,13 +515,15 @@ const PICK_POINTS: f64 = 5.0;
 
 /// The node whose line passes under screen position `pos` of a plot drawn with `t`.
 fn pick(
+    axis: &EpochAxis,
     t: &PlotTransform,
     pos: egui::Pos2,
     (s, density): (&Session, &NodeDensity),
     m: Metric,
     layers: &std::ops::Range<usize>,
 ) -> Option<(usize, usize)> {
-    let at = t.value_from_position(pos);
+    let mut at = t.value_from_position(pos);
+    at.x = axis.position(at.x);
     let tolerance = PICK_POINTS / t.dpos_dvalue_y().abs().max(f64::EPSILON);
     node_at(s, density, m, layers.clone(), at, tolerance)
 }
@@ -297,6 +531,7 @@ fn pick(
 /// Highlights the node line under the pointer and names its node.
 fn hovered_node_line(
     p: &mut PlotUi<'_>,
+    axis: &EpochAxis,
     (s, density): (&Session, &NodeDensity),
     m: Metric,
     layers: std::ops::Range<usize>,
@@ -304,13 +539,13 @@ fn hovered_node_line(
     let Some(pos) = p.response().hover_pos() else {
         return;
     };
-    let Some((l, j)) = pick(p.transform(), pos, (s, density), m, &layers) else {
+    let Some((l, j)) = pick(axis, p.transform(), pos, (s, density), m, &layers) else {
         return;
     };
     let pts: PlotPoints<'_> = s
         .node_series(l, j, m)
         .into_iter()
-        .map(|(x, v)| [x, f64::from(v)])
+        .map(|(x, v)| [axis.x(x), f64::from(v)])
         .collect();
     let color = MARKER;
     p.line(

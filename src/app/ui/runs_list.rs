@@ -43,7 +43,8 @@ fn entry(ui: &mut Ui, e: &RunEntry, selected: bool, tx: &CommandSender) {
             tx.send(Command::SelectRun(e.id));
         }
     });
-    ui.horizontal(|ui| {
+    // Wrapped: an error or a long status never runs past the panel's edge.
+    ui.horizontal_wrapped(|ui| {
         if e.state == RunState::Loading {
             ui.spinner();
         }
@@ -92,7 +93,7 @@ fn entry(ui: &mut Ui, e: &RunEntry, selected: bool, tx: &CommandSender) {
         };
         ui.add(egui::ProgressBar::new(frac).text(text));
     }
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         if e.is_training() {
             let paused = e.control.is_paused();
             if ui

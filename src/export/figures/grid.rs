@@ -263,7 +263,7 @@ fn draw_cell<DB: DrawingBackend>(
             &xs,
             &lo,
             &hi,
-            style::series_color(l),
+            style::layer_color(l, lay.max_layers),
             SEED_BAND_ALPHA,
         )?;
     }
@@ -272,7 +272,13 @@ fn draw_cell<DB: DrawingBackend>(
             .iter()
             .map(|p| (f64::from(p.epoch), f64::from(p.mean)))
             .collect();
-        style::line(&mut chart, &mean, style::series_color(l), 2, dots)?;
+        style::line(
+            &mut chart,
+            &mean,
+            style::layer_color(l, lay.max_layers),
+            2,
+            dots,
+        )?;
     }
     Ok(())
 }
@@ -352,7 +358,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, lay: &Layout) -> Draw
     let mut entries: Vec<(Mark, String)> = (0..lay.max_layers)
         .map(|l| {
             (
-                Mark::LineOnBand(style::series_color(l)),
+                Mark::LineOnBand(style::layer_color(l, lay.max_layers)),
                 format!("layer {}", l + 1),
             )
         })

@@ -43,10 +43,17 @@ pub(super) fn metric_bands<DB: DrawingBackend>(
         let xs: Vec<f64> = b.iter().map(|p| p.position).collect();
         let q1: Vec<f64> = b.iter().map(|p| f64::from(p.q1)).collect();
         let q3: Vec<f64> = b.iter().map(|p| f64::from(p.q3)).collect();
-        style::band(&mut chart, &xs, &q1, &q3, style::series_color(l), alpha)?;
+        style::band(
+            &mut chart,
+            &xs,
+            &q1,
+            &q3,
+            style::layer_color(l, s.widths.len()),
+            alpha,
+        )?;
     }
     for (l, b) in bands.iter().enumerate() {
-        let c = style::series_color(l);
+        let c = style::layer_color(l, s.widths.len());
         let mean: Vec<(f64, f64)> = b.iter().map(|p| (p.position, f64::from(p.mean))).collect();
         style::line(&mut chart, &mean, c, 3, dots)?;
         entries.push((

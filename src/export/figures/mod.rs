@@ -91,11 +91,17 @@ impl FigureKind {
     }
 
     /// Parses a command-line name (see [`FigureKind::names`]); also accepts
-    /// `node-map-activation-fraction`.
+    /// `node-map-activation-fraction` and the set overlap's old names `churn` and
+    /// `node-map-churn`.
     pub fn parse(name: &str) -> Option<Self> {
         let name = name.trim().to_ascii_lowercase();
-        if name == "node-map-activation-fraction" {
-            return Some(FigureKind::NodeMap(Metric::ActivationFraction));
+        match name.as_str() {
+            "node-map-activation-fraction" => {
+                return Some(FigureKind::NodeMap(Metric::ActivationFraction));
+            }
+            "churn" => return Some(FigureKind::Metric(Metric::Overlap)),
+            "node-map-churn" => return Some(FigureKind::NodeMap(Metric::Overlap)),
+            _ => {}
         }
         Self::all().into_iter().find(|k| k.name() == name)
     }

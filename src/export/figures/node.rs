@@ -293,12 +293,14 @@ pub(super) fn metrics<DB: DrawingBackend>(
         &style::number,
     )?;
     let shown: Vec<Metric> = Metric::headline().collect();
-    for (i, &m) in shown.iter().enumerate() {
+    for &m in &shown {
         let b = s.layer_band(layer, m);
         let xs: Vec<f64> = b.iter().map(|p| p.position).collect();
         let q1: Vec<f64> = b.iter().map(|p| f64::from(p.q1)).collect();
         let q3: Vec<f64> = b.iter().map(|p| f64::from(p.q3)).collect();
-        style::band(&mut chart, &xs, &q1, &q3, style::series_color(i), 0.14)?;
+        // The layer's bands in grey behind the node's lines (metrics differ by line style:
+        // colour means layers and classes).
+        style::band(&mut chart, &xs, &q1, &q3, style::NEUTRAL, 0.08)?;
     }
     let dots = style::mark_points(s);
     let mut entries = Vec::new();
@@ -308,9 +310,22 @@ pub(super) fn metrics<DB: DrawingBackend>(
             .into_iter()
             .map(|(x, v)| (x, f64::from(v)))
             .collect();
-        let c = style::series_color(i);
-        style::line(&mut chart, &pts, c, 4, dots)?;
-        entries.push((Mark::LineOnBand(c), m.label().to_string()));
+        let c = style::NEUTRAL;
+        let mark = match i {
+            0 => {
+                style::line(&mut chart, &pts, c, 4, dots)?;
+                Mark::Line(c)
+            }
+            1 => {
+                style::line_dashed(&mut chart, &pts, c, 4, dots)?;
+                Mark::Dashed(c)
+            }
+            _ => {
+                style::line_dotted(&mut chart, &pts, c, 4, dots)?;
+                Mark::Dotted(c)
+            }
+        };
+        entries.push((mark, m.label().to_string()));
     }
     entries.push((Mark::Note, String::new()));
     entries.push((Mark::Note, "line: this node".into()));

@@ -54,12 +54,25 @@ pub(super) fn font(px: f64) -> TextStyle<'static> {
     TextStyle::from(FontDesc::new(FontFamily::SansSerif, px, FontStyle::Normal)).color(&INK)
 }
 
-/// Colour number `i` of the category scheme ([`crate::colors::category`]), for classes,
-/// layers and series.
+/// Colour of class `i` ([`crate::colors::category`]; classes only).
 pub(super) const fn series_color(i: usize) -> RGBColor {
     let [r, g, b] = crate::colors::category(i);
     RGBColor(r, g, b)
 }
+
+/// Colour of hidden layer `l` of `layers`: the app's sequential layer palette in depth order
+/// ([`crate::colors::layer`]).
+pub(super) fn layer_color(l: usize, layers: usize) -> RGBColor {
+    let [r, g, b] = crate::colors::layer(l, layers);
+    RGBColor(r, g, b)
+}
+
+/// Lines that are neither layers nor classes (loss, accuracy, one node's metrics); train and
+/// test, or the node's metrics, differ by line style ([`line_dashed`]).
+pub(super) const NEUTRAL: RGBColor = {
+    let [r, g, b] = crate::colors::NEUTRAL_LIGHT;
+    RGBColor(r, g, b)
+};
 
 /// Viridis colour of `v` on the metric's `range` ([`crate::colors::viridis`], the map the app
 /// draws with); [`NO_VALUE`] grey for NaN.
@@ -100,6 +113,10 @@ pub(super) fn page<DB: DrawingBackend>(
 pub(super) enum Mark {
     /// A line in this colour.
     Line(RGBColor),
+    /// A dashed line in this colour.
+    Dashed(RGBColor),
+    /// A dotted line in this colour.
+    Dotted(RGBColor),
     /// A line over a translucent band, both in this colour.
     LineOnBand(RGBColor),
     /// A filled square.
@@ -139,6 +156,22 @@ pub(super) fn legend<DB: DrawingBackend>(
             Mark::Line(c) => area
                 .draw(&PathElement::new(vec![(x0, y), (x1, y)], c.stroke_width(4)))
                 .map_err(de)?,
+            Mark::Dashed(c) | Mark::Dotted(c) => {
+                let (len, step) = if matches!(mark, Mark::Dashed(_)) {
+                    (10, 18)
+                } else {
+                    (3, 9)
+                };
+                let mut a = x0;
+                while a + len <= x1 {
+                    area.draw(&PathElement::new(
+                        vec![(a, y), (a + len, y)],
+                        c.stroke_width(4),
+                    ))
+                    .map_err(de)?;
+                    a += step;
+                }
+            }
             Mark::LineOnBand(c) => {
                 area.draw(&Rectangle::new(
                     [(x0, y - 12), (x1, y + 12)],
@@ -265,6 +298,58 @@ pub(super) fn line<DB: DrawingBackend>(
                 .map(|run| PathElement::new(run.to_vec(), color.stroke_width(width))),
         )
         .map_err(de)?;
+    let dotted = runs
+        .iter()
+        .filter(|run| dots || run.len() == 1)
+        .flat_map(|run| run.iter());
+    chart
+        .draw_series(dotted.map(|&p| Circle::new(p, width as i32 + 3, color.filled())))
+        .map_err(de)?;
+    Ok(())
+}
+
+/// [`line`] dashed (the test set's line beside the training set's solid one).
+pub(super) fn line_dashed<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    points: &[(f64, f64)],
+    color: RGBColor,
+    width: u32,
+    dots: bool,
+) -> Drawn {
+    line_pattern(chart, points, color, width, dots, (14, 10))
+}
+
+/// [`line`] dotted (short dashes).
+pub(super) fn line_dotted<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    points: &[(f64, f64)],
+    color: RGBColor,
+    width: u32,
+    dots: bool,
+) -> Drawn {
+    line_pattern(chart, points, color, width, dots, (4, 7))
+}
+
+/// [`line`] in dashes of `(length, gap)` pixels.
+fn line_pattern<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    points: &[(f64, f64)],
+    color: RGBColor,
+    width: u32,
+    dots: bool,
+    (length, gap): (u32, u32),
+) -> Drawn {
+    let runs = finite_runs(points);
+    for run in runs.iter().filter(|run| run.len() > 1) {
+        chart
+            .draw_series(DashedLineSeries::new(
+                run.iter().copied(),
+                length,
+                gap,
+                color.stroke_width(width),
+            ))
+            .map_err(de)?;
+    }
     let dotted = runs
         .iter()
         .filter(|run| dots || run.len() == 1)

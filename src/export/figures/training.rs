@@ -6,15 +6,15 @@ use plotters::prelude::*;
 use super::style::{self, Drawn, Mark};
 use crate::session::Session;
 
-const TRAIN: RGBColor = style::series_color(0);
-const TEST: RGBColor = style::series_color(1);
+/// Train and test share one colour; the test line is dashed (colour means layers and classes).
+const COLOR: RGBColor = style::NEUTRAL;
 
 fn train_test_legend<DB: DrawingBackend>(legend: &DrawingArea<DB, Shift>) -> Drawn {
     style::legend(
         legend,
         &[
-            (Mark::Line(TRAIN), "train set".into()),
-            (Mark::Line(TEST), "test set".into()),
+            (Mark::Line(COLOR), "train set".into()),
+            (Mark::Dashed(COLOR), "test set".into()),
         ],
     )
 }
@@ -48,8 +48,8 @@ pub(super) fn loss<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Sessio
         &style::number,
     )?;
     let dots = style::mark_points(s);
-    style::line(&mut chart, &train, TRAIN, 3, dots)?;
-    style::line(&mut chart, &test, TEST, 3, dots)?;
+    style::line(&mut chart, &train, COLOR, 3, dots)?;
+    style::line_dashed(&mut chart, &test, COLOR, 3, dots)?;
     train_test_legend(&legend)
 }
 
@@ -83,7 +83,7 @@ pub(super) fn accuracy<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Se
         &style::number,
     )?;
     let dots = style::mark_points(s);
-    style::line(&mut chart, &train, TRAIN, 3, dots)?;
-    style::line(&mut chart, &test, TEST, 3, dots)?;
+    style::line(&mut chart, &train, COLOR, 3, dots)?;
+    style::line_dashed(&mut chart, &test, COLOR, 3, dots)?;
     train_test_legend(&legend)
 }
