@@ -31,9 +31,13 @@ const THUMB_COLS: usize = 12;
 /// Pixels per side of a sample.
 const SIDE: usize = 28;
 /// Height of the small per-node plots (mean |φ|, settled share, turnover), points.
-const SMALL_PLOT_H: f32 = 96.0;
+const SMALL_PLOT_H: f32 = 110.0;
 /// Height of the raster's epoch axis strip (ticks and labels), points.
 const AXIS_H: f32 = 18.0;
+/// Room kept free at the right of the plots, raster and thumbnails for the panel's floating
+/// scroll bar, which would otherwise cover the last record (and take the pointer there),
+/// points.
+const SCROLL_BAR_ROOM: f32 = 12.0;
 /// Least room between two tick labels of the raster's axis, points.
 const TICK_GAP: f32 = 10.0;
 
@@ -486,7 +490,7 @@ impl NodeDetailView {
         }
         self.figures_at_record(ui, s, idx, (l, j));
         let axis = EpochAxis::new(ui.ctx(), run, s);
-        let w = ui.available_width();
+        let w = ui.available_width() - SCROLL_BAR_ROOM;
         let sel_position = s.record_position(idx);
         let label = |p: f64| record_text(s, p);
 
@@ -551,9 +555,9 @@ impl NodeDetailView {
             })
             .collect();
         let y_title = if fractions {
-            "share of the class in the set"
+            "share of class"
         } else {
-            "samples in the set (by class)"
+            "samples in set"
         };
         let spec = PlotSpec::new("composition", w, 150.0, y_title).include_y([0.0]);
         let out = axis.show(
@@ -604,8 +608,7 @@ impl NodeDetailView {
                     Series::line(format!("class {c}"), class_color(c), line.clone()).note(push_sign)
                 })
                 .collect();
-            let spec =
-                PlotSpec::new("push-by-class", w, 150.0, "mean φ (∂loss/∂output)").include_y([0.0]);
+            let spec = PlotSpec::new("push-by-class", w, 150.0, "mean φ").include_y([0.0]);
             let out = axis.show(ui, &spec, &push, &[], sel_position, &label, |p, _| {
                 p.hline(
                     HLine::new("", 0.0)
@@ -628,7 +631,7 @@ impl NodeDetailView {
             small(
                 ui,
                 "node-mean-abs-phi",
-                "mean |φ| (∂loss/∂output)",
+                "mean |φ|",
                 vec![Series::line("mean |φ|", text, series.mean_abs.clone())],
             );
             ui.strong("Settled share of the set");
@@ -640,14 +643,14 @@ impl NodeDetailView {
             small(
                 ui,
                 "node-settled",
-                "settled (% of the set)",
+                "settled %",
                 vec![Series::line("settled", text, settled).format(ValueFormat::Percent)],
             );
             ui.strong("Turnover since the previous record (solid: added, dashed: removed)");
             small(
                 ui,
                 "node-turnover",
-                "samples per record",
+                "samples",
                 vec![
                     Series::line("added", text, series.added.clone()).format(ValueFormat::Count),
                     Series::line("removed", text, series.removed.clone())
@@ -799,7 +802,7 @@ impl NodeDetailView {
         let Some(Cached { tex, rows, .. }) = &self.raster else {
             return;
         };
-        let w = ui.available_width();
+        let w = ui.available_width() - SCROLL_BAR_ROOM;
         let h = 220.0;
         let label_w = 14.0;
         let (rect, resp) = ui.allocate_exact_size(vec2(w, h + AXIS_H), Sense::click());
