@@ -293,9 +293,11 @@ fn nice_ticks(lo: f64, hi: f64, width: f32, min_gap: f32) -> Vec<f64> {
 /// the raster's left edge (the anchor is where the record's tick and marker go), for
 /// `positions` (record positions, ascending) over `width` points, and the axis range
 /// `(x0, x1)` in epochs. `equal`: every record gets the same width, anchored at its middle.
-/// Otherwise the axis runs from `0` (or half a gap before the first record) to `x_end` (or
-/// half a gap past the last record, whichever is further), each record is anchored at its
-/// position and its column reaches halfway to its neighbours.
+/// Otherwise the axis runs from 0 to `x_end` (the plots' epoch axis; further if the records
+/// do), each record is anchored at its position and its column reaches halfway to its
+/// neighbours; the first starts at the axis's start, the last ends half its gap to the
+/// previous record after it (or at the axis's end), so a live run leaves the epochs it has not
+/// reached blank.
 fn raster_columns(
     positions: &[f64],
     x_end: f64,
@@ -313,21 +315,26 @@ fn raster_columns(
             .collect();
         return (cols, 0.0, 1.0);
     }
-    let gap = |a: usize, b: usize| positions[b] - positions[a];
-    let first_half = if n > 1 { gap(0, 1) / 2.0 } else { 0.5 };
-    let last_half = if n > 1 { gap(n - 2, n - 1) / 2.0 } else { 0.5 };
-    let x0 = (positions[0] - first_half).min(0.0);
-    let x1 = (positions[n - 1] + last_half).max(x_end);
+    let last_half = if n > 1 {
+        (positions[n - 1] - positions[n - 2]) / 2.0
+    } else {
+        0.5
+    };
+    let x0 = positions[0].min(0.0);
+    let mut x1 = x_end.max(positions[n - 1]);
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
     let to_px = |x: f64| ((x - x0) / (x1 - x0) * f64::from(width)) as f32;
     let cols = (0..n)
         .map(|i| {
             let left = if i == 0 {
-                positions[0] - first_half
+                x0
             } else {
                 (positions[i - 1] + positions[i]) / 2.0
             };
             let right = if i + 1 == n {
-                positions[i] + last_half
+                (positions[i] + last_half).min(x1)
             } else {
                 (positions[i] + positions[i + 1]) / 2.0
             };
@@ -979,7 +986,7 @@ impl NodeDetailView {
             RichText::new(if self.raster_equal_widths {
                 "epoch of each record (equal widths: not to scale)"
             } else {
-                "epoch (a column reaches halfway to its neighbours)"
+                "epoch (each column reaches halfway to its neighbours)"
             })
             .small()
             .weak(),
@@ -1263,16 +1270,17 @@ mod tests {
     fn raster_columns_by_position_and_equal() {
         let pos = [0.0, 0.5, 1.0, 2.0];
         let (cols, x0, x1) = raster_columns(&pos, 2.0, 100.0, false);
-        assert_eq!((x0, x1), (-0.25, 2.5));
-        // Columns touch and cover the width in order.
-        assert_eq!(cols[0][0], 0.0);
-        assert!((cols[3][2] - 100.0).abs() < 1e-3);
+        assert_eq!((x0, x1), (0.0, 2.0));
+        // Columns touch and cover the axis in order, each anchored at its record's position
+        // and reaching halfway to its neighbours.
+        assert_eq!(cols[0], [0.0, 0.0, 12.5]);
+        assert_eq!(cols[2], [37.5, 50.0, 75.0]);
+        assert_eq!(cols[3], [75.0, 100.0, 100.0]);
         assert!(cols.windows(2).all(|w| (w[0][2] - w[1][0]).abs() < 1e-3));
-        // Anchored at their positions: record 2 (epoch 1) at (1 + 0.25) / 2.75 of the width,
-        // its column reaching halfway to epochs 0.5 and 2.
-        assert!((cols[2][1] - 125.0 / 2.75).abs() < 1e-3, "{:?}", cols[2]);
-        assert!((cols[2][0] - 100.0 / 2.75).abs() < 1e-3, "{:?}", cols[2]);
-        assert!((cols[2][2] - 175.0 / 2.75).abs() < 1e-3, "{:?}", cols[2]);
+        // A live run: the axis goes on to the preset's epochs, blank after the last record.
+        let (cols, _, x1) = raster_columns(&pos, 10.0, 100.0, false);
+        assert_eq!(x1, 10.0);
+        assert_eq!(cols[3], [15.0, 20.0, 25.0]);
         let (cols, ..) = raster_columns(&pos, 2.0, 100.0, true);
         assert_eq!(cols[1], [25.0, 37.5, 50.0]);
     }
