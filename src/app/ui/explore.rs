@@ -94,12 +94,10 @@ pub fn detail(
         session: s,
         sel: &state.sel,
     };
-    egui::CollapsingHeader::new(
-        RichText::new("Findings: the paper's observations in this run").strong(),
-    )
-    .id_salt("findings")
-    .default_open(false)
-    .show(ui, |ui| findings.ui(ui, run, entry.path.clone(), tx));
+    egui::CollapsingHeader::new(RichText::new("Findings: the paper's observations").strong())
+        .id_salt("findings")
+        .default_open(false)
+        .show(ui, |ui| findings.ui(ui, run, entry.path.clone(), tx));
     ui.separator();
     view.ui(ui, run, state.settings.composition_fractions, tx);
 }

@@ -13,8 +13,8 @@ use egui_plot::{HLine, LineStyle};
 use super::RunView;
 use super::colors::{MARKER, NEUTRAL, class_color};
 use super::epoch_axis::{
-    self, EpochAxis, LegendEntry, PlotOutcome, PlotSpec, Series, ValueFormat, nearest_record_step,
-    record_text,
+    self, EpochAxis, EventMark, LegendEntry, PlotOutcome, PlotSpec, Series, ValueFormat,
+    nearest_record_step, record_text,
 };
 use crate::app::command::{Command, CommandSender};
 use crate::app::runs::RunId;
@@ -139,6 +139,8 @@ pub struct NodeDetailView {
     thumbs: Option<Thumbs>,
     digit: Option<(TextureHandle, (RunId, usize))>,
     series: Option<(SeriesKey, NodeSeries)>,
+    /// The run's event marks, for (run, version): finding events reads every record.
+    marks: Option<((RunId, u64), Vec<EventMark>)>,
     /// The raster gives every record the same width instead of placing it by position.
     raster_equal_widths: bool,
     /// Node and record step drawn last frame (read by the GUI tests).
@@ -493,6 +495,18 @@ impl NodeDetailView {
         let w = ui.available_width() - SCROLL_BAR_ROOM;
         let sel_position = s.record_position(idx);
         let label = |p: f64| record_text(s, p);
+        // The run's events on the node's time lines too: its layer's, and accuracy's.
+        let own_layer = format!("layer {}:", l + 1);
+        if self.marks.as_ref().is_none_or(|m| m.0 != (run, version)) {
+            self.marks = Some(((run, version), super::plots::event_marks(s)));
+        }
+        let marks: Vec<EventMark> = self
+            .marks
+            .iter()
+            .flat_map(|m| &m.1)
+            .filter(|m| !m.text.starts_with("layer ") || m.text.starts_with(&own_layer))
+            .cloned()
+            .collect();
 
         // (a) Membership raster.
         ui.separator();
@@ -564,7 +578,7 @@ impl NodeDetailView {
             ui,
             &spec,
             &composition,
-            &[],
+            &marks,
             sel_position,
             &label,
             |_, _| {},
@@ -609,7 +623,7 @@ impl NodeDetailView {
                 })
                 .collect();
             let spec = PlotSpec::new("push-by-class", w, 150.0, "mean φ").include_y([0.0]);
-            let out = axis.show(ui, &spec, &push, &[], sel_position, &label, |p, _| {
+            let out = axis.show(ui, &spec, &push, &marks, sel_position, &label, |p, _| {
                 p.hline(
                     HLine::new("", 0.0)
                         .color(Color32::from_gray(120))
@@ -624,7 +638,7 @@ impl NodeDetailView {
             let text = ui.visuals().text_color();
             let small = |ui: &mut Ui, id: &str, y_title: &str, lines: Vec<Series>| {
                 let spec = PlotSpec::new(id, w, SMALL_PLOT_H, y_title).include_y([0.0]);
-                let out = axis.show(ui, &spec, &lines, &[], sel_position, &label, |_, _| {});
+                let out = axis.show(ui, &spec, &lines, &marks, sel_position, &label, |_, _| {});
                 select_clicked(&out, s, tx);
             };
             ui.strong("How hard the set pushes: mean |φ| over its samples");
@@ -696,7 +710,7 @@ impl NodeDetailView {
         }
         ui.horizontal_wrapped(|ui| epoch_axis::legend(ui, &entries));
         let spec = PlotSpec::new("node-metrics", w, 150.0, "metric value");
-        let out = axis.show(ui, &spec, &metrics, &[], sel_position, &label, |_, _| {});
+        let out = axis.show(ui, &spec, &metrics, &marks, sel_position, &label, |_, _| {});
         select_clicked(&out, s, tx);
 
         // (f) Thumbnails.
@@ -720,37 +734,56 @@ impl NodeDetailView {
         let counts = s.node_counts(idx, l, j).map(<[u32]>::to_vec);
         if let Some(on) = &counts {
             let totals = &s.dataset.train_class_counts;
-            // Columns as narrow as their numbers (the default minimum of 40 points per column
-            // made the panel 500 points wide).
-            egui::Grid::new("class-counts")
-                .min_col_width(0.0)
-                .spacing([6.0, 1.0])
-                .show(ui, |ui| {
-                    ui.label(RichText::new("class").small());
-                    for c in 0..on.len() {
-                        ui.label(RichText::new(c.to_string()).small().color(class_color(c)));
-                    }
-                    ui.end_row();
-                    ui.label(RichText::new("in set").small())
-                        .on_hover_text("training samples of each class that switch the node on");
-                    for v in on {
-                        ui.label(RichText::new(v.to_string()).small());
-                    }
-                    ui.end_row();
-                    ui.label(RichText::new("% of class").small())
-                        .on_hover_text("share of the class's training samples in the set");
-                    for (c, v) in on.iter().enumerate() {
-                        let total = totals.get(c).copied().unwrap_or(0).max(1);
-                        ui.label(
-                            RichText::new(format!(
-                                "{:.0}",
-                                f64::from(*v) / f64::from(total) * 100.0
-                            ))
-                            .small(),
+            // As many classes per table as fit the panel (a narrow panel gets two tables
+            // rather than a table wider than the panel); columns as narrow as their numbers.
+            let digits = ui.fonts_mut(|f| {
+                f.layout_no_wrap(
+                    "00000".into(),
+                    egui::TextStyle::Small.resolve(ui.style()),
+                    Color32::WHITE,
+                )
+                .size()
+                .x
+            });
+            let label_w = digits * 2.2;
+            let per_row = (((ui.available_width() - SCROLL_BAR_ROOM - label_w) / (digits + 6.0))
+                as usize)
+                .clamp(3, on.len().max(3));
+            for (chunk, first) in on.chunks(per_row).zip((0..).step_by(per_row)) {
+                egui::Grid::new(("class-counts", first))
+                    .min_col_width(0.0)
+                    .spacing([6.0, 1.0])
+                    .show(ui, |ui| {
+                        ui.add_sized(
+                            [label_w, 0.0],
+                            egui::Label::new(RichText::new("class").small()),
                         );
-                    }
-                    ui.end_row();
-                });
+                        for c in first..first + chunk.len() {
+                            ui.label(RichText::new(c.to_string()).small().color(class_color(c)));
+                        }
+                        ui.end_row();
+                        ui.label(RichText::new("in set").small()).on_hover_text(
+                            "training samples of each class that switch the node on",
+                        );
+                        for v in chunk {
+                            ui.label(RichText::new(v.to_string()).small());
+                        }
+                        ui.end_row();
+                        ui.label(RichText::new("% of class").small())
+                            .on_hover_text("share of the class's training samples in the set");
+                        for (c, v) in (first..).zip(chunk) {
+                            let total = totals.get(c).copied().unwrap_or(0).max(1);
+                            ui.label(
+                                RichText::new(format!(
+                                    "{:.0}",
+                                    f64::from(*v) / f64::from(total) * 100.0
+                                ))
+                                .small(),
+                            );
+                        }
+                        ui.end_row();
+                    });
+            }
         }
         self.rendered_counts = counts;
         let mut parts = Vec::new();
@@ -1057,21 +1090,30 @@ impl NodeDetailView {
             self.digit = Some((tex, (run, k)));
         }
         if let Some((tex, _)) = &self.digit {
-            ui.horizontal(|ui| {
-                ui.add(egui::Image::new((tex.id(), vec2(112.0, 112.0))));
+            ui.horizontal_top(|ui| {
+                ui.add(egui::Image::new((tex.id(), vec2(96.0, 96.0))));
+                // The texts wrap in what is left of a narrow panel.
+                let rest = (ui.available_width() - SCROLL_BAR_ROOM).max(80.0);
                 ui.vertical(|ui| {
+                    ui.set_max_width(rest);
                     let label = s.probe.labels.get(k).copied().unwrap_or(0);
                     ui.heading(format!("label {label}"));
-                    ui.label(format!(
-                        "probe sample {k} (training index {})",
-                        s.probe.indices.get(k).copied().unwrap_or(0)
-                    ));
+                    ui.add(
+                        egui::Label::new(format!(
+                            "probe sample {k} (training index {})",
+                            s.probe.indices.get(k).copied().unwrap_or(0)
+                        ))
+                        .wrap(),
+                    );
                     let inside = s.probe_member(idx, node.0, node.1, k);
-                    ui.label(if inside {
-                        "in the sample set at this record"
-                    } else {
-                        "not in the sample set at this record"
-                    });
+                    ui.add(
+                        egui::Label::new(if inside {
+                            "in the sample set at this record"
+                        } else {
+                            "not in the sample set at this record"
+                        })
+                        .wrap(),
+                    );
                 });
             });
         }
