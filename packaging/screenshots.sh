@@ -11,11 +11,15 @@
 # Usage: packaging/screenshots.sh [OUT_DIR]   (default target/screenshots)
 # Env: SAMPLE_SETS_BIN (default: `cargo build`, then a private copy of the binary, since a
 #      shared CARGO_TARGET_DIR may be rebuilt from another branch meanwhile),
-#      SAMPLE_SETS_DATA (default ../shared/datasets/mnist), EPOCHS (default 3).
+#      SAMPLE_SETS_DATA (default ../shared/datasets/mnist), EPOCHS (default 3),
+#      SIZE (screen and window size, default 1600x1000; e.g. SIZE=1024x700).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-target/screenshots}
 EPOCHS=${EPOCHS:-3}
+SIZE=${SIZE:-1600x1000}
+W=${SIZE%x*}
+H=${SIZE#*x}
 DATA=${SAMPLE_SETS_DATA:-$(cd .. && pwd)/shared/datasets/mnist}
 mkdir -p "$OUT"
 work=$(mktemp -d)
@@ -29,7 +33,7 @@ fi
 # A clean profile: no saved settings, no platform data dir, sessions in $work.
 export XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config" SAMPLE_SETS_SESSIONS="$work/sessions"
 disp=":$((90 + RANDOM % 9))"
-Xvfb "$disp" -screen 0 1600x1000x24 >/dev/null 2>&1 &
+Xvfb "$disp" -screen 0 "${SIZE}x24" >/dev/null 2>&1 &
 xvfb=$!
 app=""
 cleanup() {
@@ -43,12 +47,24 @@ export DISPLAY="$disp"
 sleep 1
 
 # Park the pointer off the plots so no hover cursor shows.
-shot() { xdotool mousemove 1590 990 2>/dev/null || true; sleep 0.5; import -window root "$OUT/$1"; echo "wrote $OUT/$1"; }
+shot() { xdotool mousemove $((W - 10)) $((H - 10)) 2>/dev/null || true; sleep 0.5; import -window root "$OUT/$1"; echo "wrote $OUT/$1"; }
+# Without a window manager the app keeps its own size: make it fill the screen.
+fit() {
+    for _ in $(seq 1 40); do
+        wid=$(xdotool search --onlyvisible --name '^Sample Sets$' 2>/dev/null | head -1 || true)
+        if [ -n "$wid" ]; then
+            xdotool windowmove "$wid" 0 0 windowsize "$wid" "$W" "$H" 2>/dev/null || true
+            return
+        fi
+        sleep 0.25
+    done
+}
 stop_app() { kill "$app" 2>/dev/null || true; wait "$app" 2>/dev/null || true; app=""; }
 
 # 1. First run: no data anywhere.
 SAMPLE_SETS_DATA="$work/no-data" "$BIN" >"$work/app1.log" 2>&1 &
 app=$!
+fit
 sleep 6
 shot 1-first-run.png
 stop_app
@@ -56,6 +72,7 @@ stop_app
 # 2-3. Train a small grid cell.
 SAMPLE_SETS_DATA="$DATA" SAMPLE_SETS_AUTOSTART="mnist-2x20-ce:$EPOCHS:500" "$BIN" >"$work/app2.log" 2>&1 &
 app=$!
+fit
 for _ in $(seq 1 120); do
     f=$(ls "$work/sessions"/*.ron 2>/dev/null | head -1 || true)
     # Two epochs measured: live plots have something to show.
@@ -77,6 +94,7 @@ stop_app
 f=$(ls "$work/sessions"/*.ron | head -1)
 SAMPLE_SETS_DATA="$DATA" SAMPLE_SETS_SELECT=1:3 "$BIN" "$f" >"$work/app3.log" 2>&1 &
 app=$!
+fit
 sleep 8
 shot 4-node-detail.png
 stop_app

@@ -53,8 +53,9 @@ pub fn layer(l: usize, layers: usize) -> Rgb {
 /// training set), on a dark background.
 pub const NEUTRAL_DARK: Rgb = [205, 205, 205];
 
-/// The neutral line colour on a white background (exported figures).
-pub const NEUTRAL_LIGHT: Rgb = [60, 60, 60];
+/// The neutral line colour on a white background (exported figures): a dark slate, apart
+/// from the black ink of axes and text and from every class colour.
+pub const NEUTRAL_LIGHT: Rgb = [45, 75, 115];
 
 #[cfg(test)]
 mod tests {

@@ -71,7 +71,8 @@ fn open_app(options: sample_sets::app::startup::StartupOptions) -> ExitCode {
     // A mistyped command must not open a window: every argument must be a file.
     if let Some(f) = options.files.iter().find(|f| !f.exists()) {
         eprintln!(
-            "error: '{}' is neither a command nor an existing session file (see --help)",
+            "error: '{}' is neither a command nor an existing session file or grid folder \
+             (see --help)",
             f.display()
         );
         return ExitCode::from(2);

@@ -357,9 +357,9 @@ fn two_runs_in_parallel_then_compare() {
 /// The app at `size` with the embedded example session open and node "layer 1 · node 5"
 /// selected, drawn with wgpu (lavapipe) so it can be rendered.
 fn example_at(size: [f32; 2], dir: &Path) -> Harness<'static, SampleSetsApp> {
-    // A fixed empty data folder: the "MNIST not found" panel names it, and a random
-    // temporary name would change the pictures from run to run.
-    let empty = std::env::temp_dir().join("sample-sets-snapshots-no-data");
+    // A fixed path: the first-run panel names the folder it looked in, and a random temporary
+    // name would differ from the snapshot in every run.
+    let empty = std::env::temp_dir().join("sample-sets-snapshot-no-data");
     std::fs::create_dir_all(&empty).unwrap();
     let config = AppConfig {
         sessions_dir: Some(dir.to_path_buf()),
@@ -370,6 +370,8 @@ fn example_at(size: [f32; 2], dir: &Path) -> Harness<'static, SampleSetsApp> {
         .with_size(size)
         // The node map's metric box has no accessible name yet (the node map's own work).
         .with_accessibility_check(false)
+        // 60 frames a second, so that two clicks a frame or two apart make a double-click.
+        .with_step_dt(1.0 / 60.0)
         .wgpu()
         .build_eframe(move |cc| SampleSetsApp::new(cc, config));
     h.state_mut().apply(Command::OpenExample);
@@ -808,4 +810,361 @@ fn findings_panel_shows_the_cli_table_and_selects_the_top_node() {
     }
     assert_eq!(h.state().state.sel.step, peak.peak_step);
     assert_eq!(h.state().rendered_steps()[2], Some(peak.peak_step));
+}
+
+/// A folder dropped on the window, as the windowing layer hands it to egui.
+#[derive(Debug)]
+struct DroppedFolder(std::path::PathBuf);
+
+impl egui::DroppedFile for DroppedFolder {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        Err("a folder".into())
+    }
+}
+
+/// "test 91.23% (90.8–91.6)": the corner text of a cell, from the runs' final accuracies.
+fn corner_text(accuracies: &[f64]) -> String {
+    let mean = accuracies.iter().sum::<f64>() / accuracies.len() as f64;
+    let min = accuracies.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = accuracies.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!(
+        "test {:.2}% ({:.1}–{:.1})",
+        mean * 100.0,
+        min * 100.0,
+        max * 100.0
+    )
+}
+
+/// A live grid (`sample-sets grid run`, 2x20 with both losses, seeds 1 and 2, 2 epochs, on
+/// the real MNIST) dropped on the window while it trains: the Grid tab fills in as the runs
+/// save epochs, each cell ends with its seeds' final accuracies in the corner and the summary
+/// over seeds, and clicking a cell opens its two runs in Explore.
+#[test]
+fn a_live_grid_folder_fills_in_and_a_cell_opens_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = dir.path().join("grid");
+    let mut child = std::process::Command::new(common::bin())
+        .args(["grid", "run"])
+        .arg(&grid)
+        .args([
+            "--presets",
+            "mnist-2x20-*",
+            "--seeds",
+            "1,2",
+            "--epochs",
+            "2",
+        ])
+        .args(["--jobs", "2"])
+        .env("SAMPLE_SETS_DATA", common::mnist_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sessions = dir.path().join("sessions");
+    let mut h = harness(&sessions, AppConfig::default());
+    // The folder exists once `grid run` wrote its manifest.
+    let start = Instant::now();
+    while !grid.join("grid.ron").exists() {
+        assert!(start.elapsed() < Duration::from_secs(60), "no grid.ron");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(DroppedFolder(grid.clone())));
+    h.step();
+    h.step();
+    assert_eq!(h.state().state.tab, sample_sets::app::state::Tab::Grid);
+    // Complete runs counted in each snapshot the tab received, in order.
+    let complete = |a: &SampleSetsApp| -> Option<usize> {
+        let snap = a.state.grid.as_ref()?.snapshot.as_ref()?;
+        Some(snap.cells.iter().map(|c| c.complete).sum())
+    };
+    let mut seen: Vec<usize> = Vec::new();
+    let start = Instant::now();
+    loop {
+        h.step();
+        if let Some(n) = complete(h.state())
+            && seen.last() != Some(&n)
+        {
+            seen.push(n);
+            if n > 0 && n < 4 {
+                // A picture of a grid half done.
+                let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+                if let (Ok(img), Ok(())) = (h.render(), std::fs::create_dir_all(&out)) {
+                    let _ = img.save(out.join("6-grid-live.png"));
+                }
+            }
+        }
+        if seen.last() == Some(&4) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(400),
+            "the grid did not complete in the tab: {seen:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(child.wait().unwrap().success());
+    assert!(
+        seen.len() > 1 && seen[0] < 4,
+        "the tab saw the grid only when it was done ({seen:?}): it did not fill in"
+    );
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("cross-entropy loss");
+    h.get_by_label("MSE loss");
+    // The summary panel holds the numbers of `grid status --json`.
+    let o = common::run(&["grid", "status", "--json", grid.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let snap = h
+        .state()
+        .state
+        .grid
+        .as_ref()
+        .unwrap()
+        .snapshot
+        .clone()
+        .unwrap();
+    // Both through JSON text (serde_json reads some floats one ulp off, both alike).
+    let shown: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string(&snap.table).unwrap()).unwrap();
+    assert_eq!(shown, json["presets"]);
+    // Opened again from the File menu (the path prompt starts in the open grid's folder),
+    // finished: the same table (read file by file, then watched).
+    h.get_by_label("File").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("Open grid folder…").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("Grid folder (grid.ron and the runs' session files):");
+    h.get_by_label("OK").click();
+    h.step();
+    wait_for(
+        &mut h,
+        "the grid read again",
+        Duration::from_secs(60),
+        |a| {
+            a.state.grid.as_ref().is_some_and(|g| {
+                g.generation == 2 && g.snapshot.as_ref().is_some_and(|s| s.table == snap.table)
+            })
+        },
+    );
+    for preset in ["mnist-2x20-ce", "mnist-2x20-mse"] {
+        let runs: Vec<sample_sets::session::Session> = [1, 2]
+            .iter()
+            .map(|s| {
+                sample_sets::session::load(&grid.join(format!("{preset}-seed{s}.ron"))).unwrap()
+            })
+            .collect();
+        let acc: Vec<f64> = runs
+            .iter()
+            .map(|s| s.epochs.last().unwrap().test_accuracy)
+            .collect();
+        // The corner and the summary table show the seeds' accuracies.
+        let corner = corner_text(&acc);
+        assert_eq!(h.state().grid_corner_text(preset), Some(corner.clone()));
+        h.get_by_label(&corner);
+        let mean = (acc[0] + acc[1]) / 2.0;
+        let sd = ((acc[0] - mean).powi(2) + (acc[1] - mean).powi(2)).sqrt();
+        h.get_by_label(&format!("{:.2} ± {:.2}", mean * 100.0, sd * 100.0));
+        // The cell's line for layer 1 is the mean over seeds of the layer's mean activation
+        // fraction, at every epoch.
+        let snap = h
+            .state()
+            .state
+            .grid
+            .as_ref()
+            .unwrap()
+            .snapshot
+            .clone()
+            .unwrap();
+        let cell = snap.cells.iter().find(|c| c.preset.name == preset).unwrap();
+        let line = &cell.bands(Metric::ActivationFraction)[0].mean;
+        assert_eq!(line.len(), 3, "epochs 0, 1 and 2");
+        for (e, p) in line.iter().enumerate() {
+            // The record at the end of epoch e (records inside epoch 1 carry epoch 0).
+            let of = |s: &sample_sets::session::Session| {
+                let step = e as u64 * s.steps_per_epoch();
+                let r = s.epochs.iter().find(|r| r.step == step).unwrap();
+                f64::from(r.layers[0].summary.activation_fraction.mean)
+            };
+            let want = (of(&runs[0]) + of(&runs[1])) / 2.0;
+            assert!(
+                (p.y - want).abs() < 1e-6,
+                "{preset} epoch {e}: {} vs {want}",
+                p.y
+            );
+        }
+    }
+    if let Ok(img) = h.render() {
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        let _ = std::fs::create_dir_all(&out);
+        let _ = img.save(out.join("6-grid.png"));
+    }
+    // Clicking the MSE cell opens both its runs and shows the first seed in Explore.
+    let rect = h
+        .state()
+        .grid_cell_rect("mnist-2x20-mse")
+        .expect("MSE cell drawn");
+    click(&mut h, rect.center());
+    wait_for(&mut h, "the cell's runs", Duration::from_secs(60), |a| {
+        a.state.selected_session().is_some()
+    });
+    let app = h.state();
+    assert_eq!(app.state.tab, sample_sets::app::state::Tab::Explore);
+    let selected = app.state.selected_run().unwrap().path.clone().unwrap();
+    assert_eq!(selected, grid.join("mnist-2x20-mse-seed1.ron"));
+    let mut opened: Vec<_> = app
+        .state
+        .runs
+        .entries
+        .iter()
+        .filter_map(|e| e.path.clone())
+        .collect();
+    opened.sort();
+    assert_eq!(
+        opened,
+        vec![
+            grid.join("mnist-2x20-mse-seed1.ron"),
+            grid.join("mnist-2x20-mse-seed2.ron")
+        ]
+    );
+    // Compare shows the two seeds as one group: mean with the min..max band.
+    wait_for(&mut h, "both runs read", Duration::from_secs(60), |a| {
+        a.state.runs.entries.iter().all(|e| e.session.is_some())
+    });
+    let ids: Vec<RunId> = h.state().state.runs.entries.iter().map(|e| e.id).collect();
+    for id in ids {
+        h.state_mut().apply(Command::SetCompare(id, true));
+    }
+    h.get_by_label("Compare").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("seeds as groups").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("mnist-2x20-mse · seeds 1,2");
+    if let Ok(img) = h.render() {
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        let _ = img.save(out.join("5-compare-seed-groups.png"));
+    }
+}
+
+/// Screenshots of the Grid tab at 1024x700 and 1600x1000 for the grid folder in `GRID_DIR`
+/// (e.g. `sample-sets grid run DIR --presets 'mnist-2x20-*' 'mnist-2x80-*' --seeds 1,2
+/// --epochs 3`), opened as `sample-sets DIR` opens it; written to
+/// target/screenshots/grid-WIDTHxHEIGHT.png.
+#[test]
+#[ignore = "needs a grid folder in GRID_DIR; writes screenshots to look at"]
+fn grid_tab_screenshots() {
+    let grid = std::path::PathBuf::from(std::env::var_os("GRID_DIR").expect("GRID_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = AppConfig {
+        files: vec![grid],
+        ..AppConfig::default()
+    };
+    let mut h = harness(dir.path(), config);
+    wait_for(&mut h, "the grid", Duration::from_secs(60), |a| {
+        a.state.grid.as_ref().is_some_and(|g| g.snapshot.is_some())
+    });
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&out).unwrap();
+    for (w, ht) in [(1600.0, 1000.0), (1024.0, 700.0)] {
+        h.set_size(egui::vec2(w, ht));
+        for _ in 0..4 {
+            h.step();
+        }
+        h.render()
+            .unwrap()
+            .save(out.join(format!("grid-{w}x{ht}.png")))
+            .unwrap();
+    }
+    h.state_mut()
+        .apply(Command::SelectMetric(Metric::Predictability));
+    for _ in 0..4 {
+        h.step();
+    }
+    h.render()
+        .unwrap()
+        .save(out.join("grid-1024x700-predictability.png"))
+        .unwrap();
+}
+
+#[test]
+fn dragging_across_a_plot_zooms_every_plot_and_a_double_click_resets() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = example_at([1600.0, 1000.0], dir.path());
+    let s = h.state().state.selected_session().unwrap().clone();
+    let before = h.state().state.sel.clone();
+    let value = s.layer_band(0, Metric::ActivationFraction)[5].mean;
+    let at = |h: &Harness<'static, SampleSetsApp>, x: f64| {
+        h.state()
+            .metric_plot_position(Metric::ActivationFraction, x, value)
+            .unwrap()
+    };
+    // Where epochs 4 and 8 sit before the zoom, and the loss plot's x range.
+    let (from, to) = (at(&h, 4.0), at(&h, 8.0));
+    let whole = h.state().plot_x_range().unwrap();
+    h.hover_at(from);
+    h.step();
+    h.event(Event::PointerButton {
+        pos: from,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+    for k in 1..=8 {
+        h.hover_at(from + (to - from) * (k as f32 / 8.0));
+        h.step();
+    }
+    h.event(Event::PointerButton {
+        pos: to,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
+    for _ in 0..3 {
+        h.step();
+    }
+    // Every plot now shows epochs 4..8 (the zoom is shared), and nothing was selected.
+    let (a, b) = h.state().plot_x_range().unwrap();
+    assert!((a - 4.0).abs() < 0.2 && (b - 8.0).abs() < 0.2, "{a}..{b}");
+    assert!(b - a < (whole.1 - whole.0) / 3.0);
+    assert_eq!(h.state().state.sel, before, "a drag selects nothing");
+    h.get_by_label_contains("zoom 4");
+    // Epoch 6 is now drawn where the middle of the old 4..8 span is wider.
+    let x6 = at(&h, 6.0);
+    assert!(
+        at(&h, 8.0).x - at(&h, 4.0).x > (to.x - from.x) * 2.0,
+        "{x6:?}"
+    );
+    // A double-click shows the whole run again.
+    h.hover_at(x6);
+    h.step();
+    for _ in 0..2 {
+        for pressed in [true, false] {
+            h.event(Event::PointerButton {
+                pos: x6,
+                button: PointerButton::Primary,
+                pressed,
+                modifiers: Modifiers::NONE,
+            });
+        }
+    }
+    h.step();
+    h.step();
+    let (a, b) = h.state().plot_x_range().unwrap();
+    assert!(a <= 0.0 && b >= 20.0, "{a}..{b}");
 }

@@ -42,6 +42,8 @@ pub enum Done {
     /// A save or export finished: what was done ("saved", "wrote") and the absolute path
     /// written, or why not.
     Written(&'static str, Result<PathBuf, String>),
+    /// The watcher of grid folder number `.0` read it anew (or could not).
+    Grid(u64, super::grid_folder::GridUpdate),
 }
 
 /// The owner of every worker thread's channel.
@@ -201,15 +203,29 @@ impl Background {
     }
 
     /// Shows the native file dialog for `purpose`, suggesting `file_name` when saving.
-    pub fn native_dialog(&self, purpose: Purpose, file_name: String) {
+    pub fn native_dialog(&self, purpose: Purpose, start: PathBuf) {
         let p = purpose.clone();
         self.spawn(
             "file-dialog",
             move |r| {
-                let chosen = native_dialog(&p, &file_name);
+                let chosen = native_dialog(&p, &start);
                 r.send(Done::Dialog(p, chosen));
             },
             move |_| Done::Dialog(purpose, None),
+        );
+    }
+
+    /// Watches grid folder `dir` (number `generation`) until `stop` is set: reports a new
+    /// snapshot whenever its files change (see [`super::grid_folder::watch_worker`]).
+    pub fn watch_grid(&self, dir: PathBuf, generation: u64, stop: Arc<AtomicBool>) {
+        self.spawn(
+            "grid-watch",
+            move |r| {
+                super::grid_folder::watch_worker(&dir, &stop, &|u| {
+                    r.send(Done::Grid(generation, u));
+                });
+            },
+            move |m| Done::Grid(generation, Err(m)),
         );
     }
 
@@ -247,12 +263,29 @@ impl Background {
 
 /// The platform's file dialog (rfd); `None` when closed or unavailable (rfd returns nothing
 /// without a desktop portal).
-fn native_dialog(purpose: &Purpose, suggested: &str) -> Option<PathBuf> {
-    let d = rfd::FileDialog::new().set_title(purpose.title());
+/// The dialog starts in `start`'s folder (or `start` itself when it is a folder) and, when
+/// saving, suggests its file name.
+fn native_dialog(purpose: &Purpose, start: &Path) -> Option<PathBuf> {
+    let mut d = rfd::FileDialog::new().set_title(purpose.title());
+    let folder = if start.is_dir() {
+        Some(start)
+    } else {
+        start.parent().filter(|p| p.is_dir())
+    };
+    if let Some(dir) = folder {
+        d = d.set_directory(dir);
+    }
     match purpose {
         Purpose::Open => d.add_filter("session", &["ron"]).pick_file(),
-        Purpose::DataFolder => d.pick_folder(),
-        _ => d.set_file_name(suggested).save_file(),
+        Purpose::DataFolder | Purpose::OpenGrid => d.pick_folder(),
+        _ => {
+            let name = start
+                .file_name()
+                .filter(|_| !start.is_dir())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            d.set_file_name(name).save_file()
+        }
     }
 }
 

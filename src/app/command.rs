@@ -33,8 +33,12 @@ pub enum Command {
     SelectProbeRow(Option<usize>),
     /// Switch the centre view.
     ShowTab(Tab),
-    /// Open a session file (read by a worker) and select it.
+    /// Open a session file (read by a worker) and select it; a folder is opened as a grid.
     Open(PathBuf),
+    /// Open a grid folder in the Grid tab and watch it for changes.
+    OpenGrid(PathBuf),
+    /// Open these session files (a grid cell's runs), select the first, show Explore.
+    OpenRuns(Vec<PathBuf>),
     /// Write the embedded example session into the sessions folder and open it.
     OpenExample,
     /// Queue a run of this preset and select it.
@@ -59,8 +63,9 @@ pub enum Command {
     CancelDownload,
     /// Ask the user for a path (the in-app prompt), starting with this text.
     AskPath(Purpose, String),
-    /// Show the native file dialog for the prompt, suggesting this file name.
-    NativeDialog(Purpose, String),
+    /// Show the native file dialog for the prompt, starting at this path (its folder, and
+    /// its file name when saving).
+    NativeDialog(Purpose, PathBuf),
     /// The user chose a path for this purpose.
     PathChosen(Purpose, PathBuf),
     /// Close the path prompt.
@@ -86,6 +91,8 @@ pub enum Purpose {
     SaveAs(RunId),
     /// Use this folder as the data folder.
     DataFolder,
+    /// Open a grid folder.
+    OpenGrid,
     /// Export a figure of a run.
     ExportFigure(RunId, FigureKind),
     /// Export the per-node CSV of a run.
@@ -99,6 +106,7 @@ impl Purpose {
             Purpose::Open => "Open session",
             Purpose::SaveAs(_) => "Save session as",
             Purpose::DataFolder => "Choose data folder",
+            Purpose::OpenGrid => "Open grid folder",
             Purpose::ExportFigure(..) => "Export figure",
             Purpose::ExportCsv(_) => "Export CSV",
         }

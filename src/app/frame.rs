@@ -31,7 +31,14 @@ pub struct SampleSetsApp {
     select_node: Option<NodeRef>,
     frame_log: bool,
     pub(super) ctx: egui::Context,
+    /// The runs list as last written to storage: (file, has records) per run, and the run
+    /// shown.
+    saved_runs: RunsListKey,
 }
+
+/// What of the runs list is persisted: each run's file and whether it has records yet (its
+/// file exists from the first record on), and the file of the run shown.
+type RunsListKey = (Vec<(PathBuf, bool)>, Option<PathBuf>);
 
 impl SampleSetsApp {
     /// Builds the app from eframe's creation context (restores settings from storage).
@@ -62,6 +69,7 @@ impl SampleSetsApp {
             select_node: options.select_node,
             frame_log: options.frame_log,
             ctx: ctx.clone(),
+            saved_runs: (Vec::new(), None),
         };
         app.apply(Command::FindData(options.data_dir));
         app.restore_runs();
@@ -92,6 +100,28 @@ impl SampleSetsApp {
         state.settings.open_runs = open_runs;
         state.settings.shown_run = state.selected_run().and_then(|e| e.path.clone());
         &state.settings
+    }
+
+    /// True (once) when the runs list changed since it was last persisted: a run added,
+    /// removed, given its first record, or another run shown.
+    pub fn runs_list_changed(&mut self) -> bool {
+        let runs: Vec<(PathBuf, bool)> = self
+            .state
+            .runs
+            .entries
+            .iter()
+            .filter_map(|e| {
+                let recorded = e.session.as_ref().is_some_and(|s| !s.epochs.is_empty());
+                Some((e.path.clone()?, recorded))
+            })
+            .collect();
+        let shown = self.state.selected_run().and_then(|e| e.path.clone());
+        let key = (runs, shown);
+        if key == self.saved_runs {
+            return false;
+        }
+        self.saved_runs = key;
+        true
     }
 
     /// The views' end of the command channel (what a test or a script sends through).

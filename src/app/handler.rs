@@ -77,6 +77,13 @@ impl SampleSetsApp {
             Command::SelectProbeRow(k) => sel.probe_row = k,
             Command::ShowTab(tab) => self.state.tab = tab,
             Command::Open(path) => self.open(&path),
+            Command::OpenGrid(dir) => self.open_grid(dir),
+            Command::OpenRuns(paths) => {
+                for p in paths.iter().rev() {
+                    self.open(p);
+                }
+                self.state.tab = super::state::Tab::Explore;
+            }
             Command::OpenExample => match example_session_path(&runs.sessions_dir) {
                 Ok(p) => self.open(&p),
                 Err(e) => self.state.notify(e),
@@ -129,8 +136,8 @@ impl SampleSetsApp {
                     hint: None,
                 });
             }
-            Command::NativeDialog(purpose, file_name) => {
-                self.background.native_dialog(purpose, file_name);
+            Command::NativeDialog(purpose, start) => {
+                self.background.native_dialog(purpose, start);
             }
             Command::PathChosen(purpose, path) => {
                 self.state.prompt = None;
@@ -231,6 +238,11 @@ impl SampleSetsApp {
                 );
             }
             Done::Written(_, Err(m)) => state.notify(m),
+            Done::Grid(generation, update) => {
+                if let Some(g) = state.grid.as_mut().filter(|g| g.generation == generation) {
+                    g.update(update);
+                }
+            }
         }
     }
 
@@ -277,8 +289,29 @@ impl SampleSetsApp {
         }
     }
 
-    /// Opens a session file (read on a worker) and selects it.
+    /// Shows grid folder `dir` in the Grid tab and starts watching it (the folder shown before
+    /// stops being watched).
+    fn open_grid(&mut self, dir: PathBuf) {
+        if !dir.is_dir() {
+            self.state
+                .notify(format!("{}: not a folder, so not a grid", dir.display()));
+            return;
+        }
+        let generation = self.state.grid.as_ref().map_or(1, |g| g.generation + 1);
+        let grid = super::grid_folder::OpenGrid::new(dir.clone(), generation);
+        self.background
+            .watch_grid(dir.clone(), generation, std::sync::Arc::clone(&grid.stop));
+        self.state.grid = Some(grid);
+        self.state.tab = super::state::Tab::Grid;
+        self.state.settings.push_recent(dir);
+    }
+
+    /// Opens a session file (read on a worker) and selects it; a folder opens as a grid.
     fn open(&mut self, path: &Path) {
+        if path.is_dir() {
+            self.open_grid(path.to_path_buf());
+            return;
+        }
         let (id, read) = self.state.runs.open(path);
         if read {
             self.background.load_session(id, path.to_path_buf());
@@ -335,6 +368,7 @@ impl SampleSetsApp {
         match purpose {
             Purpose::Open => self.open(&path),
             Purpose::DataFolder => self.find_data(Some(&path)),
+            Purpose::OpenGrid => self.open_grid(path),
             Purpose::SaveAs(id) => {
                 let Some(e) = self.state.runs.get(id) else {
                     return;

@@ -9,8 +9,8 @@
 //! - [`background`]: every worker thread and the channel back (data, session files,
 //!   training, node-line textures, the download, file dialogs, saves and exports);
 //! - [`ui`]: one file per panel and the layout;
-//! - [`runs`], [`selection`], [`settings`], [`node_lines`], [`example`]: the models and worker
-//!   bodies those use;
+//! - [`runs`], [`selection`], [`settings`], [`node_lines`], [`example`], [`grid_folder`]: the
+//!   models and worker bodies those use;
 //! - `frame.rs`: [`SampleSetsApp`] and what one frame does.
 //!
 //! The UI thread never blocks: workers send results, the frame drains them with `try_recv`.
@@ -25,6 +25,8 @@ pub mod command;
 pub mod example;
 #[cfg(feature = "gui")]
 mod frame;
+#[cfg(feature = "gui")]
+pub mod grid_folder;
 #[cfg(feature = "gui")]
 mod handler;
 #[cfg(feature = "gui")]
@@ -53,8 +55,17 @@ const SETTINGS_KEY: &str = "sample-sets-settings";
 
 #[cfg(feature = "gui")]
 impl eframe::App for SampleSetsApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.frame(ui);
+        // The runs list is saved as soon as it changes: eframe saves only on a normal close
+        // and every 30 s while frames are drawn (none are while a run measures), so a crash
+        // or a kill would otherwise forget the runs started since.
+        if self.runs_list_changed()
+            && let Some(storage) = frame.storage_mut()
+        {
+            eframe::set_value(storage, SETTINGS_KEY, self.settings_to_save());
+            storage.flush();
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

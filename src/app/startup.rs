@@ -15,7 +15,7 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Default, PartialEq, clap::Args)]
 #[command(next_help_heading = "Desktop app")]
 pub struct StartupOptions {
-    /// Session files to open in the desktop app.
+    /// Session files to open in the desktop app; a folder opens as a grid in the Grid tab.
     pub files: Vec<PathBuf>,
     /// Folder for new sessions (default: the platform data folder's `sessions`).
     #[arg(

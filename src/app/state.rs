@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use egui::util::History;
 
 use super::command::Purpose;
+use super::grid_folder::OpenGrid;
 use super::runs::{RunEntry, RunId, Runs};
 use super::selection::Selection;
 use super::settings::Settings;
@@ -97,6 +98,8 @@ pub enum Tab {
     Explore,
     /// Runs marked for comparison, side by side.
     Compare,
+    /// The open grid folder as small multiples, and its summary over seeds.
+    Grid,
 }
 
 /// The path prompt the user was asked to fill.
@@ -134,6 +137,8 @@ pub struct AppState {
     pub presets: Result<Vec<Preset>, String>,
     /// CPU time of the UI code of recent frames, milliseconds.
     pub frame_times: History<f32>,
+    /// The grid folder shown in the Grid tab, if one was opened.
+    pub grid: Option<OpenGrid>,
 }
 
 impl AppState {
@@ -151,6 +156,7 @@ impl AppState {
             prompt: None,
             presets: crate::preset::builtin().map_err(|e| e.to_string()),
             frame_times: History::new(0..120, f32::INFINITY),
+            grid: None,
         }
     }
 

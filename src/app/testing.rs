@@ -1,7 +1,7 @@
 //! What each view drew in the last frame, for the GUI tests (`cargo test` turns on the
 //! `testing` feature through the crate's dev-dependency on itself). Not public API.
 
-use egui::Pos2;
+use egui::{Pos2, Rect};
 use egui_plot::PlotPoint;
 
 use super::frame::SampleSetsApp;
@@ -56,6 +56,20 @@ impl SampleSetsApp {
         Some(t.position_from_point(&PlotPoint::new(x, f64::from(value))))
     }
 
+    /// The x range (positions, epochs) the metric plots showed in the last frame.
+    pub fn plot_x_range(&self) -> Option<(f64, f64)> {
+        let t = self
+            .views
+            .plots
+            .metric_transforms
+            .first()
+            .copied()
+            .flatten()?;
+        let axis = self.views.plots.axis.as_ref()?;
+        let r = t.bounds().range_x();
+        Some((axis.position(*r.start()), axis.position(*r.end())))
+    }
+
     /// The text of the last hover tooltip a plot on the epoch axis showed.
     pub fn last_plot_tooltip(ctx: &egui::Context) -> Option<String> {
         crate::app::ui::epoch_axis::last_tooltip(ctx)
@@ -87,6 +101,26 @@ impl SampleSetsApp {
     pub fn push_plot_position(&self, position: f64, value: f32) -> Option<Pos2> {
         let (t, axis) = self.views.detail.push_plot.as_ref()?;
         Some(t.position_from_point(&PlotPoint::new(axis.x(position), f64::from(value))))
+    }
+
+    /// Where the Grid tab drew the plot of the cell of preset `name` last frame.
+    pub fn grid_cell_rect(&self, name: &str) -> Option<Rect> {
+        self.views
+            .grid_tab
+            .cells
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, r)| *r)
+    }
+
+    /// The corner text (final test accuracy) the Grid tab drew for preset `name` last frame.
+    pub fn grid_corner_text(&self, name: &str) -> Option<String> {
+        self.views
+            .grid_tab
+            .corners
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.clone())
     }
 }
 

@@ -17,7 +17,7 @@ use crate::grid::plan::PlannedRun;
 use crate::grid::pool::{Outcome, PoolEvent, run_pool};
 use crate::grid::slurm::{self, ScriptPaths, SlurmOptions};
 use crate::grid::{
-    GridStatus, Plan, PresetRow, Selection, Spread, parse_seeds, scan, summary_table,
+    GridStatus, Plan, PresetRow, Selection, Spread, parse_seeds, scan, seeds_text, summary_table,
 };
 use crate::session::Metric;
 
@@ -338,40 +338,9 @@ fn percent(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |a| format!("{:.2}%", a * 100.0))
 }
 
-/// "mean ± sd" (the mean alone for one seed), `scale`d.
+/// "mean ± sd" (the mean alone for one seed), `scale`d; "-" for none.
 fn mean_sd(s: &Option<Spread>, scale: f64, decimals: usize) -> String {
-    match s {
-        None => "-".into(),
-        Some(s) if s.n == 1 => format!("{:.*}", decimals, s.mean * scale),
-        Some(s) => format!(
-            "{:.*} ± {:.*}",
-            decimals,
-            s.mean * scale,
-            decimals,
-            s.std * scale
-        ),
-    }
-}
-
-/// Seeds as ranges where they run on: "1..3,7".
-fn seeds_text(seeds: &[u64]) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < seeds.len() {
-        let mut j = i;
-        while j + 1 < seeds.len() && seeds[j + 1] == seeds[j] + 1 {
-            j += 1;
-        }
-        parts.push(if j > i + 1 {
-            format!("{}..{}", seeds[i], seeds[j])
-        } else if j == i + 1 {
-            format!("{},{}", seeds[i], seeds[j])
-        } else {
-            seeds[i].to_string()
-        });
-        i = j + 1;
-    }
-    parts.join(",")
+    s.map_or_else(|| "-".into(), |s| s.mean_sd_text(scale, decimals))
 }
 
 /// The per-run table and the per-preset summary as text.

@@ -35,4 +35,4 @@ pub use manifest::{GridRun, MANIFEST_FILE, Manifest};
 pub use plan::{Plan, Selection, parse_seeds};
 pub use status::{GridReader, GridStatus, RunRow, RunState, scan};
 pub use summary::{EpochSummary, FileStamp, RunSummary};
-pub use table::{PresetRow, Spread, summary_table};
+pub use table::{PresetRow, Spread, seeds_text, summary_table};

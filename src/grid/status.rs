@@ -132,6 +132,13 @@ impl GridReader {
         }
     }
 
+    /// Keeps `summary`, read from `path` when the file had `stamp`, as if [`GridReader::refresh`]
+    /// had read it (a view that reads a large grid file by file, to show it filling, primes
+    /// the reader so its first refresh reads nothing again).
+    pub fn prime(&mut self, path: &Path, stamp: FileStamp, summary: RunSummary) {
+        self.cache.insert(path.to_path_buf(), (stamp, summary));
+    }
+
     /// Reads the summary of `path` unless its stamp is unchanged since the last read.
     fn summary(&mut self, path: &Path) -> Result<RunSummary, SessionError> {
         let stamp = FileStamp::of(path);

@@ -47,6 +47,49 @@ impl Spread {
     }
 }
 
+impl Spread {
+    /// "mean ± sd" of the values times `scale`, with `decimals` decimals; the mean alone for
+    /// one value (as `grid status` and the app's Grid tab print it).
+    pub fn mean_sd_text(&self, scale: f64, decimals: usize) -> String {
+        if self.n == 1 {
+            format!("{:.*}", decimals, self.mean * scale)
+        } else {
+            format!(
+                "{:.*} ± {:.*}",
+                decimals,
+                self.mean * scale,
+                decimals,
+                self.std * scale
+            )
+        }
+    }
+}
+
+/// Seeds as ranges where they run on: "1..3,7" (two in a row are listed: "1,2").
+pub fn seeds_text(seeds: &[u64]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while let Some(&first) = seeds.get(i) {
+        let mut j = i;
+        while seeds
+            .get(j + 1)
+            .is_some_and(|&n| Some(n) == seeds[j].checked_add(1))
+        {
+            j += 1;
+        }
+        let last = seeds[j];
+        parts.push(if j > i + 1 {
+            format!("{first}..{last}")
+        } else if j == i + 1 {
+            format!("{first},{last}")
+        } else {
+            first.to_string()
+        });
+        i = j + 1;
+    }
+    parts.join(",")
+}
+
 /// One preset's row: its runs over seeds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PresetRow {
@@ -123,5 +166,8 @@ mod tests {
         let one = Spread::of([0.5, f64::NAN]).unwrap();
         assert_eq!((one.std, one.n), (0.0, 1));
         assert_eq!(Spread::of([]), None);
+        assert_eq!(s.mean_sd_text(100.0, 1), "92.0 ± 2.0");
+        assert_eq!(one.mean_sd_text(1.0, 2), "0.50");
+        assert_eq!(seeds_text(&[1, 2, 3, 7, 9, 10]), "1..3,7,9,10");
     }
 }

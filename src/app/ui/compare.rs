@@ -29,6 +29,9 @@ const MAP_CHROME_H: f32 = 78.0;
 pub struct CompareView {
     overlay: bool,
     maps: HashMap<RunId, NodeMapView>,
+    /// Runs that differ only in seed drawn as one group (mean, min..max band).
+    by_seed: bool,
+    seed_groups: super::seed_groups::SeedGroups,
 }
 
 /// A quantity Compare plots for every run.
@@ -155,6 +158,8 @@ impl CompareView {
             ui.selectable_value(&mut self.overlay, true, "overlaid");
             ui.separator();
             epoch_axis::controls(ui);
+            ui.checkbox(&mut self.by_seed, "seeds as groups")
+                .on_hover_text("Runs that differ only in seed: mean with the min..max band");
         });
         let names: Vec<String> = chosen.iter().map(|c| c.2.preset.name.clone()).collect();
         ui.horizontal_wrapped(|ui| {
@@ -190,7 +195,9 @@ impl CompareView {
                     .show(ui, |ui| self.table(ui, &chosen));
                 let quantities = Quantity::all();
                 let spacing = ui.spacing().item_spacing.x;
-                if self.overlay {
+                if self.by_seed {
+                    self.seed_groups.ui(ui, &chosen, &axis);
+                } else if self.overlay {
                     let cols = ((ui.available_width() / 360.0).floor() as usize).clamp(1, 3);
                     let w =
                         (ui.available_width() - spacing * (cols as f32 - 1.0)) / cols as f32 - 2.0;

@@ -644,7 +644,7 @@ impl EpochAxis {
         let near = (self.x_range().1 - self.x_range().0) * 0.015;
         for m in marks {
             if (self.x(m.position) - self.x(position)).abs() <= near {
-                lines.push(format!("▲ {}", m.text));
+                lines.push(format!("event: {}", m.text));
             }
         }
         lines.join("\n")
@@ -927,7 +927,11 @@ pub fn controls(ui: &mut Ui) {
     }
     if let Some((a, b)) = state.zoom {
         if ui
-            .small_button(format!("zoom {}–{} ✕", epoch_text(a), epoch_text(b)))
+            .small_button(format!(
+                "zoom {}–{}: show all",
+                epoch_text(a),
+                epoch_text(b)
+            ))
             .on_hover_text("show the whole run (or double-click a plot)")
             .clicked()
         {

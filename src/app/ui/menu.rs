@@ -1,4 +1,4 @@
-//! The menu bar: File, Export, View, the Explore/Compare switch, and the data status (and,
+//! The menu bar: File, Export, View, the Explore/Compare/Grid switch, and the data status (and,
 //! behind View > Debug, the UI frame time) on the right.
 
 use egui::{RichText, Ui};
@@ -67,7 +67,11 @@ pub fn ui(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
             });
         });
         ui.separator();
-        for (tab, label) in [(Tab::Explore, "Explore"), (Tab::Compare, "Compare")] {
+        for (tab, label) in [
+            (Tab::Explore, "Explore"),
+            (Tab::Compare, "Compare"),
+            (Tab::Grid, "Grid"),
+        ] {
             if ui.selectable_label(state.tab == tab, label).clicked() {
                 tx.send(Command::ShowTab(tab));
             }
@@ -89,6 +93,16 @@ fn file_menu(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
         .clicked()
     {
         tx.send(Command::OpenExample);
+    }
+    if ui.button("Open grid folder…").clicked() {
+        let dir = state
+            .grid
+            .as_ref()
+            .map_or_else(|| state.runs.sessions_dir.clone(), |g| g.dir.clone());
+        tx.send(Command::AskPath(
+            Purpose::OpenGrid,
+            format!("{}/", dir.display()),
+        ));
     }
     ui.menu_button("Recent", |ui| {
         if state.settings.recent.is_empty() {

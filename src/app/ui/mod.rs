@@ -14,6 +14,7 @@ pub mod epoch_axis;
 pub mod explore;
 pub mod findings;
 pub mod grid;
+pub mod grid_tab;
 pub mod menu;
 pub mod node_detail;
 pub mod node_lines;
@@ -22,6 +23,7 @@ pub mod notices;
 pub mod path_prompt;
 pub mod plots;
 pub mod runs_list;
+pub mod seed_groups;
 pub mod welcome;
 
 use egui::Ui;
@@ -109,6 +111,8 @@ pub struct Views {
     pub data_panel: data_panel::DataPanel,
     /// Where the centre panel was drawn last frame (the layout tests read it).
     pub centre: Option<egui::Rect>,
+    /// The Grid tab (where its cells were drawn).
+    pub grid_tab: grid_tab::GridTabView,
 }
 
 impl Views {
@@ -125,6 +129,7 @@ impl Views {
             prompt: path_prompt::PathPrompt::default(),
             data_panel: data_panel::DataPanel::default(),
             centre: None,
+            grid_tab: grid_tab::GridTabView::default(),
         }
     }
 
@@ -185,13 +190,14 @@ impl Views {
         }
         let centre = egui::CentralPanel::default().show(ui, |ui| {
             self.data_panel.ui(ui, state, tx);
-            if state.runs.entries.is_empty() {
+            if state.runs.entries.is_empty() && state.tab != Tab::Grid {
                 welcome::ui(ui);
                 return;
             }
             match state.tab {
                 Tab::Explore => explore::centre(ui, &mut self.plots, &mut self.map, state, tx),
                 Tab::Compare => self.compare.ui(ui, &state.runs, &state.sel, tx),
+                Tab::Grid => self.grid_tab.ui(ui, state, tx),
             }
         });
         self.centre = Some(centre.response.rect);

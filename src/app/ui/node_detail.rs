@@ -13,8 +13,8 @@ use egui_plot::{HLine, LineStyle};
 use super::RunView;
 use super::colors::{MARKER, NEUTRAL, class_color};
 use super::epoch_axis::{
-    self, EpochAxis, LegendEntry, PlotOutcome, PlotSpec, Series, ValueFormat, nearest_record_step,
-    record_text,
+    self, EpochAxis, EventMark, LegendEntry, PlotOutcome, PlotSpec, Series, ValueFormat,
+    nearest_record_step, record_text,
 };
 use crate::app::command::{Command, CommandSender};
 use crate::app::runs::RunId;
@@ -140,6 +140,8 @@ pub struct NodeDetailView {
     thumbs: Option<Thumbs>,
     digit: Option<(TextureHandle, (RunId, usize))>,
     series: Option<(SeriesKey, NodeSeries)>,
+    /// The run's event marks, for (run, version): finding events reads every record.
+    marks: Option<((RunId, u64), Vec<EventMark>)>,
     /// The raster gives every record the same width instead of placing it by position.
     raster_equal_widths: bool,
     /// Node and record step drawn last frame (read by the GUI tests).
@@ -511,6 +513,18 @@ impl NodeDetailView {
         let axis = EpochAxis::new(ui.ctx(), run, s);
         let sel_position = s.record_position(idx);
         let label = |p: f64| record_text(s, p);
+        // The run's events on the node's time lines too: its layer's, and accuracy's.
+        let own_layer = format!("layer {}:", l + 1);
+        if self.marks.as_ref().is_none_or(|m| m.0 != (run, version)) {
+            self.marks = Some(((run, version), super::plots::event_marks(s)));
+        }
+        let marks: Vec<EventMark> = self
+            .marks
+            .iter()
+            .flat_map(|m| &m.1)
+            .filter(|m| !m.text.starts_with("layer ") || m.text.starts_with(&own_layer))
+            .cloned()
+            .collect();
 
         // (a) Membership raster.
         ui.separator();
@@ -582,7 +596,7 @@ impl NodeDetailView {
             ui,
             &spec,
             &composition,
-            &[],
+            &marks,
             sel_position,
             &label,
             |_, _| {},
@@ -628,7 +642,7 @@ impl NodeDetailView {
                 .collect();
             let spec =
                 PlotSpec::new("push-by-class", w, 150.0, "mean φ (by class)").include_y([0.0]);
-            let out = axis.show(ui, &spec, &push, &[], sel_position, &label, |p, _| {
+            let out = axis.show(ui, &spec, &push, &marks, sel_position, &label, |p, _| {
                 p.hline(
                     HLine::new("", 0.0)
                         .color(Color32::from_gray(120))
@@ -643,7 +657,7 @@ impl NodeDetailView {
             let text = ui.visuals().text_color();
             let small = |ui: &mut Ui, id: &str, y_title: &str, lines: Vec<Series>| {
                 let spec = PlotSpec::new(id, w, SMALL_PLOT_H, y_title).include_y([0.0]);
-                let out = axis.show(ui, &spec, &lines, &[], sel_position, &label, |_, _| {});
+                let out = axis.show(ui, &spec, &lines, &marks, sel_position, &label, |_, _| {});
                 select_clicked(&out, s, tx);
             };
             ui.strong("How hard the set pushes: mean |φ| over its samples");
@@ -715,7 +729,7 @@ impl NodeDetailView {
         }
         ui.horizontal_wrapped(|ui| epoch_axis::legend(ui, &entries));
         let spec = PlotSpec::new("node-metrics", w, 150.0, "metric value");
-        let out = axis.show(ui, &spec, &metrics, &[], sel_position, &label, |_, _| {});
+        let out = axis.show(ui, &spec, &metrics, &marks, sel_position, &label, |_, _| {});
         select_clicked(&out, s, tx);
 
         // (f) Thumbnails.
@@ -1094,21 +1108,31 @@ impl NodeDetailView {
             self.digit = Some((tex, (run, k)));
         }
         if let Some((tex, _)) = &self.digit {
-            ui.horizontal(|ui| {
-                ui.add(egui::Image::new((tex.id(), vec2(112.0, 112.0))));
+            ui.horizontal_top(|ui| {
+                ui.add(egui::Image::new((tex.id(), vec2(96.0, 96.0))));
+                // The texts wrap in what is left of a narrow panel (already short of the
+                // scroll bar: see RIGHT_MARGIN).
+                let rest = ui.available_width().max(80.0);
                 ui.vertical(|ui| {
+                    ui.set_max_width(rest);
                     let label = s.probe.labels.get(k).copied().unwrap_or(0);
                     ui.heading(format!("label {label}"));
-                    ui.label(format!(
-                        "probe sample {k} (training index {})",
-                        s.probe.indices.get(k).copied().unwrap_or(0)
-                    ));
+                    ui.add(
+                        egui::Label::new(format!(
+                            "probe sample {k} (training index {})",
+                            s.probe.indices.get(k).copied().unwrap_or(0)
+                        ))
+                        .wrap(),
+                    );
                     let inside = s.probe_member(idx, node.0, node.1, k);
-                    ui.label(if inside {
-                        "in the sample set at this record"
-                    } else {
-                        "not in the sample set at this record"
-                    });
+                    ui.add(
+                        egui::Label::new(if inside {
+                            "in the sample set at this record"
+                        } else {
+                            "not in the sample set at this record"
+                        })
+                        .wrap(),
+                    );
                 });
             });
         }

@@ -90,6 +90,8 @@ impl PathPrompt {
                     "File to write:"
                 } else if *purpose == Purpose::DataFolder {
                     "Folder holding the MNIST files (train-images-idx3-ubyte, …):"
+                } else if *purpose == Purpose::OpenGrid {
+                    "Grid folder (grid.ron and the runs' session files):"
                 } else {
                     "Session file (.ron):"
                 });
@@ -116,7 +118,7 @@ impl PathPrompt {
                     if let Some(e) = &listing.error {
                         ui.colored_label(ui.visuals().error_fg_color, e);
                     }
-                    let folders_only = *purpose == Purpose::DataFolder;
+                    let folders_only = matches!(purpose, Purpose::DataFolder | Purpose::OpenGrid);
                     egui::ScrollArea::vertical()
                         .max_height(220.0)
                         .id_salt("path-prompt-listing")
@@ -162,11 +164,9 @@ impl PathPrompt {
                         .on_hover_text("Native file dialog")
                         .clicked()
                     {
-                        let suggested = PathBuf::from(text.as_str())
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default();
-                        tx.send(Command::NativeDialog(purpose.clone(), suggested));
+                        // The dialog starts where the prompt shows (folder and file name).
+                        let shown = resolve(text, self.listing.as_ref().map(|l| l.dir.as_path()));
+                        tx.send(Command::NativeDialog(purpose.clone(), shown));
                     }
                     if ui.button("Cancel").clicked() {
                         tx.send(Command::ClosePrompt);

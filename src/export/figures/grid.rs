@@ -60,7 +60,8 @@ struct Layout {
     seeds: Vec<u64>,
 }
 
-fn loss_title(short: &str) -> String {
+/// A block's title for a loss's short name: "cross-entropy loss", "MSE loss".
+pub fn loss_title(short: &str) -> String {
     match short {
         "ce" => "cross-entropy loss".into(),
         "mse" => "MSE loss".into(),
@@ -83,7 +84,7 @@ fn cell_of(g: &RunGroup, runs: &[RunSummary], metric: Metric) -> Cell {
 }
 
 /// Rounds `lo..hi` outwards to multiples of `step`, within [0, 1].
-fn nice_range(lo: f64, hi: f64, step: f64) -> std::ops::Range<f64> {
+pub fn nice_range(lo: f64, hi: f64, step: f64) -> std::ops::Range<f64> {
     let lo = ((lo / step).floor() * step).max(0.0);
     let mut hi = ((hi / step).ceil() * step).min(1.0);
     if hi <= lo {
@@ -183,7 +184,8 @@ fn layout(runs: &[RunSummary], metric: Metric) -> Result<Layout, ExportError> {
     })
 }
 
-fn accuracy_text(a: &Option<Spread>) -> String {
+/// A cell's corner text: "test 91.23%", with the min–max over seeds when there are several.
+pub fn accuracy_text(a: &Option<Spread>) -> String {
     match a {
         None => String::new(),
         Some(s) if s.n == 1 => format!("test {:.2}%", s.mean * 100.0),
