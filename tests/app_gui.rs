@@ -556,6 +556,281 @@ fn compare_two_runs_at_both_sizes() {
         picture(&mut h, &format!("{name}-overlaid"));
     }
 }
+/// A tiny run with the default schedule: records inside epoch 1, then per epoch.
+fn tiny_scheduled(epochs: u32, probe: usize) -> Preset {
+    let mut p = find("mnist-2x20-ce", &[]).unwrap();
+    p.epochs = epochs;
+    p.probe_size = probe;
+    p
+}
+
+#[test]
+fn node_detail_shows_push_by_class_and_a_proportional_sample_of_the_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .wgpu()
+        .build_eframe({
+            let config = AppConfig {
+                sessions_dir: Some(dir.path().to_path_buf()),
+                data_dir: Some(common::mnist_dir()),
+                ..AppConfig::default()
+            };
+            move |cc| SampleSetsApp::new(cc, config)
+        });
+    wait_for(&mut h, "MNIST", Duration::from_secs(30), |a| {
+        a.state.dataset().is_some()
+    });
+    let id = start(&mut h, tiny_scheduled(2, 500));
+    wait_for(&mut h, "the run to finish", Duration::from_secs(180), |a| {
+        matches!(state(a, id), RunState::Done(_))
+    });
+    let s = h.state().state.selected_session().unwrap().clone();
+    let last = s.epochs.len() - 1;
+    // The most informative node of layer 1 at the end (its set is neither empty nor all).
+    let size = |j: usize| s.node_counts(last, 0, j).unwrap().iter().sum::<u32>();
+    let j = (0..s.widths[0])
+        .filter(|&j| size(j) > 0)
+        .max_by(|&a, &b| {
+            let u = |j| {
+                s.node_value(last, 0, j, Metric::Informativeness)
+                    .unwrap_or(0.0)
+            };
+            u(a).total_cmp(&u(b))
+        })
+        .unwrap();
+    h.state_mut().apply(Command::SelectNode(Some((0, j))));
+    for _ in 0..4 {
+        h.step();
+    }
+    h.get_by_label(&format!("layer 1 · node {j}"));
+
+    // Push by class: one line per class that has samples in the set at some record.
+    h.get_by_label("Push by class: mean φ of the set's samples of each class");
+    let expected: Vec<usize> = (0..s.classes())
+        .filter(|&c| {
+            s.node_class_push_series(0, j)
+                .iter()
+                .any(|(_, _, v)| v.get(c).copied().flatten().is_some())
+        })
+        .collect();
+    assert!(!expected.is_empty(), "the run recorded the backward pass");
+    assert_eq!(h.state().rendered_push_classes(), expected);
+
+    // The sample: members of the set at the selected record, counted against the whole set.
+    let (shown, set_size) = h.state().rendered_set_sample().expect("thumbnails drawn");
+    assert_eq!(set_size, u64::from(size(j)));
+    let members: Vec<usize> = (0..s.probe.len())
+        .filter(|&k| s.probe_member(last, 0, j, k))
+        .collect();
+    assert_eq!(shown.len(), members.len().min(60));
+    assert!(shown.iter().all(|k| members.contains(k)));
+    // Each class in proportion to its share of the set (within one sample), where the probe
+    // holds enough of the class.
+    let on = s.node_counts(last, 0, j).unwrap();
+    let total = f64::from(size(j));
+    for (c, &on_c) in on.iter().enumerate() {
+        let of_class = |rows: &[usize]| {
+            rows.iter()
+                .filter(|&&k| usize::from(s.probe.labels[k]) == c)
+                .count()
+        };
+        let quota = shown.len() as f64 * f64::from(on_c) / total;
+        if (of_class(&members) as f64) >= quota.ceil() + 1.0 {
+            assert!(
+                (of_class(&shown) as f64 - quota).abs() <= 1.0 + 1e-9,
+                "class {c}: {} shown, quota {quota:.2}",
+                of_class(&shown)
+            );
+        }
+    }
+    let thousands = |n: u64| {
+        let d = n.to_string();
+        d.chars()
+            .enumerate()
+            .flat_map(|(i, ch)| {
+                let sep = i > 0 && (d.len() - i).is_multiple_of(3);
+                sep.then_some(',').into_iter().chain([ch])
+            })
+            .collect::<String>()
+    };
+    h.get_by_label(&format!(
+        "showing {} of {}",
+        shown.len(),
+        thousands(set_size)
+    ));
+
+    // Hovering a class's line names the class, its mean φ and what the sign means, and
+    // leaves the selected record alone. Hover the class whose last value stands furthest from
+    // the others' (so no other line's point is nearer).
+    let series = s.node_class_push_series(0, j);
+    let (_, x_last, by_class) = series.last().unwrap();
+    let value = |c: usize| by_class[c];
+    let gap = |c: usize| {
+        expected
+            .iter()
+            .filter(|&&o| o != c)
+            .filter_map(|&o| Some((value(o)? - value(c)?).abs()))
+            .fold(f32::INFINITY, f32::min)
+    };
+    let c = *expected
+        .iter()
+        .filter(|&&c| value(c).is_some())
+        .max_by(|&&a, &&b| gap(a).total_cmp(&gap(b)))
+        .unwrap();
+    let phi = value(c).unwrap();
+    h.get_by_label("Push by class: mean φ of the set's samples of each class")
+        .scroll_to_me();
+    for _ in 0..3 {
+        h.step();
+    }
+    let step_before = h.state().state.sel.step;
+    // A little inside the last point, so the pointer stays on the plot.
+    let pos = h.state().push_plot_position(*x_last, phi).unwrap() - egui::vec2(2.0, 0.0);
+    SampleSetsApp::clear_last_plot_tooltip(&h.ctx);
+    h.hover_at(pos);
+    for _ in 0..3 {
+        h.step();
+    }
+    let tip = SampleSetsApp::last_plot_tooltip(&h.ctx).expect("a tooltip while hovering");
+    // The record, then the class's mean φ as drawn, and what its sign means.
+    let record = sample_sets::app::selection::position_label(
+        s.epochs.last().unwrap().step,
+        s.steps_per_epoch(),
+    );
+    assert!(tip.starts_with(&format!("{record}\n")), "{tip}");
+    let meaning = if phi < 0.0 {
+        "loss falls as the node's output grows"
+    } else {
+        "loss rises as the node's output grows"
+    };
+    let line = tip
+        .lines()
+        .find(|line| line.starts_with(&format!("class {c}: ")))
+        .unwrap_or_else(|| panic!("no line for class {c}: {tip}"));
+    let drawn: f64 = line
+        .trim_start_matches(&format!("class {c}: "))
+        .split(',')
+        .next()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no value in {line}"));
+    // Three significant digits of the value drawn.
+    assert!(
+        (drawn - f64::from(phi)).abs() <= f64::from(phi).abs() * 5e-3,
+        "{line} vs {phi}"
+    );
+    assert!(line.ends_with(meaning), "{line}");
+    assert_eq!(h.state().state.sel.step, step_before);
+    if let Ok(img) = h.render() {
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        let _ = std::fs::create_dir_all(&out);
+        let _ = img.save(out.join("node-detail-1600x1000-push-hover.png"));
+    }
+
+    // Pictures to look at, at both window sizes, with a probe sample enlarged.
+    h.state_mut()
+        .apply(Command::SelectProbeRow(shown.first().copied()));
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    let _ = std::fs::create_dir_all(&out);
+    for (w, hh) in [(1600.0, 1000.0), (1024.0, 700.0)] {
+        h.set_size(egui::vec2(w, hh));
+        for _ in 0..4 {
+            h.step();
+        }
+        if let Ok(img) = h.render() {
+            let _ = img.save(out.join(format!("node-detail-{w}x{hh}.png")));
+        }
+        // The lower part of the detail panel.
+        for (label, part) in [
+            (
+                "Turnover since the previous record (solid: added, dashed: removed)",
+                "turnover",
+            ),
+            ("sample thumbnails", "thumbnails"),
+        ] {
+            if let Some(n) = h.query_by_label(label) {
+                n.scroll_to_me();
+            }
+            for _ in 0..4 {
+                h.step();
+            }
+            if let Ok(img) = h.render() {
+                let _ = img.save(out.join(format!("node-detail-{w}x{hh}-{part}.png")));
+            }
+        }
+        h.get_by_label("membership raster").scroll_to_me();
+    }
+
+    // The raster with equal column widths.
+    h.set_size(egui::vec2(1600.0, 1000.0));
+    for _ in 0..4 {
+        h.step();
+    }
+    h.get_by_label("equal").click();
+    for _ in 0..4 {
+        h.step();
+    }
+    if let Ok(img) = h.render() {
+        let _ = img.save(out.join("node-detail-1600x1000-equal-widths.png"));
+    }
+}
+
+#[test]
+fn findings_panel_shows_the_cli_table_and_selects_the_top_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .wgpu()
+        .build_eframe({
+            let config = AppConfig {
+                sessions_dir: Some(dir.path().to_path_buf()),
+                data_dir: Some(common::mnist_dir()),
+                ..AppConfig::default()
+            };
+            move |cc| SampleSetsApp::new(cc, config)
+        });
+    wait_for(&mut h, "MNIST", Duration::from_secs(30), |a| {
+        a.state.dataset().is_some()
+    });
+    let id = start(&mut h, tiny_scheduled(2, 100));
+    wait_for(&mut h, "the run to finish", Duration::from_secs(180), |a| {
+        matches!(state(a, id), RunState::Done(_))
+    });
+    let s = h.state().state.selected_session().unwrap().clone();
+    let f = sample_sets::session::findings::findings(&s).unwrap();
+    h.step();
+    h.get_by_label("Findings: the paper's observations").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    // Each layer's peak, as the CLI prints it, is a link to its record.
+    for l in &f.layers {
+        h.get_by_label(&format!("{:.4} ({})", l.peak_position, l.peak_step));
+    }
+    h.get_by_label("Copy as CSV");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    let _ = std::fs::create_dir_all(&out);
+    if let Ok(img) = h.render() {
+        let _ = img.save(out.join("findings-1600x1000.png"));
+    }
+    // The most informative node's link selects it.
+    let top = f.top_node.unwrap();
+    h.get_by_label(&format!("layer {} · node {}", top.layer, top.node))
+        .click();
+    for _ in 0..3 {
+        h.step();
+    }
+    assert_eq!(h.state().state.sel.node, Some((top.layer - 1, top.node)));
+    // The first layer's peak selects the peak's record.
+    let peak = &f.layers[0];
+    h.get_by_label(&format!("{:.4} ({})", peak.peak_position, peak.peak_step))
+        .click();
+    for _ in 0..3 {
+        h.step();
+    }
+    assert_eq!(h.state().state.sel.step, peak.peak_step);
+    assert_eq!(h.state().rendered_steps()[2], Some(peak.peak_step));
+}
 
 /// A folder dropped on the window, as the windowing layer hands it to egui.
 #[derive(Debug)]

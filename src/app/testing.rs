@@ -96,9 +96,32 @@ impl SampleSetsApp {
         crate::app::ui::epoch_axis::last_tooltip(ctx)
     }
 
+    /// Forgets the last tooltip, so a new hover must write one.
+    pub fn clear_last_plot_tooltip(ctx: &egui::Context) {
+        crate::app::ui::epoch_axis::clear_last_tooltip(ctx);
+    }
+
     /// Whether the plots' node lines are drawn for the current run and scope.
     pub fn node_lines_ready(&self) -> bool {
         !self.views.plots.density.building()
+    }
+
+    /// The node detail's thumbnails last frame: (probe rows shown, training samples in the
+    /// set).
+    pub fn rendered_set_sample(&self) -> Option<(Vec<usize>, u64)> {
+        self.views.detail.rendered_thumbs.clone()
+    }
+
+    /// Classes with a line in the node detail's push-by-class plot last frame.
+    pub fn rendered_push_classes(&self) -> Vec<usize> {
+        self.views.detail.rendered_push_classes.clone()
+    }
+
+    /// Where mean φ = `value` at `position` (epochs) was drawn in the node detail's
+    /// push-by-class plot last frame.
+    pub fn push_plot_position(&self, position: f64, value: f32) -> Option<Pos2> {
+        let (t, axis) = self.views.detail.push_plot.as_ref()?;
+        Some(t.position_from_point(&PlotPoint::new(axis.x(position), f64::from(value))))
     }
 
     /// Where the Grid tab drew the plot of the cell of preset `name` last frame.

@@ -102,6 +102,9 @@ pub struct Series {
     /// Values the tooltip gives instead of the drawn ones (a stacked area's own counts), one
     /// per point.
     pub shown_values: Option<Vec<f64>>,
+    /// What a value means, added after it in the tooltip (the sign of a push: "loss falls as
+    /// the node's output grows").
+    pub note: Option<fn(f64) -> &'static str>,
 }
 
 /// How a value reads in the tooltip.
@@ -154,6 +157,7 @@ impl Series {
             band_alpha: 0.2,
             format: ValueFormat::Plain,
             shown_values: None,
+            note: None,
         }
     }
 
@@ -203,6 +207,12 @@ impl Series {
     /// The same with values shown as `format`.
     pub fn format(mut self, format: ValueFormat) -> Self {
         self.format = format;
+        self
+    }
+
+    /// The same with `note` saying what each value means in the tooltip.
+    pub fn note(mut self, note: fn(f64) -> &'static str) -> Self {
+        self.note = Some(note);
         self
     }
 
@@ -628,7 +638,12 @@ impl EpochAxis {
                 continue;
             }
             if let Some(v) = s.value_near(at, tolerance) {
-                lines.push(format!("{}: {}", s.name, s.format.text(v)));
+                let mut line = format!("{}: {}", s.name, s.format.text(v));
+                if let Some(note) = s.note.filter(|_| v.is_finite()) {
+                    line.push_str(", ");
+                    line.push_str(note(v));
+                }
+                lines.push(line);
             }
         }
         // Marks within a few points of the pointer.

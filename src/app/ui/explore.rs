@@ -4,6 +4,7 @@
 use egui::{RichText, Ui};
 
 use super::RunView;
+use super::findings::FindingsView;
 use super::node_detail::NodeDetailView;
 use super::node_map::NodeMapView;
 use super::plots::PlotsView;
@@ -71,8 +72,14 @@ pub fn centre(
     });
 }
 
-/// The right panel: the selected node's detail.
-pub fn detail(ui: &mut Ui, view: &mut NodeDetailView, state: &AppState, tx: &CommandSender) {
+/// The right panel: the run's findings (collapsed at first) above the selected node's detail.
+pub fn detail(
+    ui: &mut Ui,
+    view: &mut NodeDetailView,
+    findings: &mut FindingsView,
+    state: &AppState,
+    tx: &CommandSender,
+) {
     let Some(entry) = state.selected_run() else {
         ui.heading("Node detail");
         ui.label("Select or train a run.");
@@ -87,5 +94,10 @@ pub fn detail(ui: &mut Ui, view: &mut NodeDetailView, state: &AppState, tx: &Com
         session: s,
         sel: &state.sel,
     };
+    egui::CollapsingHeader::new(RichText::new("Findings: the paper's observations").strong())
+        .id_salt("findings")
+        .default_open(false)
+        .show(ui, |ui| findings.ui(ui, run, entry.path.clone(), tx));
+    ui.separator();
     view.ui(ui, run, state.settings.composition_fractions, tx);
 }

@@ -12,6 +12,7 @@ pub mod compare;
 pub mod data_panel;
 pub mod epoch_axis;
 pub mod explore;
+pub mod findings;
 pub mod grid;
 pub mod grid_tab;
 pub mod menu;
@@ -100,6 +101,8 @@ pub struct Views {
     pub map: node_map::NodeMapView,
     /// The selected node's detail.
     pub detail: node_detail::NodeDetailView,
+    /// The selected run's findings.
+    pub findings: findings::FindingsView,
     /// Compare's node maps.
     pub compare: compare::CompareView,
     /// The path prompt's text and folder listing.
@@ -121,6 +124,7 @@ impl Views {
             plots: plots::PlotsView::default(),
             map: node_map::NodeMapView::default(),
             detail: node_detail::NodeDetailView::default(),
+            findings: findings::FindingsView::default(),
             compare: compare::CompareView::default(),
             prompt: path_prompt::PathPrompt::default(),
             data_panel: data_panel::DataPanel::default(),
@@ -177,7 +181,7 @@ impl Views {
                         .show(ui, |ui| {
                             // Texts wrap at the panel's width; only wider widgets scroll.
                             ui.set_max_width(width);
-                            explore::detail(ui, &mut self.detail, state, tx);
+                            explore::detail(ui, &mut self.detail, &mut self.findings, state, tx);
                         });
                 });
             if detail_open != state.settings.detail_panel {
