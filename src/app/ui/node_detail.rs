@@ -190,7 +190,7 @@ impl NodeDetailView {
         }
         self.rendered_counts = counts;
         let axis = EpochAxis::new(ui.ctx(), run, s);
-        let w = ui.available_width();
+        let w = epoch_axis::visible_width(ui) - 4.0;
 
         // (a) Membership raster.
         ui.separator();
