@@ -195,9 +195,9 @@ impl CompareView {
                 let quantities = Quantity::all();
                 let spacing = ui.spacing().item_spacing.x;
                 if self.overlay {
-                    let avail = epoch_axis::visible_width(ui) - 12.0;
-                    let cols = ((avail / 360.0).floor() as usize).clamp(1, 3);
-                    let w = (avail - spacing * (cols as f32 - 1.0)) / cols as f32 - 2.0;
+                    let cols = ((ui.available_width() / 360.0).floor() as usize).clamp(1, 3);
+                    let w =
+                        (ui.available_width() - spacing * (cols as f32 - 1.0)) / cols as f32 - 2.0;
                     egui::Grid::new("cmp-overlay").show(ui, |ui| {
                         for (k, &q) in quantities.iter().enumerate() {
                             ui.vertical(|ui| {
