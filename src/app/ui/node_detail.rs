@@ -13,8 +13,8 @@ use egui_plot::{HLine, LineStyle};
 use super::RunView;
 use super::colors::{MARKER, NEUTRAL, class_color};
 use super::epoch_axis::{
-    self, EpochAxis, EventMark, LegendEntry, PlotOutcome, PlotSpec, Series, ValueFormat,
-    nearest_record_step, record_text,
+    self, AxisScale, EpochAxis, EventMark, LegendEntry, PlotOutcome, PlotSpec, Series, ValueFormat,
+    epoch_text, nearest_record_step, record_text,
 };
 use crate::app::command::{Command, CommandSender};
 use crate::app::runs::RunId;
@@ -292,58 +292,74 @@ fn nice_ticks(lo: f64, hi: f64, width: f32, min_gap: f32) -> Vec<f64> {
 }
 
 /// Where each record's raster column lies on screen: `[left, anchor, right]` in points from
-/// the raster's left edge (the anchor is where the record's tick and marker go), for
-/// `positions` (record positions, ascending) over `width` points, and the axis range
-/// `(x0, x1)` in epochs. `equal`: every record gets the same width, anchored at its middle.
-/// Otherwise the axis runs from 0 to `x_end` (the plots' epoch axis; further if the records
-/// do), each record is anchored at its position and its column reaches halfway to its
-/// neighbours; the first starts at the axis's start, the last ends half its gap to the
-/// previous record after it (or at the axis's end), so a live run leaves the epochs it has not
-/// reached blank.
-fn raster_columns(
-    positions: &[f64],
-    x_end: f64,
-    width: f32,
-    equal: bool,
-) -> (Vec<[f32; 3]>, f64, f64) {
-    let n = positions.len();
+/// the raster's left edge (the anchor is where the record's tick and marker go), for records
+/// at plot coordinates `xs` (ascending: the epoch axis's x of each record's position, linear
+/// or log) drawn over `width` points for the axis range `range` (the plots' range, zoom
+/// included). `equal`: every record gets the same width, anchored at its middle, whatever the
+/// range. Otherwise each record is anchored at its x and its column reaches halfway to its
+/// neighbours; the first reaches as far before it (not before the range), the last ends half
+/// its gap to the previous record after it (not after the range), so a live run leaves the
+/// epochs it has not reached blank.
+fn raster_columns(xs: &[f64], range: (f64, f64), width: f32, equal: bool) -> Vec<[f32; 3]> {
+    let n = xs.len();
     if n == 0 {
-        return (Vec::new(), 0.0, 1.0);
+        return Vec::new();
     }
     if equal {
         let w = width / n as f32;
-        let cols = (0..n)
+        return (0..n)
             .map(|i| [i as f32 * w, (i as f32 + 0.5) * w, (i + 1) as f32 * w])
             .collect();
-        return (cols, 0.0, 1.0);
     }
-    let last_half = if n > 1 {
-        (positions[n - 1] - positions[n - 2]) / 2.0
+    let (x0, x1) = if range.1 > range.0 {
+        range
     } else {
-        0.5
+        (range.0, range.0 + 1.0)
     };
-    let x0 = positions[0].min(0.0);
-    let mut x1 = x_end.max(positions[n - 1]);
-    if x1 <= x0 {
-        x1 = x0 + 1.0;
-    }
+    let half = |a: usize, b: usize| (xs[b] - xs[a]) / 2.0;
+    let (first_half, last_half) = if n > 1 {
+        (half(0, 1), half(n - 2, n - 1))
+    } else {
+        (0.5, 0.5)
+    };
     let to_px = |x: f64| ((x - x0) / (x1 - x0) * f64::from(width)) as f32;
-    let cols = (0..n)
+    (0..n)
         .map(|i| {
             let left = if i == 0 {
-                x0
+                (xs[0] - first_half).max(x0)
             } else {
-                (positions[i - 1] + positions[i]) / 2.0
+                (xs[i - 1] + xs[i]) / 2.0
             };
             let right = if i + 1 == n {
-                (positions[i] + last_half).min(x1)
+                (xs[i] + last_half).min(x1)
             } else {
-                (positions[i] + positions[i + 1]) / 2.0
+                (xs[i] + xs[i + 1]) / 2.0
             };
-            [to_px(left), to_px(positions[i]), to_px(right)]
+            [to_px(left), to_px(xs[i]), to_px(right)]
         })
-        .collect();
-    (cols, x0, x1)
+        .collect()
+}
+
+/// Tick positions (epochs) for the raster on a log axis: 0, the steps 1, 10, 100 inside epoch
+/// 1, then 1, 2, 5, 10, 20, 50... epochs, up to `x_max`.
+fn log_tick_positions(steps_per_epoch: f64, x_max: f64) -> Vec<f64> {
+    let mut out = vec![0.0];
+    let spe = steps_per_epoch.max(1.0);
+    let mut step = 1.0;
+    while step < spe {
+        out.push(step / spe);
+        step *= 10.0;
+    }
+    let mut decade = 1.0;
+    while decade <= x_max {
+        for m in [1.0, 2.0, 5.0] {
+            if decade * m <= x_max {
+                out.push(decade * m);
+            }
+        }
+        decade *= 10.0;
+    }
+    out
 }
 
 /// Selects the record nearest a click on a plot of `s` (hovering selects nothing).
@@ -863,13 +879,18 @@ impl NodeDetailView {
             pos2(rect.right() - 6.0, rect.top() + h),
         );
         let painter = ui.painter_at(rect);
+        // Columns outside a zoomed range stay inside the raster.
+        let columns_painter = ui.painter_at(img);
         let positions = s.positions();
         // The texture's columns (thinned past the texture limit) and where each lies.
         let tex_cols = tex.size()[0].max(1);
         let stride = positions.len().div_ceil(tex_cols).max(1);
         let shown: Vec<f64> = positions.iter().step_by(stride).copied().collect();
-        let (cols, x0, x1) =
-            raster_columns(&shown, axis.x_max, img.width(), self.raster_equal_widths);
+        // By position: the plots' own x (linear or log) and range (zoom included), so a
+        // column lies under the same epoch as in the plots.
+        let (x0, x1) = axis.x_range();
+        let xs: Vec<f64> = shown.iter().map(|&p| axis.x(p)).collect();
+        let cols = raster_columns(&xs, (x0, x1), img.width(), self.raster_equal_widths);
         if self.raster_equal_widths {
             painter.image(
                 tex.id(),
@@ -881,7 +902,7 @@ impl NodeDetailView {
             for (ci, [a, _, b]) in cols.iter().enumerate() {
                 let u0 = ci as f32 / tex_cols as f32;
                 let u1 = (ci + 1) as f32 / tex_cols as f32;
-                painter.image(
+                columns_painter.image(
                     tex.id(),
                     Rect::from_min_max(
                         pos2(img.left() + a, img.top()),
@@ -936,13 +957,34 @@ impl NodeDetailView {
                 }
             }
         } else {
-            let to_x = |x: f64| img.left() + ((x - x0) / (x1 - x0)) as f32 * img.width();
-            let probe_w = [epoch_label(x1.floor()), "0.25".to_string()]
-                .into_iter()
-                .map(|l| painter.layout_no_wrap(l, font.clone(), text).size().x)
-                .fold(0.0, f32::max);
-            for x in nice_ticks(x0.max(0.0), x1, img.width(), probe_w + TICK_GAP) {
-                tick(to_x(x), epoch_label(x));
+            let to_x = |p: f64| img.left() + ((axis.x(p) - x0) / (x1 - x0)) as f32 * img.width();
+            let (lo, hi) = axis.visible();
+            let ticks: Vec<f64> = match axis.scale {
+                AxisScale::Linear => {
+                    let probe_w = [epoch_label(hi.floor()), "0.25".to_string()]
+                        .into_iter()
+                        .map(|l| painter.layout_no_wrap(l, font.clone(), text).size().x)
+                        .fold(0.0, f32::max);
+                    nice_ticks(lo.max(0.0), hi, img.width(), probe_w + TICK_GAP)
+                }
+                AxisScale::Log => log_tick_positions(axis.steps_per_epoch, hi),
+            };
+            // Left to right, a label only where it does not run into the one before.
+            let mut last_right = f32::NEG_INFINITY;
+            for p in ticks {
+                let x = to_x(p);
+                let label = epoch_text(p);
+                let half = painter
+                    .layout_no_wrap(label.clone(), font.clone(), text)
+                    .size()
+                    .x
+                    / 2.0;
+                if x < img.left() - 1.0 || x > img.right() + 1.0 || x - half < last_right + TICK_GAP
+                {
+                    continue;
+                }
+                last_right = x + half;
+                tick(x, label);
             }
         }
         // The selected record and probe sample.
@@ -1292,20 +1334,29 @@ mod tests {
 
     #[test]
     fn raster_columns_by_position_and_equal() {
-        let pos = [0.0, 0.5, 1.0, 2.0];
-        let (cols, x0, x1) = raster_columns(&pos, 2.0, 100.0, false);
-        assert_eq!((x0, x1), (0.0, 2.0));
-        // Columns touch and cover the axis in order, each anchored at its record's position
-        // and reaching halfway to its neighbours.
+        let xs = [0.0, 0.5, 1.0, 2.0];
+        let cols = raster_columns(&xs, (0.0, 2.0), 100.0, false);
+        // Columns touch and cover the axis in order, each anchored at its record's x and
+        // reaching halfway to its neighbours.
         assert_eq!(cols[0], [0.0, 0.0, 12.5]);
         assert_eq!(cols[2], [37.5, 50.0, 75.0]);
         assert_eq!(cols[3], [75.0, 100.0, 100.0]);
         assert!(cols.windows(2).all(|w| (w[0][2] - w[1][0]).abs() < 1e-3));
         // A live run: the axis goes on to the preset's epochs, blank after the last record.
-        let (cols, _, x1) = raster_columns(&pos, 10.0, 100.0, false);
-        assert_eq!(x1, 10.0);
+        let cols = raster_columns(&xs, (0.0, 10.0), 100.0, false);
         assert_eq!(cols[3], [15.0, 20.0, 25.0]);
-        let (cols, ..) = raster_columns(&pos, 2.0, 100.0, true);
+        // A zoom: columns outside the range lie outside the raster (clipped when drawn).
+        let cols = raster_columns(&xs, (0.5, 1.5), 100.0, false);
+        assert_eq!(cols[2], [25.0, 50.0, 100.0]);
+        assert!(cols[0][2] <= 0.0);
+        let cols = raster_columns(&xs, (0.0, 2.0), 100.0, true);
         assert_eq!(cols[1], [25.0, 37.5, 50.0]);
+    }
+
+    #[test]
+    fn log_ticks_cover_steps_then_epochs() {
+        let t = log_tick_positions(469.0, 20.0);
+        assert_eq!(t[..4], [0.0, 1.0 / 469.0, 10.0 / 469.0, 100.0 / 469.0]);
+        assert_eq!(t[4..], [1.0, 2.0, 5.0, 10.0, 20.0]);
     }
 }
