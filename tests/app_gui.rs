@@ -90,13 +90,43 @@ fn train_click_node_and_move_epoch() {
         a.state.dataset().is_some()
     });
     let id = start(&mut h, tiny(2, 200));
+    // While the run trains, the epoch axis ends at its newest record (it grows with the data)
+    // and the views follow that record.
+    let grew = std::cell::Cell::new(Vec::new());
     wait_for(&mut h, "the run to finish", Duration::from_secs(120), |a| {
+        if a.is_training_shown() {
+            let mut seen = grew.take();
+            seen.push((
+                a.plot_axis_end(),
+                a.newest_position(),
+                a.state.sel.follow_latest,
+            ));
+            grew.set(seen);
+        }
         matches!(state(a, id), RunState::Done(_))
     });
+    let seen = grew.take();
+    assert!(
+        seen.iter()
+            .any(|&(end, newest, follow)| end.is_some_and(|e| e < 2.0)
+                && newest.is_some()
+                && follow),
+        "{seen:?}"
+    );
+    for &(end, newest, _) in &seen {
+        if let (Some(end), Some(newest)) = (end, newest) {
+            assert!(
+                end >= newest - 1e-9,
+                "the axis ends before the data: {seen:?}"
+            );
+        }
+    }
     assert_eq!(state(h.state(), id), RunState::Done(RunStatus::Completed));
     for _ in 0..3 {
         h.step();
     }
+    // Done: the axis spans the preset's epochs.
+    assert_eq!(h.state().plot_axis_end(), Some(2.0));
     // The session file was written next to the others.
     let path = h.state().state.runs.get(id).unwrap().path.clone().unwrap();
     assert!(path.starts_with(dir.path()) && path.exists());
@@ -454,6 +484,37 @@ fn hovering_a_plot_shows_values_and_selects_nothing_a_click_selects() {
     assert!(!h.state().state.sel.follow_latest);
     assert_eq!(h.state().rendered_steps(), [Some(5 * spe); 3]);
     h.get_by_label("Plots · epoch 5");
+    // "follow latest" brings every view back to the newest record.
+    h.get_by_label("follow latest").click();
+    h.step();
+    h.step();
+    assert!(h.state().state.sel.follow_latest);
+    assert_eq!(h.state().rendered_steps(), [Some(20 * spe); 3]);
+    click(&mut h, pos);
+    assert_eq!(h.state().state.sel.step, 5 * spe);
+
+    // A click on a legend entry hides that layer in every plot; a double-click on another
+    // shows only that one; a double-click again shows all.
+    let tip_at = |h: &mut Harness<'static, SampleSetsApp>| {
+        h.hover_at(pos);
+        h.step();
+        h.step();
+        SampleSetsApp::last_plot_tooltip(&h.ctx).unwrap()
+    };
+    h.get_by_label("legend layer 1").click();
+    h.step();
+    let tip = tip_at(&mut h);
+    assert!(
+        !tip.contains("layer 1:") && tip.contains("layer 2:"),
+        "{tip}"
+    );
+    h.get_by_label("legend layer 1").click();
+    h.step();
+    let tip = tip_at(&mut h);
+    assert!(
+        tip.contains("layer 1:") && tip.contains("layer 2:"),
+        "{tip}"
+    );
 }
 
 #[test]
@@ -486,54 +547,13 @@ fn compare_two_runs_at_both_sizes() {
         assert_eq!(h.query_all_by_label("test loss").count(), 2);
         assert_eq!(h.query_all_by_label("set overlap").count(), 2);
         picture(&mut h, name);
-    }
-}
-
-/// Pictures of any session file at both sizes, to look at (not a check):
-/// `SAMPLE_SETS_LOOK=FILE cargo test --test app_gui look_at -- --ignored`.
-#[test]
-#[ignore]
-fn look_at_a_session_file() {
-    let Some(file) = std::env::var_os("SAMPLE_SETS_LOOK") else {
-        return;
-    };
-    for (size, name) in [
-        ([1024.0, 700.0], "look-1024x700"),
-        ([1600.0, 1000.0], "look-1600x1000"),
-    ] {
-        let dir = tempfile::tempdir().unwrap();
-        let config = AppConfig {
-            sessions_dir: Some(dir.path().to_path_buf()),
-            files: vec![file.clone().into()],
-            data_dir: Some(common::mnist_dir()),
-            ..AppConfig::default()
-        };
-        let mut h = Harness::builder()
-            .with_size(size)
-            .with_accessibility_check(false)
-            .wgpu()
-            .build_eframe(move |cc| SampleSetsApp::new(cc, config));
-        wait_for(&mut h, "the file", Duration::from_secs(30), |a| {
-            a.state.selected_session().is_some()
-        });
-        h.state_mut().apply(Command::SelectNode(Some((0, 5))));
-        for _ in 0..6 {
-            h.step();
-        }
-        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-        std::fs::create_dir_all(&out).unwrap();
-        h.render()
-            .unwrap()
-            .save(out.join(format!("{name}.png")))
-            .unwrap();
-        h.get_by_label("log").click();
+        // Overlaid: one plot per quantity, runs told apart by line style.
+        h.get_by_label("overlaid").click();
         for _ in 0..4 {
             h.step();
         }
-        h.render()
-            .unwrap()
-            .save(out.join(format!("{name}-log.png")))
-            .unwrap();
+        assert_eq!(h.query_all_by_label("test loss").count(), 1);
+        picture(&mut h, &format!("{name}-overlaid"));
     }
 }
 /// A tiny run with the default schedule: records inside epoch 1, then per epoch.

@@ -555,3 +555,47 @@ fn the_grid_agrees_with_the_form_and_the_shown_run() {
     h.run_steps(2);
     h.get_by_label_contains("UI frame");
 }
+
+#[test]
+fn grid_cells_show_runs_found_in_the_sessions_folder() {
+    let sessions = tempfile::tempdir().unwrap();
+    let old = sessions.path().join("trained-long-ago.ron");
+    std::fs::write(&old, sample_sets::app::example::EXAMPLE_SESSION).unwrap();
+    let example = sample_sets::session::load(&old).unwrap();
+    let acc = example.epochs.last().unwrap().test_accuracy;
+    let cell = format!("2x80\n{:.1}%", acc * 100.0);
+    let empty = tempfile::tempdir().unwrap();
+    let mut h = launch(
+        &MemStorage::default(),
+        AppConfig {
+            sessions_dir: Some(sessions.path().to_path_buf()),
+            data_dir: Some(empty.path().to_path_buf()),
+            ..AppConfig::default()
+        },
+        [1600.0, 1000.0],
+    );
+    wait_for(
+        &mut h,
+        "the sessions folder",
+        Duration::from_secs(30),
+        |a| !a.state.found_runs.is_empty(),
+    );
+    h.run_steps(2);
+    // Not listed, yet its grid cell shows its accuracy.
+    assert!(h.state().state.runs.entries.is_empty());
+    h.get_by_label(&cell);
+    assert!(
+        h.query_by_label("2x20\n–").is_some(),
+        "other cells stay empty"
+    );
+    // Opened and removed from the list again: the cell keeps showing it.
+    h.state_mut().apply(Command::Open(old.clone()));
+    wait_for(&mut h, "the file", Duration::from_secs(30), |a| {
+        a.state.selected_session().is_some()
+    });
+    let id = h.state().state.sel.run.unwrap();
+    h.state_mut().apply(Command::RemoveRun(id));
+    h.run_steps(3);
+    assert!(h.state().state.runs.entries.is_empty());
+    h.get_by_label(&cell);
+}

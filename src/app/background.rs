@@ -37,6 +37,8 @@ pub enum Done {
     NodeLines(Box<NodeLinesResult>),
     /// The native file dialog closed: the chosen path, if any.
     Dialog(Purpose, Option<PathBuf>),
+    /// The sessions folder was looked through: its runs with records, newest file first.
+    SessionsFound(Vec<FoundRun>),
     /// A job failed: what to tell the user.
     Notice(String),
     /// A save or export finished: what was done ("saved", "wrote") and the absolute path
@@ -44,6 +46,58 @@ pub enum Done {
     Written(&'static str, Result<PathBuf, String>),
     /// The watcher of grid folder number `.0` read it anew (or could not).
     Grid(u64, super::grid_folder::GridUpdate),
+}
+
+/// A run whose session file is in the sessions folder (listed or not): what the grid's cells
+/// show of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundRun {
+    /// The session file.
+    pub path: PathBuf,
+    /// Its preset's name (a grid cell's name for grid runs).
+    pub preset: String,
+    /// Epochs trained.
+    pub epochs_done: u32,
+    /// Test accuracy after the last epoch, in [0, 1].
+    pub test_accuracy: f64,
+}
+
+/// Most session files looked at in the sessions folder (the newest).
+const MAX_FOUND: usize = 1000;
+
+/// The runs with at least one trained epoch in `dir`'s session files, newest file first.
+/// Files are read without their bulk arrays ([`crate::grid::summary::RunSummary::read`]);
+/// unreadable ones are skipped (opening them names the problem).
+pub fn found_runs(dir: &Path) -> Vec<FoundRun> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ron") && p.is_file())
+        .map(|p| {
+            let t = std::fs::metadata(&p)
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::UNIX_EPOCH);
+            (t, p)
+        })
+        .collect();
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
+    files
+        .into_iter()
+        .take(MAX_FOUND)
+        .filter_map(|(_, path)| {
+            let s = crate::grid::summary::RunSummary::read(&path).ok()?;
+            let test_accuracy = s.final_test_accuracy().filter(|_| s.epochs_done() > 0)?;
+            Some(FoundRun {
+                preset: s.preset.name.clone(),
+                epochs_done: s.epochs_done(),
+                test_accuracy,
+                path,
+            })
+        })
+        .collect()
 }
 
 /// The owner of every worker thread's channel.
@@ -159,6 +213,15 @@ impl Background {
                 let _ = self.tx.send(Done::SessionRestored(id, Err(m)));
             }
         }
+    }
+
+    /// Looks through the session files in `dir` (see [`found_runs`]).
+    pub fn scan_sessions(&self, dir: PathBuf) {
+        self.spawn(
+            "scan-sessions",
+            move |r| r.send(Done::SessionsFound(found_runs(&dir))),
+            |_| Done::SessionsFound(Vec::new()),
+        );
     }
 
     /// Trains (or resumes) a run on `data`, writing into `sessions_dir`.

@@ -73,6 +73,8 @@ impl SampleSetsApp {
         };
         app.apply(Command::FindData(options.data_dir));
         app.restore_runs();
+        app.background
+            .scan_sessions(app.state.runs.sessions_dir.clone());
         for f in options.files {
             app.apply(Command::Open(f));
         }

@@ -394,3 +394,138 @@ impl Drop for OpenGrid {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::{EpochSummary, GridRun, RunRow};
+    use crate::measure::{LayerSummary, Quartiles};
+    use crate::session::RunStatus;
+
+    fn preset(name: &str, seed: u64) -> Preset {
+        let mut p = crate::preset::find(name, &[]).unwrap();
+        p.seed = seed;
+        p.epochs = 2;
+        p
+    }
+
+    /// A run of `name` and `seed` with these layer-1 activation fractions per epoch.
+    fn run(name: &str, seed: u64, fractions: &[f32], accuracy: f64) -> RunSummary {
+        let p = preset(name, seed);
+        let q = |v: f32| Quartiles {
+            mean: v,
+            q1: v,
+            median: v,
+            q3: v,
+        };
+        let layer = |f: f32| LayerSummary {
+            activation_fraction: q(f),
+            predictability: q(0.5),
+            informativeness: q(0.1),
+            churn: None,
+            dead: 0,
+            always_on: 0,
+        };
+        RunSummary {
+            path: format!("{}.ron", p.file_stem()).into(),
+            status: if fractions.len() > 2 {
+                RunStatus::Completed
+            } else {
+                RunStatus::Running
+            },
+            widths: vec![p.width; p.hidden_layers],
+            epochs: fractions
+                .iter()
+                .enumerate()
+                .map(|(e, &f)| EpochSummary {
+                    epoch: e as u32,
+                    train_loss: 0.0,
+                    train_accuracy: 0.0,
+                    test_loss: 0.0,
+                    test_accuracy: accuracy,
+                    layers: vec![layer(f); p.hidden_layers],
+                })
+                .collect(),
+            preset: p,
+        }
+    }
+
+    #[test]
+    fn cells_are_placed_by_loss_layers_and_width_and_pending_runs_keep_their_place() {
+        let mut m = Manifest::default();
+        let planned: Vec<GridRun> = [
+            ("mnist-2x20-ce", 1),
+            ("mnist-2x20-ce", 2),
+            ("mnist-5x80-mse", 1),
+        ]
+        .iter()
+        .map(|&(n, s)| GridRun::new(preset(n, s)))
+        .collect();
+        m.merge(&planned).unwrap();
+        let status = GridStatus {
+            rows: Vec::<RunRow>::new(),
+            // Seed 2 of 2x20 is at epoch 1; 5x80 has no file yet.
+            summaries: vec![
+                run("mnist-2x20-ce", 1, &[0.5, 0.7, 0.6], 0.9),
+                run("mnist-2x20-ce", 2, &[0.5, 0.3], 0.5),
+            ],
+            warnings: Vec::new(),
+        };
+        let g = GridSnapshot::build(&m, status);
+        assert_eq!(
+            (g.losses.clone(), g.rows.clone(), g.cols.clone()),
+            (
+                vec!["ce".to_string(), "mse".to_string()],
+                vec![2, 5],
+                vec![20, 80]
+            )
+        );
+        let ce = g.cell((0, 0, 0)).unwrap();
+        assert_eq!(
+            (ce.seeds.clone(), ce.files.len(), ce.complete),
+            (vec![1, 2], 2, 1)
+        );
+        assert_eq!(ce.epochs_done, 1, "the slower seed's epochs");
+        let acc = ce.accuracy.unwrap();
+        assert_eq!((acc.min, acc.max, acc.n), (0.5, 0.9, 2));
+        // Layer 1's line: the mean over the seeds that reached each epoch; the band their range.
+        let b = &ce.bands(Metric::ActivationFraction)[0];
+        assert_eq!(b.xs, vec![0.0, 1.0, 2.0]);
+        assert!((b.mean[1].y - 0.5).abs() < 1e-6 && (b.mean[2].y - 0.6).abs() < 1e-6);
+        assert_eq!((b.lo[1], b.hi[1]), (f64::from(0.3f32), f64::from(0.7f32)));
+        // The planned 5x80 MSE run has its place before it has a file.
+        let mse = g.cell((1, 1, 1)).unwrap();
+        assert_eq!((mse.files.len(), mse.epochs_done), (0, 0));
+        assert!(
+            mse.bands(Metric::ActivationFraction)
+                .iter()
+                .all(|b| b.xs.is_empty())
+        );
+        assert!(g.cell((0, 1, 1)).is_none(), "no 5x80 CE preset");
+        // Shared axes: epochs planned; the values' range rounded to tenths.
+        assert_eq!(g.x_max, 2.0);
+        let (y0, y1) = g.y_range(Metric::ActivationFraction);
+        assert!(
+            (y0 - 0.3).abs() < 1e-9 && (y1 - 0.7).abs() < 1e-9,
+            "{y0}..{y1}"
+        );
+        assert!(g.crowded.is_empty());
+    }
+
+    #[test]
+    fn a_second_preset_of_the_same_shape_and_loss_is_listed_not_drawn_over_the_first() {
+        let mut other = run("mnist-2x20-ce", 1, &[0.5], 0.9);
+        other.preset.name = "mnist-2x20-ce-fast".into();
+        other.preset.batch_size *= 2;
+        let status = GridStatus {
+            rows: Vec::new(),
+            summaries: vec![run("mnist-2x20-ce", 1, &[0.5], 0.9), other],
+            warnings: Vec::new(),
+        };
+        let g = GridSnapshot::build(&Manifest::default(), status);
+        assert_eq!(g.cells.len(), 1);
+        assert_eq!(g.cells[0].preset.name, "mnist-2x20-ce");
+        assert_eq!(g.crowded, vec!["mnist-2x20-ce-fast".to_string()]);
+        assert_eq!(g.table.len(), 2, "both are in the summary table");
+    }
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::background::{Done, save_session};
+use super::background::{Done, FoundRun, save_session};
 use super::command::{Command, Purpose};
 use super::example::example_session_path;
 use super::frame::SampleSetsApp;
@@ -115,9 +115,24 @@ impl SampleSetsApp {
                 self.state.runs.queue_resume(id);
             }
             Command::RemoveRun(id) => {
+                // Its file stays, and so does its accuracy in the grid.
+                let found = runs.get(id).and_then(|e| {
+                    let s = e.session.as_ref()?;
+                    let last = s.epochs.last().filter(|_| s.epochs_done() > 0)?;
+                    Some(FoundRun {
+                        path: e.path.clone().filter(|p| p.is_file())?,
+                        preset: s.preset.name.clone(),
+                        epochs_done: s.epochs_done(),
+                        test_accuracy: last.test_accuracy,
+                    })
+                });
                 runs.remove(id);
                 if sel.run == Some(id) {
                     sel.run = None;
+                }
+                if let Some(f) = found {
+                    self.state.found_runs.retain(|x| x.path != f.path);
+                    self.state.found_runs.insert(0, f);
                 }
             }
             Command::SetCompare(id, on) => {
@@ -222,6 +237,7 @@ impl SampleSetsApp {
                     );
                 }
             }
+            Done::SessionsFound(found) => state.found_runs = found,
             Done::Notice(m) => state.notify(m),
             Done::Written(verb, Ok(path)) => {
                 let folder = path.parent().map(Path::to_path_buf);

@@ -137,6 +137,9 @@ pub struct AppState {
     pub presets: Result<Vec<Preset>, String>,
     /// CPU time of the UI code of recent frames, milliseconds.
     pub frame_times: History<f32>,
+    /// Runs whose files are in the sessions folder, newest first (read at start, in the
+    /// background): the grid's cells show their accuracies when no listed run has one.
+    pub found_runs: Vec<super::background::FoundRun>,
     /// The grid folder shown in the Grid tab, if one was opened.
     pub grid: Option<OpenGrid>,
 }
@@ -156,6 +159,7 @@ impl AppState {
             prompt: None,
             presets: crate::preset::builtin().map_err(|e| e.to_string()),
             frame_times: History::new(0..120, f32::INFINITY),
+            found_runs: Vec::new(),
             grid: None,
         }
     }

@@ -70,6 +70,27 @@ impl SampleSetsApp {
         Some((axis.position(*r.start()), axis.position(*r.end())))
     }
 
+    /// Where the plots' epoch axis ended (epochs) in the last frame.
+    pub fn plot_axis_end(&self) -> Option<f64> {
+        self.views.plots.axis.as_ref().map(|a| a.x_max)
+    }
+
+    /// Position (epochs) of the selected run's newest record.
+    pub fn newest_position(&self) -> Option<f64> {
+        let s = self.state.selected_session()?;
+        s.record_position(s.epochs.len().checked_sub(1)?)
+    }
+
+    /// Whether the selected run is training and its plots are drawn.
+    pub fn is_training_shown(&self) -> bool {
+        self.views.plots.axis.is_some()
+            && self.state.selected_run().is_some_and(|e| e.is_training())
+            && self
+                .state
+                .selected_session()
+                .is_some_and(|s| s.epochs.len() > 1)
+    }
+
     /// The text of the last hover tooltip a plot on the epoch axis showed.
     pub fn last_plot_tooltip(ctx: &egui::Context) -> Option<String> {
         crate::app::ui::epoch_axis::last_tooltip(ctx)

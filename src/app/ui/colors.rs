@@ -10,6 +10,10 @@ pub const MISSING: Color32 = Color32::from_rgb(90, 90, 90);
 /// The selected-epoch marker and hovered-line highlight.
 pub const MARKER: Color32 = Color32::from_rgb(255, 200, 60);
 
+/// The selected record's vertical line on the epoch axis (drawn dashed): neutral, apart from
+/// the layer palette's orange end and the event marks.
+pub const SELECTED_RECORD: Color32 = Color32::from_gray(235);
+
 /// A shared colour as egui's type.
 pub fn color32([r, g, b]: crate::colors::Rgb) -> Color32 {
     Color32::from_rgb(r, g, b)

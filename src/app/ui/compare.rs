@@ -15,7 +15,7 @@ use super::epoch_axis::{
 use super::node_map::NodeMapView;
 use crate::app::command::{Command, CommandSender};
 use crate::app::runs::{RunId, Runs};
-use crate::app::selection::{Selection, step_at};
+use crate::app::selection::{Selection, position_label, step_at};
 use crate::session::compare::compare;
 use crate::session::{Metric, Session};
 
@@ -161,7 +161,11 @@ impl CompareView {
             ui.checkbox(&mut self.by_seed, "seeds as groups")
                 .on_hover_text("Runs that differ only in seed: mean with the min..max band");
         });
-        let names: Vec<String> = chosen.iter().map(|c| c.2.preset.name.clone()).collect();
+        // Unique even for two runs of one preset (legend entries hide by name).
+        let names: Vec<String> = chosen
+            .iter()
+            .map(|c| format!("{} · run {}", c.2.preset.name, c.0.0))
+            .collect();
         ui.horizontal_wrapped(|ui| {
             let max_layers = sessions.iter().map(|s| s.widths.len()).max().unwrap_or(0);
             let mut entries: Vec<LegendEntry> = (0..max_layers)
@@ -357,10 +361,21 @@ impl CompareView {
                 ui.end_row();
                 for l in 0..max_layers {
                     ui.label(format!("layer {} peak activation fraction", l + 1));
-                    for r in &cmp.runs {
-                        ui.label(match r.peak_fraction.get(l) {
-                            Some((e, v)) if v.is_finite() => format!("{v:.3} at epoch {e}"),
-                            _ => "–".into(),
+                    for (_, _, s) in chosen {
+                        // By record: a peak inside epoch 1 is named by its position and step.
+                        let peak = s
+                            .layer_band(l, Metric::ActivationFraction)
+                            .into_iter()
+                            .filter(|p| p.mean.is_finite())
+                            .fold(None, |best: Option<(u64, f32)>, p| match best {
+                                Some(b) if b.1 >= p.mean => Some(b),
+                                _ => Some((p.step, p.mean)),
+                            });
+                        ui.label(match peak {
+                            Some((step, v)) => {
+                                format!("{v:.3} at {}", position_label(step, s.steps_per_epoch()))
+                            }
+                            None => "–".into(),
                         });
                     }
                     ui.end_row();

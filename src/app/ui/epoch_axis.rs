@@ -21,7 +21,7 @@ use egui_plot::{
     PlotTransform, PlotUi, Span, VLine,
 };
 
-use super::colors::MARKER;
+use super::colors::SELECTED_RECORD;
 use crate::app::runs::RunId;
 use crate::app::selection::position_label;
 use crate::session::{BandPoint, Session};
@@ -515,7 +515,13 @@ impl EpochAxis {
                 );
             }
             if let Some(x) = selected {
-                p.vline(VLine::new("", self.x(x)).color(MARKER).width(1.0));
+                p.vline(
+                    VLine::new("", self.x(x))
+                        .color(SELECTED_RECORD)
+                        .style(LineStyle::dashed_dense())
+                        .width(1.0)
+                        .allow_hover(false),
+                );
             }
             if let (Some(from), Some(now)) = (drag_from, p.pointer_coordinate())
                 && p.response().dragged()
@@ -913,7 +919,8 @@ fn legend_entry(ui: &mut Ui, e: &LegendEntry, hidden: bool) -> egui::Response {
 /// The axis controls: linear / log switch, the zoom with its reset, and what the mouse does.
 pub fn controls(ui: &mut Ui) {
     let state = AxisState::load(ui.ctx());
-    ui.label(egui::RichText::new("epoch axis:").small());
+    ui.label(egui::RichText::new("epoch axis:").small())
+        .on_hover_text("drag across a plot: zoom every plot · double-click: whole run · click: select the record");
     for (scale, name) in [(AxisScale::Linear, "linear"), (AxisScale::Log, "log")] {
         if ui
             .selectable_label(state.scale == scale, name)
@@ -937,7 +944,8 @@ pub fn controls(ui: &mut Ui) {
         {
             AxisState::update(ui.ctx(), |s| s.zoom = None);
         }
-    } else {
+    } else if ui.available_width() > 260.0 {
+        // Said where there is room; the axis label's hover says it always.
         ui.label(
             egui::RichText::new("drag: zoom · double-click: reset · click: select")
                 .small()

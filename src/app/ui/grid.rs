@@ -83,7 +83,8 @@ impl GridView {
                     ui.label(RichText::new(format!("{l} layers")).small());
                     for w in COLS {
                         let name = format!("mnist-{l}x{w}-{loss}");
-                        let acc = final_accuracy(&state.runs, &name);
+                        let found = cell_accuracy(state, &name);
+                        let acc = found.as_ref().map(|f| f.0);
                         let text = match acc {
                             Some(a) => format!("{l}x{w}\n{:.1}%", a * 100.0),
                             None => format!("{l}x{w}\n–"),
@@ -95,8 +96,8 @@ impl GridView {
                             .on_hover_text(format!(
                                 "{name}: click to load it into the form below (epochs and \
                                  schedule stay as set){}",
-                                acc.map_or(String::new(), |a| format!(
-                                    "; final test accuracy {:.2}% (newest run listed)",
+                                found.map_or(String::new(), |(a, from)| format!(
+                                    "; final test accuracy {:.2}% ({from})",
                                     a * 100.0
                                 ))
                             ));
@@ -274,6 +275,27 @@ fn schedule_summary(p: &Preset) -> String {
     } else {
         format!("Records: epoch 0, {early} inside epoch 1, then every epoch.")
     }
+}
+
+/// What a grid cell shows for preset `name`: the final test accuracy of the newest listed
+/// run of it, else of the newest session file of it in the sessions folder, with where it
+/// comes from (for the hover).
+pub fn cell_accuracy(state: &AppState, name: &str) -> Option<(f64, String)> {
+    if let Some(a) = final_accuracy(&state.runs, name) {
+        return Some((a, "newest run listed".into()));
+    }
+    let f = state.found_runs.iter().find(|f| f.preset == name)?;
+    let file = f.path.file_name().map_or_else(
+        || f.path.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    );
+    Some((
+        f.test_accuracy,
+        format!(
+            "{file} in the sessions folder, {} epochs; File > Open to explore it",
+            f.epochs_done
+        ),
+    ))
 }
 
 /// The test accuracy at the last epoch of the newest run of `name` that has trained epochs.

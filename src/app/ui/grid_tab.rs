@@ -18,6 +18,8 @@ use crate::session::Metric;
 
 /// Narrowest cell plot (points); below it the blocks are stacked instead of side by side.
 const MIN_CELL_W: f32 = 170.0;
+/// Narrowest cell whose strip holds the seeds or progress and the accuracy's range.
+const WIDE_STRIP_W: f32 = 250.0;
 /// Widest cell plot (points): wider cells flatten the curves without showing more.
 const MAX_CELL_W: f32 = 440.0;
 /// Width of the row headers ("2 layers").
@@ -208,24 +210,37 @@ impl GridTabView {
                 );
                 return;
             };
-            let corner = accuracy_text(&cell.accuracy);
+            // A narrow cell's strip keeps the essentials: the mean accuracy (the seeds' range
+            // on hover) and, while runs train, the epochs; a wide one says everything.
+            let wide = w >= WIDE_STRIP_W;
+            let full_corner = accuracy_text(&cell.accuracy);
+            let corner = match &cell.accuracy {
+                Some(a) if !wide => format!("test {:.2}%", a.mean * 100.0),
+                _ => full_corner.clone(),
+            };
             ui.horizontal(|ui| {
                 ui.set_height(18.0);
                 // The row and column headers name the shape; the strip says how far it is.
-                let progress = if cell.complete == cell.seeds.len() {
-                    format!("{} seeds", cell.seeds.len())
-                } else {
-                    format!(
+                let done = cell.complete == cell.seeds.len();
+                let progress = match (done, wide) {
+                    (true, true) => format!("{} seeds", cell.seeds.len()),
+                    (true, false) => String::new(),
+                    (false, true) => format!(
                         "{}/{} done · ep {}/{}",
                         cell.complete,
                         cell.seeds.len(),
                         cell.epochs_done,
                         cell.preset.epochs
-                    )
+                    ),
+                    (false, false) => format!("ep {}/{}", cell.epochs_done, cell.preset.epochs),
                 };
                 ui.label(RichText::new(progress).weak());
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.label(RichText::new(&corner).strong());
+                    ui.label(RichText::new(&corner).strong())
+                        .on_hover_text(format!(
+                            "{full_corner} over seeds {}",
+                            seeds_text(&cell.seeds)
+                        ));
                 });
             });
             let (y0, y1) = snap.y_range(metric);

@@ -149,7 +149,9 @@ impl PathPrompt {
                                         full.display().to_string()
                                     };
                                 }
-                                if r.double_clicked() && !is_dir {
+                                // A grid is a folder: double-clicking one opens it.
+                                if r.double_clicked() && (!is_dir || *purpose == Purpose::OpenGrid)
+                                {
                                     ok = true;
                                 }
                             }

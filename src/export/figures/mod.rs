@@ -466,37 +466,49 @@ fn write_request(
 }
 
 /// The figures of the standard set: loss, accuracy, the four per-layer metric plots, and the
-/// activation-fraction node map at the first epoch, at the epoch of layer 1's peak mean
-/// activation fraction, and at the last epoch (each epoch once).
-pub fn standard_set(s: &Session) -> Vec<(FigureKind, Option<u32>)> {
+/// activation-fraction node map at the first record, at the record of layer 1's peak mean
+/// activation fraction (inside epoch 1 in sessions with the default schedule), and at the last
+/// record (each record once). Records are given by step.
+pub fn standard_set(s: &Session) -> Vec<(FigureKind, Option<u64>)> {
     let mut set = vec![(FigureKind::Loss, None), (FigureKind::Accuracy, None)];
     set.extend(Metric::ALL.map(|m| (FigureKind::Metric(m), None)));
-    let mut epochs: Vec<u32> = Vec::new();
+    let peak = s
+        .layer_band(0, Metric::ActivationFraction)
+        .into_iter()
+        .fold(None, |best: Option<(u64, f32)>, p| match best {
+            Some(b) if b.1 >= p.mean => Some(b),
+            _ => Some((p.step, p.mean)),
+        })
+        .map(|p| p.0);
+    let mut steps: Vec<u64> = Vec::new();
     let candidates = [
-        s.epochs.first().map(|e| e.epoch),
-        s.peak_fraction_epoch(0).map(|p| p.0),
-        s.epochs.last().map(|e| e.epoch),
+        s.epochs.first().map(|e| e.step),
+        peak,
+        s.epochs.last().map(|e| e.step),
     ];
-    for e in candidates.into_iter().flatten() {
-        if !epochs.contains(&e) {
-            epochs.push(e);
+    for step in candidates.into_iter().flatten() {
+        if !steps.contains(&step) {
+            steps.push(step);
         }
     }
     set.extend(
-        epochs
+        steps
             .into_iter()
-            .map(|e| (FigureKind::NodeMap(Metric::ActivationFraction), Some(e))),
+            .map(|step| (FigureKind::NodeMap(Metric::ActivationFraction), Some(step))),
     );
     set
 }
 
-/// The files [`write_all`] writes into `dir`, with what goes in each.
-pub fn standard_files(s: &Session, dir: &Path) -> Vec<(FigureKind, Option<u32>, PathBuf)> {
+/// The files [`write_all`] writes into `dir`, with what goes in each (records by step).
+pub fn standard_files(s: &Session, dir: &Path) -> Vec<(FigureKind, Option<u64>, PathBuf)> {
     standard_set(s)
         .into_iter()
-        .map(|(kind, epoch)| {
-            let name = default_file_name(s, kind, None, epoch, "png");
-            (kind, epoch, dir.join(name))
+        .map(|(kind, step)| {
+            let name = match step {
+                Some(step) => default_file_name_at(s, kind, None, step, "png"),
+                None => default_file_name(s, kind, None, None, "png"),
+            };
+            (kind, step, dir.join(name))
         })
         .collect()
 }
@@ -520,8 +532,8 @@ pub fn write_all(s: &Session, dir: &Path, existing: Existing) -> Result<Vec<Path
         check_writable(path, existing)?;
     }
     let mut written = Vec::new();
-    for (kind, epoch, path) in files {
-        write_one(s, kind, None, epoch, &path, existing)?;
+    for (kind, step, path) in files {
+        write_one_at(s, kind, None, step, &path, existing)?;
         written.push(path);
     }
     Ok(written)
