@@ -11,7 +11,7 @@ use egui::{
 use egui_plot::{HLine, LineStyle};
 
 use super::RunView;
-use super::colors::{MARKER, NEUTRAL, class_color};
+use super::colors::{NEUTRAL, SELECTED_RECORD, class_color};
 use super::epoch_axis::{
     self, AxisScale, EpochAxis, EventMark, LegendEntry, PlotOutcome, PlotSpec, Series, ValueFormat,
     epoch_text, nearest_record_step, record_text,
@@ -989,10 +989,13 @@ impl NodeDetailView {
         }
         // The selected record and probe sample.
         if let Some(x) = center(idx / stride) {
-            painter.line_segment(
-                [pos2(x, img.top()), pos2(x, img.bottom())],
-                Stroke::new(1.0, MARKER),
-            );
+            // Dashed and neutral, as the plots draw the selected record.
+            painter.extend(egui::Shape::dashed_line(
+                &[pos2(x, img.top()), pos2(x, img.bottom())],
+                Stroke::new(1.0, SELECTED_RECORD),
+                4.0,
+                3.0,
+            ));
         }
         if let Some(k) = probe_row
             && let Some(r) = rows.iter().position(|&x| x >= k)
