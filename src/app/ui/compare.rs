@@ -242,7 +242,8 @@ impl CompareView {
                     });
                 } else {
                     let n = chosen.len();
-                    let w = (ui.available_width() - spacing * (n as f32 - 1.0)) / n as f32 - 2.0;
+                    let avail = epoch_axis::visible_width(ui) - 12.0;
+                    let w = (avail - spacing * (n as f32 - 1.0)) / n as f32 - 2.0;
                     egui::Grid::new("cmp-side").show(ui, |ui| {
                         for (i, (_, _, s)) in chosen.iter().enumerate() {
                             ui.label(RichText::new(s.title()).strong());

@@ -657,6 +657,14 @@ impl EpochAxis {
     }
 }
 
+/// The width a plot may take at the cursor of `ui`: the space left on the line, but never past
+/// the visible edge (a wider widget above, such as a table, widens a panel's content beyond
+/// what the panel shows, and a plot sized from that is cut off at its right end).
+pub fn visible_width(ui: &Ui) -> f32 {
+    let visible = ui.clip_rect().right() - ui.cursor().left();
+    ui.available_width().min(visible).max(0.0)
+}
+
 /// The last tooltip a plot on the epoch axis showed (read by the GUI tests).
 pub fn last_tooltip(ctx: &egui::Context) -> Option<String> {
     ctx.data(|d| d.get_temp::<String>(Id::unique("epoch-axis-last-tooltip")))

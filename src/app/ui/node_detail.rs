@@ -32,12 +32,13 @@ const THUMB_COLS: usize = 12;
 const SIDE: usize = 28;
 /// Height of the small per-node plots (mean |φ|, settled share, turnover), points.
 const SMALL_PLOT_H: f32 = 110.0;
+/// Room left free right of the node's detail, points: the panel's scroll bar floats over its
+/// right edge, and the last tick label, record and words must stay clear of it.
+const RIGHT_MARGIN: f32 = 16.0;
+/// Narrowest the plots get, points.
+const MIN_PLOT_W: f32 = 160.0;
 /// Height of the raster's epoch axis strip (ticks and labels), points.
 const AXIS_H: f32 = 18.0;
-/// Room kept free at the right of the plots, raster and thumbnails for the panel's floating
-/// scroll bar, which would otherwise cover the last record (and take the pointer there),
-/// points.
-const SCROLL_BAR_ROOM: f32 = 12.0;
 /// Least room between two tick labels of the raster's axis, points.
 const TICK_GAP: f32 = 10.0;
 
@@ -485,6 +486,24 @@ impl NodeDetailView {
     /// Draws the detail of `view`'s selected node, or a hint when none is selected;
     /// `fractions` shows the composition as class fractions.
     pub fn ui(&mut self, ui: &mut Ui, view: RunView<'_>, fractions: bool, tx: &CommandSender) {
+        // Texts wrap and plots end short of the scroll bar floating over the panel's edge
+        // (in a child ui: the separators above already span the whole width).
+        let width = (ui.available_width() - RIGHT_MARGIN).max(MIN_PLOT_W);
+        ui.vertical(|ui| {
+            ui.set_max_width(width);
+            self.body(ui, view, fractions, tx, width);
+        });
+    }
+
+    /// The detail, its plots `w` points wide.
+    fn body(
+        &mut self,
+        ui: &mut Ui,
+        view: RunView<'_>,
+        fractions: bool,
+        tx: &CommandSender,
+        w: f32,
+    ) {
         let (run, version, s, sel) = view.parts();
         let Some((l, j)) = sel.node else {
             ui.heading("Node detail");
@@ -508,7 +527,6 @@ impl NodeDetailView {
         }
         self.figures_at_record(ui, s, idx, (l, j));
         let axis = EpochAxis::new(ui.ctx(), run, s);
-        let w = ui.available_width() - SCROLL_BAR_ROOM;
         let sel_position = s.record_position(idx);
         let label = |p: f64| record_text(s, p);
         // The run's events on the node's time lines too: its layer's, and accuracy's.
@@ -533,7 +551,7 @@ impl NodeDetailView {
             s,
             (idx, sel.probe_row),
             (l, j),
-            &axis,
+            (&axis, w),
             tx,
         );
         if let Some(k) = sel.probe_row {
@@ -585,9 +603,9 @@ impl NodeDetailView {
             })
             .collect();
         let y_title = if fractions {
-            "share of class"
+            "fraction of the class"
         } else {
-            "samples in set"
+            "samples (by class)"
         };
         let spec = PlotSpec::new("composition", w, 150.0, y_title).include_y([0.0]);
         let out = axis.show(
@@ -638,7 +656,8 @@ impl NodeDetailView {
                     Series::line(format!("class {c}"), class_color(c), line.clone()).note(push_sign)
                 })
                 .collect();
-            let spec = PlotSpec::new("push-by-class", w, 150.0, "mean φ").include_y([0.0]);
+            let spec =
+                PlotSpec::new("push-by-class", w, 150.0, "mean φ (by class)").include_y([0.0]);
             let out = axis.show(ui, &spec, &push, &marks, sel_position, &label, |p, _| {
                 p.hline(
                     HLine::new("", 0.0)
@@ -673,7 +692,7 @@ impl NodeDetailView {
             small(
                 ui,
                 "node-settled",
-                "settled %",
+                "settled (%)",
                 vec![Series::line("settled", text, settled).format(ValueFormat::Percent)],
             );
             ui.strong("Turnover since the previous record (solid: added, dashed: removed)");
@@ -750,52 +769,52 @@ impl NodeDetailView {
         let counts = s.node_counts(idx, l, j).map(<[u32]>::to_vec);
         if let Some(on) = &counts {
             let totals = &s.dataset.train_class_counts;
-            // As many classes per table as fit the panel (a narrow panel gets two tables
-            // rather than a table wider than the panel); columns as narrow as their numbers.
-            let digits = ui.fonts_mut(|f| {
-                f.layout_no_wrap(
-                    "00000".into(),
-                    egui::TextStyle::Small.resolve(ui.style()),
-                    Color32::WHITE,
-                )
-                .size()
-                .x
-            });
-            let label_w = digits * 2.2;
-            let per_row = (((ui.available_width() - SCROLL_BAR_ROOM - label_w) / (digits + 6.0))
-                as usize)
-                .clamp(3, on.len().max(3));
-            for (chunk, first) in on.chunks(per_row).zip((0..).step_by(per_row)) {
-                egui::Grid::new(("class-counts", first))
+            let share = |c: usize, v: u32| {
+                let total = totals.get(c).copied().unwrap_or(0).max(1);
+                format!("{:.0}", f64::from(v) / f64::from(total) * 100.0)
+            };
+            // Columns as narrow as their numbers (the default minimum of 40 points per column
+            // made the panel 500 points wide), and as many classes per block as fit the
+            // panel: ten 4-digit counts do not fit a narrow panel in one row.
+            let font = egui::TextStyle::Small.resolve(ui.style());
+            let text_w = |t: String| {
+                ui.painter()
+                    .layout_no_wrap(t, font.clone(), Color32::WHITE)
+                    .size()
+                    .x
+            };
+            let gap = 6.0;
+            let head_w = text_w("% of class".into());
+            let col_w = on
+                .iter()
+                .map(|v| text_w(v.to_string()))
+                .fold(text_w("100".into()), f32::max);
+            let per_block = (((ui.available_width() - head_w) / (col_w + gap)).floor() as usize)
+                .clamp(1, on.len().max(1));
+            let classes: Vec<usize> = (0..on.len()).collect();
+            for (b, block) in classes.chunks(per_block).enumerate() {
+                egui::Grid::new(("class-counts", b))
                     .min_col_width(0.0)
-                    .spacing([6.0, 1.0])
+                    .spacing([gap, 1.0])
                     .show(ui, |ui| {
-                        ui.add_sized(
-                            [label_w, 0.0],
-                            egui::Label::new(RichText::new("class").small()),
-                        );
-                        for c in first..first + chunk.len() {
+                        ui.label(RichText::new("class").small());
+                        for &c in block {
                             ui.label(RichText::new(c.to_string()).small().color(class_color(c)));
                         }
                         ui.end_row();
                         ui.label(RichText::new("in set").small()).on_hover_text(
                             "training samples of each class that switch the node on",
                         );
-                        for v in chunk {
+                        for &c in block {
+                            let v = on.get(c).copied().unwrap_or(0);
                             ui.label(RichText::new(v.to_string()).small());
                         }
                         ui.end_row();
                         ui.label(RichText::new("% of class").small())
                             .on_hover_text("share of the class's training samples in the set");
-                        for (c, v) in (first..).zip(chunk) {
-                            let total = totals.get(c).copied().unwrap_or(0).max(1);
-                            ui.label(
-                                RichText::new(format!(
-                                    "{:.0}",
-                                    f64::from(*v) / f64::from(total) * 100.0
-                                ))
-                                .small(),
-                            );
+                        for &c in block {
+                            let v = on.get(c).copied().unwrap_or(0);
+                            ui.label(RichText::new(share(c, v)).small());
                         }
                         ui.end_row();
                     });
@@ -821,7 +840,7 @@ impl NodeDetailView {
         }
     }
 
-    /// The membership raster with its width switch and epoch axis.
+    /// The membership raster with its width switch and epoch axis, `w` points wide.
     #[allow(clippy::too_many_arguments)]
     fn raster_ui(
         &mut self,
@@ -831,7 +850,7 @@ impl NodeDetailView {
         s: &Session,
         (idx, probe_row): (usize, Option<usize>),
         (l, j): (usize, usize),
-        axis: &EpochAxis,
+        (axis, w): (&EpochAxis, f32),
         tx: &CommandSender,
     ) {
         ui.horizontal_wrapped(|ui| {
@@ -851,7 +870,6 @@ impl NodeDetailView {
         let Some(Cached { tex, rows, .. }) = &self.raster else {
             return;
         };
-        let w = ui.available_width() - SCROLL_BAR_ROOM;
         let h = 220.0;
         let label_w = 14.0;
         let (rect, resp) = ui.allocate_exact_size(vec2(w, h + AXIS_H), Sense::click());
@@ -1137,8 +1155,9 @@ impl NodeDetailView {
         if let Some((tex, _)) = &self.digit {
             ui.horizontal_top(|ui| {
                 ui.add(egui::Image::new((tex.id(), vec2(96.0, 96.0))));
-                // The texts wrap in what is left of a narrow panel.
-                let rest = (ui.available_width() - SCROLL_BAR_ROOM).max(80.0);
+                // The texts wrap in what is left of a narrow panel (already short of the
+                // scroll bar: see RIGHT_MARGIN).
+                let rest = ui.available_width().max(80.0);
                 ui.vertical(|ui| {
                     ui.set_max_width(rest);
                     let label = s.probe.labels.get(k).copied().unwrap_or(0);

@@ -23,8 +23,8 @@ use crate::session::{Metric, Session};
 
 /// Smallest plot height, points: below it tick labels no longer fit; the plots scroll instead.
 const MIN_PLOT_H: f32 = 140.0;
-/// Smallest plot width, points: fewer columns below it.
-const MIN_PLOT_W: f32 = 300.0;
+/// Smallest plot width, points: fewer columns below it (x tick labels need ~50 points each).
+const MIN_PLOT_W: f32 = 230.0;
 
 /// Series drawn from one version of a session.
 struct Cached {
@@ -317,7 +317,8 @@ impl PlotsView {
                 .unwrap_or_default()
         });
         let spacing = ui.spacing().item_spacing;
-        let avail_w = ui.available_width();
+        // Less a scroll bar's width: the plots scroll vertically.
+        let avail_w = epoch_axis::visible_width(ui) - 12.0;
         let columns = ((avail_w / MIN_PLOT_W).floor() as usize).clamp(1, 3);
         // Never wider than the panel: a plot cut off at the panel's edge loses its right end.
         let w = ((avail_w - spacing.x * (columns as f32 - 1.0)) / columns as f32 - 2.0).max(80.0);
