@@ -86,10 +86,14 @@ fn train_test(
 }
 
 /// Event marks of `s` (layer peaks in the layer's colour, the rest in the marker colour).
+/// Single nodes dying are left out: a 9x320 run has hundreds, whose marks covered the top of
+/// every plot and whose names filled the tooltip (`inspect` lists them; the node map shows
+/// dead nodes); a layer's last node dying is marked.
 pub fn event_marks(s: &Session) -> Vec<EventMark> {
     let layers = s.widths.len();
     crate::session::events::events(s)
         .into_iter()
+        .filter(|e| !matches!(e.kind, crate::session::events::EventKind::NodesDie { .. }))
         .map(|e| {
             use crate::session::events::EventKind;
             let color = match &e.kind {
