@@ -122,28 +122,11 @@ impl GridSnapshot {
                 None => groups.push((p.clone(), vec![p.seed])),
             }
         }
-        let mut losses: Vec<String> = Vec::new();
-        let (mut rows, mut cols) = (Vec::new(), Vec::new());
-        for (p, seeds) in &mut groups {
+        for (_, seeds) in &mut groups {
             seeds.sort_unstable();
             seeds.dedup();
-            let loss = p.loss.short_name().to_string();
-            if !losses.contains(&loss) {
-                losses.push(loss);
-            }
-            rows.push(p.hidden_layers);
-            cols.push(p.width);
         }
-        let rank = |l: &String| match l.as_str() {
-            "ce" => (0, l.clone()),
-            "mse" => (1, l.clone()),
-            _ => (2, l.clone()),
-        };
-        losses.sort_by_key(rank);
-        rows.sort_unstable();
-        rows.dedup();
-        cols.sort_unstable();
-        cols.dedup();
+        let (losses, rows, cols) = crate::grid::layout_axes(groups.iter().map(|(p, _)| p));
         let mut cells: Vec<GridCell> = Vec::new();
         let mut crowded = Vec::new();
         for (preset, seeds) in groups {

@@ -64,6 +64,35 @@ pub fn group_runs(runs: &[RunSummary]) -> Vec<RunGroup> {
     groups
 }
 
+/// The axes of the paper's layout for `presets`: the losses (cross-entropy first, then MSE,
+/// then any other by name), the hidden-layer counts (rows) and the widths (columns), each
+/// sorted and without repeats. The Grid tab and the exported grid figure place cells by them.
+pub fn layout_axes<'a>(
+    presets: impl IntoIterator<Item = &'a Preset>,
+) -> (Vec<String>, Vec<usize>, Vec<usize>) {
+    let mut losses: Vec<String> = Vec::new();
+    let (mut rows, mut cols) = (Vec::new(), Vec::new());
+    for p in presets {
+        let loss = p.loss.short_name().to_string();
+        if !losses.contains(&loss) {
+            losses.push(loss);
+        }
+        rows.push(p.hidden_layers);
+        cols.push(p.width);
+    }
+    let rank = |l: &String| match l.as_str() {
+        "ce" => (0, l.clone()),
+        "mse" => (1, l.clone()),
+        _ => (2, l.clone()),
+    };
+    losses.sort_by_key(rank);
+    rows.sort_unstable();
+    rows.dedup();
+    cols.sort_unstable();
+    cols.dedup();
+    (losses, rows, cols)
+}
+
 /// One epoch of a group's layer series: the layer mean of each seed's run, condensed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SeedBandPoint {

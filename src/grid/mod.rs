@@ -30,7 +30,7 @@ pub mod summary;
 pub mod table;
 
 pub use error::GridError;
-pub use group::{RunGroup, SeedBandPoint, group_runs, seed_band};
+pub use group::{RunGroup, SeedBandPoint, group_runs, layout_axes, seed_band};
 pub use manifest::{GridRun, MANIFEST_FILE, Manifest};
 pub use plan::{Plan, Selection, parse_seeds};
 pub use status::{GridReader, GridStatus, RunRow, RunState, scan};

@@ -104,26 +104,7 @@ fn layout(runs: &[RunSummary], metric: Metric) -> Result<Layout, ExportError> {
             "the grid folder has no runs with saved epochs: nothing to draw".into(),
         ));
     }
-    let mut losses: Vec<String> = Vec::new();
-    let (mut rows, mut cols) = (Vec::new(), Vec::new());
-    for g in &groups {
-        let loss = g.preset.loss.short_name().to_string();
-        if !losses.contains(&loss) {
-            losses.push(loss);
-        }
-        rows.push(g.preset.hidden_layers);
-        cols.push(g.preset.width);
-    }
-    let rank = |l: &String| match l.as_str() {
-        "ce" => (0, l.clone()),
-        "mse" => (1, l.clone()),
-        _ => (2, l.clone()),
-    };
-    losses.sort_by_key(rank);
-    rows.sort_unstable();
-    rows.dedup();
-    cols.sort_unstable();
-    cols.dedup();
+    let (losses, rows, cols) = crate::grid::layout_axes(groups.iter().map(|g| &g.preset));
     let mut cells: Vec<((usize, usize, usize), Cell)> = Vec::new();
     for g in &groups {
         let key = (
