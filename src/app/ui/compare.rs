@@ -222,18 +222,7 @@ impl CompareView {
                                     150.0,
                                     q.y_title(),
                                 );
-                                let out = axis.show(
-                                    ui,
-                                    &spec,
-                                    &series,
-                                    &[],
-                                    Some(position),
-                                    &label,
-                                    |_, _| {},
-                                );
-                                if let Some(x) = out.clicked {
-                                    tx.send(Command::SelectPosition(x));
-                                }
+                                show_linked(ui, &axis, &spec, &series, position, &label, tx);
                             });
                             if (k + 1) % cols == 0 {
                                 ui.end_row();
@@ -245,9 +234,8 @@ impl CompareView {
                     let avail = epoch_axis::visible_width(ui) - 12.0;
                     let w = (avail - spacing * (n as f32 - 1.0)) / n as f32 - 2.0;
                     egui::Grid::new("cmp-side").show(ui, |ui| {
-                        for (i, (_, _, s)) in chosen.iter().enumerate() {
+                        for (_, _, s) in &chosen {
                             ui.label(RichText::new(s.title()).strong());
-                            let _ = i;
                         }
                         ui.end_row();
                         for &q in &quantities {
@@ -261,18 +249,7 @@ impl CompareView {
                                         130.0,
                                         q.y_title(),
                                     );
-                                    let out = axis.show(
-                                        ui,
-                                        &spec,
-                                        &series,
-                                        &[],
-                                        Some(position),
-                                        &label,
-                                        |_, _| {},
-                                    );
-                                    if let Some(x) = out.clicked {
-                                        tx.send(Command::SelectPosition(x));
-                                    }
+                                    show_linked(ui, &axis, &spec, &series, position, &label, tx);
                                 });
                             }
                             ui.end_row();
@@ -382,5 +359,22 @@ impl CompareView {
                     ui.end_row();
                 }
             });
+    }
+}
+
+/// One of Compare's plots on the shared `axis` with the selected `position` marked; a click
+/// selects that position in every compared run.
+fn show_linked(
+    ui: &mut Ui,
+    axis: &EpochAxis,
+    spec: &PlotSpec,
+    series: &[Series],
+    position: f64,
+    label: &dyn Fn(f64) -> String,
+    tx: &CommandSender,
+) {
+    let out = axis.show(ui, spec, series, &[], Some(position), label, |_, _| {});
+    if let Some(x) = out.clicked {
+        tx.send(Command::SelectPosition(x));
     }
 }
