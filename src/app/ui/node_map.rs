@@ -261,11 +261,14 @@ impl NodeMapView {
         }
         // Colour legend.
         let legend = self.legend_texture(ui.ctx());
-        ui.horizontal(|ui| {
+        // Wrapped, and the bar no wider than the map leaves room for: side by side in Compare
+        // at 1024x700 the caption ran into the next map and off the window.
+        ui.horizontal_wrapped(|ui| {
             ui.add_space(label_w);
             let info = sel.metric.info();
             ui.label(info.range.0.to_string());
-            let (r, _) = ui.allocate_exact_size(Vec2::new(160.0, 10.0), Sense::hover());
+            let bar_w = (ui.available_width() - 40.0).clamp(60.0, 160.0);
+            let (r, _) = ui.allocate_exact_size(Vec2::new(bar_w, 10.0), Sense::hover());
             ui.painter().image(
                 legend,
                 r,
