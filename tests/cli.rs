@@ -173,7 +173,10 @@ fn failures_give_one_line_and_distinct_exit_codes() {
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "precious");
     let example = dir.path().join("example.ron");
     std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/assets/example-session.ron"),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/example-schema1-2x80-ce.ron"
+        ),
         &example,
     )
     .unwrap();
@@ -295,7 +298,10 @@ fn same_session_for_one_and_two_threads(preset: &str) {
 #[test]
 fn every_figure_exports_the_numbers_behind_it_as_csv() {
     let dir = tempfile::tempdir().unwrap();
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/example-session.ron");
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/example-schema1-2x80-ce.ron"
+    );
     let out = dir.path().join("composition.csv");
     let o = run(&[
         "export",

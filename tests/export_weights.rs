@@ -11,7 +11,10 @@ use safetensors::SafeTensors;
 use safetensors::tensor::Dtype;
 use sample_sets::session;
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/example-session.ron");
+const EXAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/example-schema1-2x80-ce.ron"
+);
 
 fn tensor(st: &SafeTensors, name: &str) -> (Vec<usize>, Vec<f32>) {
     let t = st.tensor(name).unwrap();

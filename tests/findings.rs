@@ -9,7 +9,10 @@ use std::process::Command;
 use sample_sets::session::findings::findings;
 use sample_sets::session::{self, Session};
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/example-session.ron");
+const EXAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/example-schema1-2x80-ce.ron"
+);
 
 fn example() -> Session {
     session::load(Path::new(EXAMPLE)).unwrap()

@@ -245,7 +245,10 @@ mod tests {
 
     #[test]
     fn node_csv_columns_follow_the_metric_list() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/example-session.ron");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/example-schema1-2x80-ce.ron"
+        );
         let s = crate::session::load(std::path::Path::new(path)).unwrap();
         let csv = nodes_csv(&s);
         let mut lines = csv.lines();
