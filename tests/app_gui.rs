@@ -613,7 +613,7 @@ fn explore_shows_two_seeds_as_their_mean_with_the_min_max_band() {
     assert!(h.state().state.sel.seeds_as_group);
     assert_eq!(h.state().plots_seed_group(), Some(2));
     // The legend says what the lines are.
-    h.get_by_label("mean of 2 seeds (1,2), band min..max over them · layers:");
+    h.get_by_label("mean of 2 seeds, band min..max:");
 
     // Layer 1's activation fraction at the record after 256 steps (inside epoch 1): the
     // line is the mean of the two runs' layer means there, the band spans them.
@@ -652,8 +652,9 @@ fn explore_shows_two_seeds_as_their_mean_with_the_min_max_band() {
     assert!(tip.contains("layer 2: "), "{tip}");
 
     // Loss and accuracy after epoch 1: the same, per series (train and test).
-    let end = |s: &sample_sets::session::Session| s.epochs.iter().find(|e| e.step == spe).unwrap();
-    let (ea, eb) = (end(&sa), end(&sb));
+    let (ea, eb) = [&sa, &sb]
+        .map(|s| s.epochs.iter().find(|e| e.step == spe).unwrap())
+        .into();
     for (plot, series, va, vb) in [
         ("loss", "train", ea.train_loss, eb.train_loss),
         ("loss", "test", ea.test_loss, eb.test_loss),

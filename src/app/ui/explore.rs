@@ -57,7 +57,6 @@ pub fn centre(
         });
         return;
     }
-    ui.label(RichText::new(format!("{} · {}", s.title(), entry.status_text())).strong());
     let view = RunView {
         id: entry.id,
         version: entry.version,
@@ -72,6 +71,10 @@ pub fn centre(
         .filter_map(|e| Some((e.id, e.version, e.session.as_ref()?)))
         .filter(|o| !o.2.epochs.is_empty())
         .collect();
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(format!("{} · {}", s.title(), entry.status_text())).strong());
+        plots.seed_switch(ui, view, &open, tx);
+    });
     let plots_h = (ui.available_height() * PLOTS_SHARE).max(240.0);
     plots.ui(ui, view, &open, state.settings.node_line_scope, plots_h, tx);
     ui.separator();

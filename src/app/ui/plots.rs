@@ -292,6 +292,46 @@ impl PlotsView {
         }
     }
 
+    /// The "seeds as group" switch for run `run` among the `open` runs (id, version,
+    /// session; see [`Self::ui`]): on or off while the open runs hold other seeds of the
+    /// shown run's preset, greyed out with the reason otherwise.
+    pub fn seed_switch(
+        &mut self,
+        ui: &mut Ui,
+        view: RunView<'_>,
+        open: &[(RunId, u64, &Session)],
+        tx: &CommandSender,
+    ) {
+        let seeds: Vec<u64> = self.siblings(view.id, open).iter().map(|m| m.1).collect();
+        let own = view.session.preset.seed;
+        if seeds.len() >= 2 {
+            let mut on = view.sel.seeds_as_group;
+            if ui
+                .checkbox(&mut on, format!("seeds as group ({} seeds)", seeds.len()))
+                .on_hover_text(format!(
+                    "On: every plot above the node map (loss, accuracy, each layer's mean of \
+                     every metric) shows the mean over the open runs that differ from this \
+                     one only in seed (seeds {}), with their min..max as the band. Records \
+                     are matched by step; a seed that has not reached a step is left out of \
+                     that step's mean. The node map, the node detail, node lines, the \
+                     selected node's line and the event marks stay this run's (seed {own}): \
+                     nodes are not comparable across seeds.",
+                    seeds_text(&seeds)
+                ))
+                .changed()
+            {
+                tx.send(Command::SeedsAsGroup(on));
+            }
+        } else {
+            ui.add_enabled(false, egui::Checkbox::new(&mut false, "seeds as group"))
+                .on_disabled_hover_text(
+                    "No other open run differs from this one only in seed. Open or train the \
+                     same preset (same architecture, loss, epochs and schedule) with another \
+                     seed to see the mean over seeds with its min..max band.",
+                );
+        }
+    }
+
     /// The shown run's seed siblings among `open` (itself included, one per seed), found
     /// again when the open runs or their versions changed.
     fn siblings(&mut self, run: RunId, open: &[(RunId, u64, &Session)]) -> Vec<(RunId, u64)> {
@@ -390,7 +430,6 @@ impl PlotsView {
             {
                 tx.send(Command::FollowLatest(follow));
             }
-            seed_switch(ui, grouped, &seeds, s.preset.seed, tx);
             ui.separator();
             epoch_axis::controls(ui);
             ui.separator();
@@ -413,16 +452,20 @@ impl PlotsView {
         });
         // One legend for every plot (per-plot legends would cover nine-layer plots).
         ui.horizontal_wrapped(|ui| {
-            let what = if grouped {
-                format!(
-                    "mean of {} seeds ({}), band min..max over them · layers:",
-                    seeds.len(),
-                    seeds_text(&seeds)
+            if grouped {
+                // As short as the single run's label, so the legend keeps to one line.
+                ui.label(
+                    egui::RichText::new(format!("mean of {} seeds, band min..max:", seeds.len()))
+                        .small(),
                 )
+                .on_hover_text(format!(
+                    "Each line: the mean over seeds {} of the runs open; the band behind it: \
+                     their smallest and largest value",
+                    seeds_text(&seeds)
+                ));
             } else {
-                "layers (mean, band q1..q3):".into()
-            };
-            ui.label(egui::RichText::new(what).small());
+                ui.label(egui::RichText::new("layers (mean, band q1..q3):").small());
+            }
             let mut entries: Vec<LegendEntry> = (0..layers)
                 .map(|l| {
                     LegendEntry::new(
@@ -664,40 +707,6 @@ impl PlotsView {
         }
         self.axis = Some(axis);
         self.rendered_step = Some(sel_step);
-    }
-}
-
-/// The "seeds as group" switch: on or off (`on`) while the open runs hold other seeds of the
-/// shown run's preset (`seeds`, the shown run's `own` seed among them), greyed out with the
-/// reason otherwise.
-fn seed_switch(ui: &mut Ui, on: bool, seeds: &[u64], own: u64, tx: &CommandSender) {
-    if seeds.len() >= 2 {
-        let mut group = on;
-        if ui
-            .checkbox(
-                &mut group,
-                format!("seeds as group ({} seeds)", seeds.len()),
-            )
-            .on_hover_text(format!(
-                "On: every plot here (loss, accuracy, each layer's mean of every metric) shows \
-                 the mean over the open runs that differ from this one only in seed (seeds \
-                 {}), with their min..max as the band. Records are matched by step; a seed \
-                 that has not reached a step is left out of that step's mean. The node map, \
-                 the node detail, node lines, the selected node's line and the event marks \
-                 stay this run's (seed {own}): nodes are not comparable across seeds.",
-                seeds_text(seeds)
-            ))
-            .changed()
-        {
-            tx.send(Command::SeedsAsGroup(group));
-        }
-    } else {
-        ui.add_enabled(false, egui::Checkbox::new(&mut false, "seeds as group"))
-            .on_disabled_hover_text(
-                "No other open run differs from this one only in seed. Open or train the same \
-                 preset (same architecture, loss, epochs and schedule) with another seed to \
-                 see the mean over seeds with its min..max band.",
-            );
     }
 }
 
