@@ -132,7 +132,17 @@ pub fn event_marks(s: &Session) -> Vec<EventMark> {
 }
 
 impl Cached {
+    /// The series and event marks of `s`.
     fn new(s: &Session) -> Self {
+        Self {
+            marks: event_marks(s),
+            ..Self::series(s)
+        }
+    }
+
+    /// The series of `s`, without its event marks (a seed group's other members: the group
+    /// is marked with the shown run's events).
+    fn series(s: &Session) -> Self {
         let layers = s.widths.len();
         let alpha = (0.6 / layers.max(1) as f32).clamp(0.07, 0.22);
         let layer_band = |l: usize, b: &[crate::session::BandPoint]| {
@@ -219,7 +229,7 @@ impl Cached {
                         .collect()
                 })
                 .collect(),
-            marks: event_marks(s),
+            marks: Vec::new(),
         }
     }
 }
@@ -355,7 +365,11 @@ impl PlotsView {
         let Some(shown) = self.cached.as_ref() else {
             return;
         };
-        let others: Vec<Cached> = members.iter().skip(1).map(|m| Cached::new(m.2)).collect();
+        let others: Vec<Cached> = members
+            .iter()
+            .skip(1)
+            .map(|m| Cached::series(m.2))
+            .collect();
         let mut lists: Vec<(&Cached, u64)> = Vec::with_capacity(members.len());
         if let Some(first) = members.first() {
             lists.push((shown, first.2.steps_per_epoch()));
