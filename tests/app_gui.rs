@@ -650,6 +650,14 @@ fn explore_shows_two_seeds_as_their_mean_with_the_min_max_band() {
     );
     assert!(tip.contains(&want), "{want} not in:\n{tip}");
     assert!(tip.contains("layer 2: "), "{tip}");
+    // The selected node's line is the shown run's own.
+    assert!(tip.contains("layer 1 · node 3 (seed 1): "), "{tip}");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&out).unwrap();
+    h.render()
+        .unwrap()
+        .save(out.join("explore-seeds-tooltip.png"))
+        .unwrap();
 
     // Loss and accuracy after epoch 1: the same, per series (train and test).
     let (ea, eb) = [&sa, &sb]
@@ -686,8 +694,6 @@ fn explore_shows_two_seeds_as_their_mean_with_the_min_max_band() {
     assert_eq!(detail.counts, sa.node_counts(last, 0, 3).unwrap());
 
     // Pictures to look at.
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&out).unwrap();
     h.hover_at(Pos2::new(1.0, 500.0));
     for (w, ht) in [(1600.0, 1000.0), (1024.0, 700.0)] {
         h.set_size(egui::vec2(w, ht));

@@ -434,6 +434,15 @@ impl PlotsView {
         };
         let layers = s.widths.len();
         let seeds: Vec<u64> = siblings.iter().map(|m| m.1).collect();
+        // Over a group's mean, the selected node's line is the shown run's: named with its
+        // seed.
+        let node_name = |l: usize, j: usize| {
+            if grouped {
+                format!("{} (seed {})", node_label(l, j), s.preset.seed)
+            } else {
+                node_label(l, j)
+            }
+        };
         ui.horizontal_wrapped(|ui| {
             ui.strong(format!("Plots · {}", record_label(s, sel_idx)));
             let mut follow = sel.follow_latest;
@@ -493,7 +502,7 @@ impl PlotsView {
             entries.push(LegendEntry::new("test", NEUTRAL, LineStyle::dashed_loose()));
             if let Some((l, j)) = sel.node {
                 let mut e = LegendEntry::new("selected node", Color32::WHITE, LineStyle::Solid);
-                e.text = node_label(l, j);
+                e.text = node_name(l, j);
                 entries.push(e);
             }
             epoch_axis::legend(ui, &entries);
@@ -542,7 +551,7 @@ impl PlotsView {
                     (selected.as_ref().and_then(|o| o.get(mi)), sel.node)
                 {
                     v.push(
-                        Series::line(node_label(l, j), Color32::WHITE, own.clone())
+                        Series::line(node_name(l, j), Color32::WHITE, own.clone())
                             .key("selected node")
                             .width(2.0),
                     );
