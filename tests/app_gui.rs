@@ -556,6 +556,218 @@ fn compare_two_runs_at_both_sizes() {
         picture(&mut h, &format!("{name}-overlaid"));
     }
 }
+/// Two real runs of one preset that differ only in seed (2x20, 1 epoch, default schedule,
+/// seeds 1 and 2, trained by the app on the real MNIST): Explore offers them as a group, and
+/// with it on its plots draw, per series, the mean over the two seeds with their min..max as
+/// the band; the legend and the tooltip say so. The node views stay the shown run's.
+#[test]
+fn explore_shows_two_seeds_as_their_mean_with_the_min_max_band() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::builder()
+        .with_size([1600.0, 1000.0])
+        .with_step_dt(1.0 / 60.0)
+        .wgpu()
+        .build_eframe({
+            let config = AppConfig {
+                sessions_dir: Some(dir.path().to_path_buf()),
+                data_dir: Some(common::mnist_dir()),
+                ..AppConfig::default()
+            };
+            move |cc| SampleSetsApp::new(cc, config)
+        });
+    wait_for(&mut h, "MNIST", Duration::from_secs(30), |a| {
+        a.state.dataset().is_some()
+    });
+    let a = start(&mut h, tiny(1, 50));
+    let mut other = tiny(1, 50);
+    other.seed = 2;
+    let b = start(&mut h, other);
+    wait_for(&mut h, "both runs", Duration::from_secs(300), |app| {
+        [a, b]
+            .iter()
+            .all(|&id| state(app, id) == RunState::Done(RunStatus::Completed))
+    });
+    h.state_mut().apply(Command::SelectRun(a));
+    h.state_mut().apply(Command::SelectNode(Some((0, 3))));
+    for _ in 0..4 {
+        h.step();
+    }
+    let session = |h: &Harness<'static, SampleSetsApp>, id: RunId| {
+        h.state()
+            .state
+            .runs
+            .get(id)
+            .unwrap()
+            .session
+            .clone()
+            .unwrap()
+    };
+    let (sa, sb) = (session(&h, a), session(&h, b));
+    assert_eq!((sa.preset.seed, sb.preset.seed), (1, 2));
+    let spe = sa.steps_per_epoch();
+    assert_eq!(h.state().plots_seed_group(), None, "off until switched on");
+    h.get_by_label("seeds as group (2 seeds)").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!(h.state().state.sel.seeds_as_group);
+    assert_eq!(h.state().plots_seed_group(), Some(2));
+    // The legend says what the lines are.
+    h.get_by_label("mean of 2 seeds, band min..max:");
+
+    // Layer 1's activation fraction at the record after 256 steps (inside epoch 1): the
+    // line is the mean of the two runs' layer means there, the band spans them.
+    let at = |s: &sample_sets::session::Session, step: u64| {
+        let b = s.layer_band(0, Metric::ActivationFraction);
+        f64::from(b.iter().find(|p| p.step == step).unwrap().mean)
+    };
+    let (va, vb) = (at(&sa, 256), at(&sb, 256));
+    assert_ne!(va, vb, "two seeds, two different runs");
+    let position = 256.0 / spe as f64;
+    let shown = h
+        .state()
+        .plot_value("activation fraction", "layer 1", position)
+        .expect("layer 1 drawn at step 256");
+    assert!((shown.value - (va + vb) / 2.0).abs() < 1e-12, "{shown:?}");
+    assert_eq!(shown.band, Some((va.min(vb), va.max(vb))));
+    assert_eq!(shown.seeds, Some(2));
+    // Hovering there names the mean, the seeds and the band's range.
+    SampleSetsApp::clear_last_plot_tooltip(&h.ctx);
+    let pos = h
+        .state()
+        .metric_plot_position(Metric::ActivationFraction, position, shown.value as f32)
+        .expect("activation fraction plot drawn");
+    h.hover_at(pos);
+    h.step();
+    h.step();
+    let tip = SampleSetsApp::last_plot_tooltip(&h.ctx).expect("a tooltip while hovering");
+    assert!(tip.starts_with("epoch 0.55 (step 256)\n"), "{tip}");
+    let want = format!(
+        "layer 1: {:.3} (mean of 2 seeds, min..max {:.3}..{:.3})",
+        (va + vb) / 2.0,
+        va.min(vb),
+        va.max(vb)
+    );
+    assert!(tip.contains(&want), "{want} not in:\n{tip}");
+    assert!(tip.contains("layer 2: "), "{tip}");
+    // The selected node's line is the shown run's own.
+    assert!(tip.contains("layer 1 · node 3 (seed 1): "), "{tip}");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&out).unwrap();
+    h.render()
+        .unwrap()
+        .save(out.join("explore-seeds-tooltip.png"))
+        .unwrap();
+
+    // Loss and accuracy after epoch 1: the same, per series (train and test).
+    let (ea, eb) = [&sa, &sb]
+        .map(|s| s.epochs.iter().find(|e| e.step == spe).unwrap())
+        .into();
+    for (plot, series, va, vb) in [
+        ("loss", "train", ea.train_loss, eb.train_loss),
+        ("loss", "test", ea.test_loss, eb.test_loss),
+        (
+            "accuracy",
+            "test",
+            ea.test_accuracy * 100.0,
+            eb.test_accuracy * 100.0,
+        ),
+    ] {
+        let shown = h
+            .state()
+            .plot_value(plot, series, 1.0)
+            .unwrap_or_else(|| panic!("{plot} {series} drawn at epoch 1"));
+        assert!(
+            (shown.value - (va + vb) / 2.0).abs() < 1e-9,
+            "{plot} {series}: {shown:?} vs {va}, {vb}"
+        );
+        assert_eq!(
+            shown.band,
+            Some((va.min(vb), va.max(vb))),
+            "{plot} {series}"
+        );
+        assert_eq!(shown.seeds, Some(2));
+    }
+    // The node views stay the shown run's (seed 1).
+    let last = sa.epochs.len() - 1;
+    let detail = h.state().rendered_detail().unwrap();
+    assert_eq!(detail.counts, sa.node_counts(last, 0, 3).unwrap());
+
+    // Pictures to look at.
+    h.hover_at(Pos2::new(1.0, 500.0));
+    for (w, ht) in [(1600.0, 1000.0), (1024.0, 700.0)] {
+        h.set_size(egui::vec2(w, ht));
+        for _ in 0..4 {
+            h.step();
+        }
+        h.render()
+            .unwrap()
+            .save(out.join(format!("explore-seeds-{w}x{ht}.png")))
+            .unwrap();
+    }
+    h.set_size(egui::vec2(1600.0, 1000.0));
+    for _ in 0..4 {
+        h.step();
+    }
+
+    // Off again: the shown run alone, its own q1..q3 band.
+    h.get_by_label("seeds as group (2 seeds)").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    assert_eq!(h.state().plots_seed_group(), None);
+    let own = h
+        .state()
+        .plot_value("activation fraction", "layer 1", position)
+        .unwrap();
+    assert_eq!((own.value, own.seeds), (va, None));
+}
+
+/// The shown run without another seed open: the switch is there but greyed out, and its
+/// hover says why; a copy of the same file (the same seed) is no second seed.
+#[test]
+fn a_run_without_other_seeds_open_offers_no_seed_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = example_at([1600.0, 1000.0], dir.path());
+    let disabled = |h: &Harness<'static, SampleSetsApp>| {
+        h.get_by_label("seeds as group")
+            .accesskit_node()
+            .is_disabled()
+    };
+    assert!(disabled(&h));
+    let copy = dir.path().join("copy.ron");
+    std::fs::write(&copy, sample_sets::app::example::EXAMPLE_SESSION).unwrap();
+    h.state_mut().apply(Command::Open(copy));
+    let b = h.state().state.runs.newest().unwrap();
+    wait_for(&mut h, "the copy", Duration::from_secs(20), |app| {
+        app.state.runs.get(b).is_some_and(|e| e.session.is_some())
+    });
+    for _ in 0..3 {
+        h.step();
+    }
+    assert_eq!(h.state().state.runs.entries.len(), 2);
+    assert!(disabled(&h));
+    // Switched on anyway (a command from elsewhere): the plots still show the run alone.
+    h.state_mut().apply(Command::SeedsAsGroup(true));
+    for _ in 0..3 {
+        h.step();
+    }
+    assert_eq!(h.state().plots_seed_group(), None);
+    assert!(h.query_by_label_contains("seeds as group (").is_none());
+    h.get_by_label("seeds as group").hover();
+    let mut said = false;
+    for _ in 0..120 {
+        h.step();
+        if h.query_by_label_contains("No other open run differs from this one only in seed")
+            .is_some()
+        {
+            said = true;
+            break;
+        }
+    }
+    assert!(said, "the greyed-out switch says why");
+}
+
 /// A tiny run with the default schedule: records inside epoch 1, then per epoch.
 fn tiny_scheduled(epochs: u32, probe: usize) -> Preset {
     let mut p = find("mnist-2x20-ce", &[]).unwrap();

@@ -29,6 +29,9 @@ pub enum Command {
     FollowLatest(bool),
     /// Colour the node map by this metric.
     SelectMetric(Metric),
+    /// Show Explore's plots as the mean over the shown run's seed group (true), or the shown
+    /// run alone.
+    SeedsAsGroup(bool),
     /// Show this probe sample (index into the probe) large in the node detail.
     SelectProbeRow(Option<usize>),
     /// Switch the centre view.

@@ -27,6 +27,7 @@ impl SampleSetsApp {
                 | Command::SelectStep(_)
                 | Command::SelectPosition(_)
                 | Command::SelectMetric(_)
+                | Command::SeedsAsGroup(_)
                 | Command::FollowLatest(_)
                 | Command::SelectProbeRow(_)
         );
@@ -74,6 +75,7 @@ impl SampleSetsApp {
                 }
             }
             Command::SelectMetric(m) => sel.metric = m,
+            Command::SeedsAsGroup(on) => sel.seeds_as_group = on,
             Command::SelectProbeRow(k) => sel.probe_row = k,
             Command::ShowTab(tab) => self.state.tab = tab,
             Command::Open(path) => self.open(&path),

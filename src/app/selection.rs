@@ -21,6 +21,10 @@ pub struct Selection {
     pub metric: Metric,
     /// Probe sample shown large in the node detail (index into the probe).
     pub probe_row: Option<usize>,
+    /// Explore's plots show the mean over the open runs that differ from the shown one only
+    /// in seed (with the min..max band) instead of the shown run alone, while there are such
+    /// runs. Node-level views always show the shown run.
+    pub seeds_as_group: bool,
 }
 
 impl Default for Selection {
@@ -32,6 +36,7 @@ impl Default for Selection {
             node: None,
             metric: Metric::ActivationFraction,
             probe_row: None,
+            seeds_as_group: false,
         }
     }
 }

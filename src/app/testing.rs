@@ -18,7 +18,46 @@ pub struct DetailShown {
     pub counts: Vec<u32>,
 }
 
+/// One point of a series as Explore's plots drew it last frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlotValue {
+    /// Position, epochs.
+    pub position: f64,
+    /// The line's value.
+    pub value: f64,
+    /// The band behind it there (q1..q3, or min..max over seeds).
+    pub band: Option<(f64, f64)>,
+    /// For a mean over seeds: seeds that reached this record.
+    pub seeds: Option<usize>,
+}
+
 impl SampleSetsApp {
+    /// Seeds averaged in Explore's plots last frame (`None`: the shown run alone).
+    pub fn plots_seed_group(&self) -> Option<usize> {
+        self.views.plots.drawn_group
+    }
+
+    /// The point at `position` (epochs, within 1e-9) of series `series` in Explore's plot
+    /// titled `plot` ("loss", "accuracy", a metric's name), as drawn last frame.
+    pub fn plot_value(&self, plot: &str, series: &str, position: f64) -> Option<PlotValue> {
+        let s = self
+            .views
+            .plots
+            .drawn_series(plot)?
+            .iter()
+            .find(|s| s.name == series)?;
+        let k = s
+            .points
+            .iter()
+            .position(|p| (p[0] - position).abs() <= 1e-9)?;
+        Some(PlotValue {
+            position: s.points[k][0],
+            value: s.points[k][1],
+            band: s.band.as_ref().and_then(|b| b.get(k).copied()),
+            seeds: s.over_seeds.as_ref().and_then(|o| o.counts.get(k).copied()),
+        })
+    }
+
     /// Steps of the records the plots, node map and node detail drew in the last frame.
     pub fn rendered_steps(&self) -> [Option<u64>; 3] {
         [

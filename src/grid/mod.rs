@@ -30,7 +30,10 @@ pub mod summary;
 pub mod table;
 
 pub use error::GridError;
-pub use group::{RunGroup, SeedBandPoint, group_runs, layout_axes, seed_band};
+pub use group::{
+    RunGroup, SeedBandPoint, SeedStats, group_presets, group_runs, layout_axes, seed_band,
+    seed_stats,
+};
 pub use manifest::{GridRun, MANIFEST_FILE, Manifest};
 pub use plan::{Plan, Selection, parse_seeds};
 pub use status::{GridReader, GridStatus, RunRow, RunState, scan};

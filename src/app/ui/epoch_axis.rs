@@ -105,6 +105,19 @@ pub struct Series {
     /// What a value means, added after it in the tooltip (the sign of a push: "loss falls as
     /// the node's output grows").
     pub note: Option<fn(f64) -> &'static str>,
+    /// Set when the line is a mean over seeds and `band` their min..max: the tooltip says
+    /// over how many seeds, and the band's range.
+    pub over_seeds: Option<OverSeeds>,
+}
+
+/// How a series that is a mean over a group's seeds reads in the tooltip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverSeeds {
+    /// Seeds in the group.
+    pub group: usize,
+    /// Per point of the series: seeds that reached that record (the mean and band are over
+    /// them).
+    pub counts: Vec<usize>,
 }
 
 /// How a value reads in the tooltip.
@@ -158,6 +171,7 @@ impl Series {
             format: ValueFormat::Plain,
             shown_values: None,
             note: None,
+            over_seeds: None,
         }
     }
 
@@ -216,10 +230,10 @@ impl Series {
         self
     }
 
-    /// The value at the point nearest `position` (within `tolerance` epochs), if any.
-    fn value_near(&self, position: f64, tolerance: f64) -> Option<f64> {
+    /// Index of the point nearest `position` (within `tolerance` epochs), if any.
+    fn index_near(&self, position: f64, tolerance: f64) -> Option<usize> {
         let i = self.points.partition_point(|p| p[0] < position);
-        let k = [i.checked_sub(1), (i < self.points.len()).then_some(i)]
+        [i.checked_sub(1), (i < self.points.len()).then_some(i)]
             .into_iter()
             .flatten()
             .filter(|&k| (self.points[k][0] - position).abs() <= tolerance)
@@ -227,11 +241,51 @@ impl Series {
                 (self.points[a][0] - position)
                     .abs()
                     .total_cmp(&(self.points[b][0] - position).abs())
-            })?;
+            })
+    }
+
+    /// The value at point `k` as the tooltip gives it.
+    fn value_at(&self, k: usize) -> Option<f64> {
         match &self.shown_values {
             Some(v) => v.get(k).copied(),
-            None => Some(self.points[k][1]),
+            None => self.points.get(k).map(|p| p[1]),
         }
+    }
+
+    /// The tooltip's line for point `k`: "layer 1: 0.512", with the note, or for a mean over
+    /// seeds "layer 1: 0.512 (mean of 2 seeds, min..max 0.501..0.523)".
+    fn tooltip_line(&self, k: usize) -> Option<String> {
+        let v = self.value_at(k)?;
+        let mut line = format!("{}: {}", self.name, self.format.text(v));
+        if let Some(note) = self.note.filter(|_| v.is_finite()) {
+            line.push_str(", ");
+            line.push_str(note(v));
+        }
+        if let Some(o) = &self.over_seeds {
+            let n = o.counts.get(k).copied().unwrap_or(0);
+            let (lo, hi) = self
+                .band
+                .as_ref()
+                .and_then(|b| b.get(k))
+                .copied()
+                .unwrap_or((f64::NAN, f64::NAN));
+            let of = if n == o.group {
+                format!("{n} seeds")
+            } else {
+                // A seed that has not reached this record is left out.
+                format!("{n} of {} seeds", o.group)
+            };
+            if n == 1 {
+                line.push_str(&format!(" ({of}: only one run reached this record)"));
+            } else {
+                line.push_str(&format!(
+                    " (mean of {of}, min..max {}..{})",
+                    self.format.text(lo),
+                    self.format.text(hi)
+                ));
+            }
+        }
+        Some(line)
     }
 }
 
@@ -637,12 +691,7 @@ impl EpochAxis {
             if s.name.is_empty() {
                 continue;
             }
-            if let Some(v) = s.value_near(at, tolerance) {
-                let mut line = format!("{}: {}", s.name, s.format.text(v));
-                if let Some(note) = s.note.filter(|_| v.is_finite()) {
-                    line.push_str(", ");
-                    line.push_str(note(v));
-                }
+            if let Some(line) = s.index_near(at, tolerance).and_then(|k| s.tooltip_line(k)) {
                 lines.push(line);
             }
         }

@@ -9,8 +9,9 @@ use super::node_detail::NodeDetailView;
 use super::node_map::NodeMapView;
 use super::plots::PlotsView;
 use crate::app::command::{Command, CommandSender};
-use crate::app::runs::RunState;
+use crate::app::runs::{RunId, RunState};
 use crate::app::state::AppState;
+use crate::session::Session;
 
 /// Share of the centre's height given to the plots.
 const PLOTS_SHARE: f32 = 0.58;
@@ -56,15 +57,26 @@ pub fn centre(
         });
         return;
     }
-    ui.label(RichText::new(format!("{} · {}", s.title(), entry.status_text())).strong());
     let view = RunView {
         id: entry.id,
         version: entry.version,
         session: s,
         sel: &state.sel,
     };
+    // Every run with records: the plots look among them for the shown run's other seeds.
+    let open: Vec<(RunId, u64, &Session)> = state
+        .runs
+        .entries
+        .iter()
+        .filter_map(|e| Some((e.id, e.version, e.session.as_ref()?)))
+        .filter(|o| !o.2.epochs.is_empty())
+        .collect();
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(format!("{} · {}", s.title(), entry.status_text())).strong());
+        plots.seed_switch(ui, view, &open, tx);
+    });
     let plots_h = (ui.available_height() * PLOTS_SHARE).max(240.0);
-    plots.ui(ui, view, state.settings.node_line_scope, plots_h, tx);
+    plots.ui(ui, view, &open, state.settings.node_line_scope, plots_h, tx);
     ui.separator();
     let map_h = ui.available_height() - 70.0;
     map.ui(ui, view, map_h.max(80.0), tx, &|_, step| {

@@ -13,11 +13,13 @@ use super::epoch_axis::{
     record_text, xy,
 };
 use super::node_lines::{NodeDensity, node_at};
+use super::seed_groups::{mean_over_seeds, seed_siblings};
 use crate::app::command::{Command, CommandSender};
 use crate::app::node_lines::{epoch_range, extent_on_screen};
 use crate::app::runs::RunId;
 use crate::app::selection::{node_label, record_label};
 use crate::app::settings::{NodeLines, Setting};
+use crate::grid::seeds_text;
 use crate::session::metric::LayerQuantity;
 use crate::session::{Metric, Session};
 
@@ -42,6 +44,9 @@ struct Cached {
 /// Run, version and node of the cached selected-node series.
 type SelectedKey = (RunId, u64, (usize, usize));
 
+/// The shown run and every open run's (id, version): what the seed siblings were found for.
+type OpenKey = (RunId, Vec<(RunId, u64)>);
+
 /// The plots and their caches.
 #[derive(Default)]
 pub struct PlotsView {
@@ -59,6 +64,14 @@ pub struct PlotsView {
     /// Step of the record drawn as the selected one in the last frame (read by the GUI tests).
     #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
     pub rendered_step: Option<u64>,
+    /// The shown run's seed siblings among the open runs ([`seed_siblings`]: itself
+    /// included, one run per seed, as (id, seed)), found again only when a run opens, closes
+    /// or changes.
+    siblings: Option<(OpenKey, Vec<(RunId, u64)>)>,
+    /// The series as the mean over the siblings' seeds, for the members' (id, version).
+    group: Option<(Vec<(RunId, u64)>, Cached)>,
+    /// Seeds averaged in the last frame's plots (`None`: the shown run alone).
+    pub drawn_group: Option<usize>,
 }
 
 /// The loss's name with its kind, for the y axis.
@@ -119,7 +132,17 @@ pub fn event_marks(s: &Session) -> Vec<EventMark> {
 }
 
 impl Cached {
+    /// The series and event marks of `s`.
     fn new(s: &Session) -> Self {
+        Self {
+            marks: event_marks(s),
+            ..Self::series(s)
+        }
+    }
+
+    /// The series of `s`, without its event marks (a seed group's other members: the group
+    /// is marked with the shown run's events).
+    fn series(s: &Session) -> Self {
         let layers = s.widths.len();
         let alpha = (0.6 / layers.max(1) as f32).clamp(0.07, 0.22);
         let layer_band = |l: usize, b: &[crate::session::BandPoint]| {
@@ -206,7 +229,57 @@ impl Cached {
                         .collect()
                 })
                 .collect(),
-            marks: event_marks(s),
+            marks: Vec::new(),
+        }
+    }
+}
+
+impl Cached {
+    /// The series of `members` (each run's own series and its steps per epoch, the shown
+    /// run's first) as the mean over their seeds with the min..max band
+    /// ([`mean_over_seeds`]); the event marks stay the shown run's.
+    fn group(members: &[(&Cached, u64)], group: usize) -> Option<Self> {
+        let &(shown, spe) = members.first()?;
+        let over = |pick: &dyn Fn(&Cached) -> &[Series]| {
+            let lists: Vec<(&[Series], u64)> = members.iter().map(|(c, k)| (pick(c), *k)).collect();
+            mean_over_seeds(&lists, spe, group)
+        };
+        let per_layer = |pick: &dyn Fn(&Cached) -> &Vec<Vec<Series>>| {
+            (0..pick(shown).len())
+                .map(|i| {
+                    over(&|c: &Cached| pick(c).get(i).map_or(&[] as &[Series], |v| v.as_slice()))
+                })
+                .collect()
+        };
+        Some(Self {
+            loss: over(&|c| &c.loss),
+            accuracy: over(&|c| &c.accuracy),
+            training_set: over(&|c| &c.training_set),
+            metrics: per_layer(&|c| &c.metrics),
+            quantities: per_layer(&|c| &c.quantities),
+            marks: shown.marks.clone(),
+        })
+    }
+
+    /// The series of the plot titled `title` ("loss", "accuracy", a metric's or a layer
+    /// quantity's name).
+    #[cfg(any(test, feature = "testing"))]
+    fn tile(&self, title: &str) -> Option<&[Series]> {
+        match title {
+            "loss" => Some(&self.loss),
+            "accuracy" => Some(&self.accuracy),
+            "settled training samples" => Some(&self.training_set),
+            _ => Metric::ALL
+                .iter()
+                .position(|m| m.info().name == title)
+                .and_then(|i| self.metrics.get(i))
+                .or_else(|| {
+                    LayerQuantity::ALL
+                        .iter()
+                        .position(|q| q.info().name == title)
+                        .and_then(|i| self.quantities.get(i))
+                })
+                .map(Vec::as_slice),
         }
     }
 }
@@ -229,23 +302,147 @@ impl PlotsView {
         }
     }
 
+    /// The "seeds as group" switch for run `run` among the `open` runs (id, version,
+    /// session; see [`Self::ui`]): on or off while the open runs hold other seeds of the
+    /// shown run's preset, greyed out with the reason otherwise.
+    pub fn seed_switch(
+        &mut self,
+        ui: &mut Ui,
+        view: RunView<'_>,
+        open: &[(RunId, u64, &Session)],
+        tx: &CommandSender,
+    ) {
+        let seeds: Vec<u64> = self.siblings(view.id, open).iter().map(|m| m.1).collect();
+        let own = view.session.preset.seed;
+        if seeds.len() >= 2 {
+            let mut on = view.sel.seeds_as_group;
+            if ui
+                .checkbox(&mut on, format!("seeds as group ({} seeds)", seeds.len()))
+                .on_hover_text(format!(
+                    "On: every plot above the node map (loss, accuracy, each layer's mean of \
+                     every metric) shows the mean over the open runs that differ from this \
+                     one only in seed (seeds {}), with their min..max as the band. Records \
+                     are matched by step; a seed that has not reached a step is left out of \
+                     that step's mean. The node map, the node detail, node lines, the \
+                     selected node's line and the event marks stay this run's (seed {own}): \
+                     nodes are not comparable across seeds.",
+                    seeds_text(&seeds)
+                ))
+                .changed()
+            {
+                tx.send(Command::SeedsAsGroup(on));
+            }
+        } else {
+            ui.add_enabled(false, egui::Checkbox::new(&mut false, "seeds as group"))
+                .on_disabled_hover_text(
+                    "No other open run differs from this one only in seed. Open or train the \
+                     same preset (same architecture, loss, epochs and schedule) with another \
+                     seed to see the mean over seeds with its min..max band.",
+                );
+        }
+    }
+
+    /// The shown run's seed siblings among `open` (itself included, one per seed), found
+    /// again when the open runs or their versions changed.
+    fn siblings(&mut self, run: RunId, open: &[(RunId, u64, &Session)]) -> Vec<(RunId, u64)> {
+        let key: OpenKey = (run, open.iter().map(|o| (o.0, o.1)).collect());
+        if self.siblings.as_ref().is_none_or(|c| c.0 != key) {
+            self.siblings = Some((key, seed_siblings(run, open)));
+        }
+        self.siblings
+            .as_ref()
+            .map(|c| c.1.clone())
+            .unwrap_or_default()
+    }
+
+    /// Computes the group's series when a member's session changed since the last time
+    /// (expects [`Self::refresh`] done for the shown run, the first of `members`).
+    fn refresh_group(&mut self, members: &[(RunId, u64, &Session)]) {
+        let key: Vec<(RunId, u64)> = members.iter().map(|m| (m.0, m.1)).collect();
+        if self.group.as_ref().is_some_and(|g| g.0 == key) {
+            return;
+        }
+        let Some(shown) = self.cached.as_ref() else {
+            return;
+        };
+        let others: Vec<Cached> = members
+            .iter()
+            .skip(1)
+            .map(|m| Cached::series(m.2))
+            .collect();
+        let mut lists: Vec<(&Cached, u64)> = Vec::with_capacity(members.len());
+        if let Some(first) = members.first() {
+            lists.push((shown, first.2.steps_per_epoch()));
+        }
+        for (c, m) in others.iter().zip(members.iter().skip(1)) {
+            lists.push((c, m.2.steps_per_epoch()));
+        }
+        self.group = Cached::group(&lists, members.len()).map(|c| (key, c));
+    }
+
+    /// The series the plot titled `title` drew in the last frame (the group's when a group
+    /// was drawn).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn drawn_series(&self, title: &str) -> Option<&[Series]> {
+        let cached = if self.drawn_group.is_some() {
+            self.group.as_ref().map(|g| &g.1)
+        } else {
+            self.cached.as_ref()
+        };
+        cached?.tile(title)
+    }
+
     /// Draws `view`'s plots with the node lines of `scope` in at most `height` points (they
-    /// scroll beyond); clicks send selection commands, hovering shows values only.
+    /// scroll beyond); clicks send selection commands, hovering shows values only. `open` are
+    /// the open runs with records (id, version, session): when some differ from the shown
+    /// run only in seed, a switch offers their group (mean over seeds, min..max band) in
+    /// every plot instead of the shown run alone.
     pub fn ui(
         &mut self,
         ui: &mut Ui,
         view: RunView<'_>,
+        open: &[(RunId, u64, &Session)],
         scope: NodeLines,
         height: f32,
         tx: &CommandSender,
     ) {
         let (run, version, s, sel) = view.parts();
         self.refresh(run, version, s);
+        let siblings = self.siblings(run, open);
+        // The shown run first: its records name the positions and its axis steps.
+        let mut members: Vec<(RunId, u64, &Session)> =
+            open.iter().filter(|o| o.0 == run).copied().collect();
+        members.extend(
+            siblings
+                .iter()
+                .filter(|m| m.0 != run)
+                .filter_map(|m| open.iter().find(|o| o.0 == m.0).copied()),
+        );
+        let grouped = sel.seeds_as_group && members.len() >= 2;
+        if grouped {
+            self.refresh_group(&members);
+        }
         let sel_idx = sel.record_index(s).unwrap_or(0);
         let sel_position = s.record_position(sel_idx).unwrap_or(0.0);
         let sel_step = s.epochs.get(sel_idx).map_or(0, |e| e.step);
-        let axis = EpochAxis::new(ui.ctx(), run, s);
+        let axis = if grouped {
+            // Long enough for the member that got furthest.
+            let sessions: Vec<&Session> = members.iter().map(|m| m.2).collect();
+            EpochAxis::for_sessions(ui.ctx(), ("run", run.0), &sessions)
+        } else {
+            EpochAxis::new(ui.ctx(), run, s)
+        };
         let layers = s.widths.len();
+        let seeds: Vec<u64> = siblings.iter().map(|m| m.1).collect();
+        // Over a group's mean, the selected node's line is the shown run's: named with its
+        // seed.
+        let node_name = |l: usize, j: usize| {
+            if grouped {
+                format!("{} (seed {})", node_label(l, j), s.preset.seed)
+            } else {
+                node_label(l, j)
+            }
+        };
         ui.horizontal_wrapped(|ui| {
             ui.strong(format!("Plots · {}", record_label(s, sel_idx)));
             let mut follow = sel.follow_latest;
@@ -278,7 +475,20 @@ impl PlotsView {
         });
         // One legend for every plot (per-plot legends would cover nine-layer plots).
         ui.horizontal_wrapped(|ui| {
-            ui.label(egui::RichText::new("layers (mean, band q1..q3):").small());
+            if grouped {
+                // As short as the single run's label, so the legend keeps to one line.
+                ui.label(
+                    egui::RichText::new(format!("mean of {} seeds, band min..max:", seeds.len()))
+                        .small(),
+                )
+                .on_hover_text(format!(
+                    "Each line: the mean over seeds {} of the runs open; the band behind it: \
+                     their smallest and largest value",
+                    seeds_text(&seeds)
+                ));
+            } else {
+                ui.label(egui::RichText::new("layers (mean, band q1..q3):").small());
+            }
             let mut entries: Vec<LegendEntry> = (0..layers)
                 .map(|l| {
                     LegendEntry::new(
@@ -292,12 +502,16 @@ impl PlotsView {
             entries.push(LegendEntry::new("test", NEUTRAL, LineStyle::dashed_loose()));
             if let Some((l, j)) = sel.node {
                 let mut e = LegendEntry::new("selected node", Color32::WHITE, LineStyle::Solid);
-                e.text = node_label(l, j);
+                e.text = node_name(l, j);
                 entries.push(e);
             }
             epoch_axis::legend(ui, &entries);
         });
-        let Some(cached) = self.cached.take() else {
+        let single = self.cached.take();
+        let group = if grouped { self.group.take() } else { None };
+        let Some(cached) = group.as_ref().map(|g| &g.1).or(single.as_ref()) else {
+            self.cached = single;
+            self.group = group;
             return;
         };
         let line_layer = sel.node.map_or(0, |n| n.0);
@@ -337,7 +551,7 @@ impl PlotsView {
                     (selected.as_ref().and_then(|o| o.get(mi)), sel.node)
                 {
                     v.push(
-                        Series::line(node_label(l, j), Color32::WHITE, own.clone())
+                        Series::line(node_name(l, j), Color32::WHITE, own.clone())
                             .key("selected node")
                             .width(2.0),
                     );
@@ -509,7 +723,11 @@ impl PlotsView {
                     });
             });
         self.metric_transforms = transforms;
-        self.cached = Some(cached);
+        self.drawn_group = group.as_ref().map(|_| members.len());
+        self.cached = single;
+        if group.is_some() {
+            self.group = group;
+        }
         self.axis = Some(axis);
         self.rendered_step = Some(sel_step);
     }
