@@ -180,14 +180,14 @@ fn a_schema_one_session_opens_saves_and_resumes_with_nothing_lost() {
             assert_eq!(l.churn.len(), if i == 0 { 0 } else { 80 });
         }
     }
-    // Saved again (as schema 2) it reads back the same.
+    // Saved again (in the current schema) it reads back the same.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("again.ron");
     session::save(&old, &path).unwrap();
     assert!(
         std::fs::read_to_string(&path)
             .unwrap()
-            .contains("schema: 2,")
+            .contains(&format!("schema: {},", session::SCHEMA))
     );
     assert!(
         session::load(&path).unwrap() == old,

@@ -108,7 +108,8 @@ fn truncated_garbage_and_foreign_files_give_errors_naming_the_file() {
     let text = String::from_utf8(bytes.clone()).unwrap();
     cases.push((
         "newer.ron".into(),
-        text.replacen("schema: 2", "schema: 99", 1).into_bytes(),
+        text.replacen(&format!("schema: {}", session::SCHEMA), "schema: 99", 1)
+            .into_bytes(),
     ));
     // A counts blob replaced by one from a larger layer: lengths disagree with widths.
     let start = text.find("counts: \"").unwrap() + 9;
@@ -178,4 +179,78 @@ fn extended_saves_survive_names_that_look_like_the_file_layout() {
         );
     }
     assert!(session::load(&path).unwrap() == odd, "odd session changed");
+}
+
+/// Schema 2 as the program wrote it before schema 3: a 2x20 run of 2 epochs with a 100-sample
+/// probe (`train --preset mnist-2x20-ce --epochs 2 --probe 100 --threads 1`).
+fn schema_two_fixture() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/session-schema2.ron")
+}
+
+#[test]
+fn a_schema_two_session_reads_back_the_same_after_a_save_in_the_current_schema() {
+    let old_path = schema_two_fixture();
+    let old_bytes = std::fs::read(&old_path).unwrap();
+    let old_text = String::from_utf8(old_bytes.clone()).unwrap();
+    assert!(
+        old_text.contains("schema: 2,"),
+        "the fixture is no longer schema 2"
+    );
+    let old = session::load(&old_path).unwrap();
+    let steps: Vec<u64> = old.epochs.iter().map(|e| e.step).collect();
+    assert_eq!(steps, [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 469, 938]);
+    for e in &old.epochs[1..] {
+        for l in &e.layers {
+            assert!(l.cost.is_some() && l.added.len() == 20 && l.removed.len() == 20);
+        }
+    }
+    assert!(old.checkpoint.is_some() && old.status == session::RunStatus::Completed);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("again.ron");
+    session::save(&old, &path).unwrap();
+    let new_bytes = std::fs::read(&path).unwrap();
+    let new_text = String::from_utf8(new_bytes.clone()).unwrap();
+    assert!(new_text.contains(&format!("schema: {},", session::SCHEMA)));
+    assert!(
+        session::load(&path).unwrap() == old,
+        "round trip changed it"
+    );
+    assert!(
+        new_bytes.len() < old_bytes.len() * 9 / 10,
+        "{} bytes in schema 2, {} now",
+        old_bytes.len(),
+        new_bytes.len()
+    );
+    // While it runs its checkpoint is stored (rewritten after every epoch): a larger file that
+    // reads back the same.
+    let mut running = old.clone();
+    running.status = session::RunStatus::Running;
+    let running_path = dir.path().join("running.ron");
+    session::save(&running, &running_path).unwrap();
+    assert!(session::load(&running_path).unwrap() == running);
+    assert!(std::fs::metadata(&running_path).unwrap().len() > new_bytes.len() as u64);
+}
+
+/// `load(save(x)) == x` on a real long session (a 9x320 run of 100 or 200 epochs, tens of MB,
+/// not in the repository):
+/// `SAMPLE_SETS_REAL_SESSION=FILE cargo test --release --test sessions -- --ignored real_long`.
+#[test]
+#[ignore = "needs a real 9x320 session file (tens of MB, not in the repository): set SAMPLE_SETS_REAL_SESSION"]
+fn a_real_long_session_reads_back_the_same_after_a_save_in_the_current_schema() {
+    let from = std::env::var_os("SAMPLE_SETS_REAL_SESSION")
+        .expect("set SAMPLE_SETS_REAL_SESSION to a session file");
+    let from = Path::new(&from);
+    let s = session::load(from).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("again.ron");
+    session::save(&s, &path).unwrap();
+    assert!(session::load(&path).unwrap() == s, "round trip changed it");
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    eprintln!(
+        "{}: {} bytes, saved again in schema {}: {} bytes",
+        from.display(),
+        size(from),
+        session::SCHEMA,
+        size(&path)
+    );
 }

@@ -1,23 +1,30 @@
-//! The on-disk layout of a session (schema 2; schema 1 still reads) and its conversion to and
-//! from [`Session`].
+//! The on-disk layout of a session (schema 3; schemas 1 and 2 still read) and its conversion to
+//! and from [`Session`].
 //!
 //! Scalars (preset, data identity, losses, accuracies, timings, layer summaries) are plain RON.
-//! Bulk per-node arrays are [`blob`](super::blob) strings:
-//! - `counts`: u32 `[nodes, classes]` on-counts;
-//! - `added` (schema 2): u32 `[nodes]`, samples that entered each set since the previous
-//!   record (absent at the first); `removed` and churn are derived from it (see
+//! Bulk per-node arrays are [`blob`](super::blob) strings; "planes" marks the u32 and f32
+//! arrays that schema 3 writes as byte planes ([`blob::encode_u32_planes`]), where schemas 1
+//! and 2 wrote each element's bytes in turn ([`Layout`]):
+//! - `counts`: u32 `[nodes, classes]` on-counts; schema 3: planes of their zigzag deltas
+//!   against the previous record's counts ([`blob::delta_zigzag`]; the first record's against
+//!   zeros): most counts change by a few samples between records, so the deltas are small
+//!   numbers (on a 9x320 run 29 % smaller than the counts);
+//! - `added` (schema 2, planes in 3): u32 `[nodes]`, samples that entered each set since the
+//!   previous record (absent at the first); `removed` and churn are derived from it (see
 //!   [`records`](super::records));
 //! - `churn` (schema 1, and records of schema-1 sessions resumed later): f32 `[nodes]`;
 //! - `cost` (schema 2): the node-supported cost, see [`CostFile`];
 //! - `probe_delta`: u64 `[nodes, probe_words]`, the probe bitsets XOR the previous epoch's
 //!   (epoch 0 stores them as they are). Late in training few memberships change, so the XOR
 //!   is mostly zeros and compresses well; decoding replays the XORs from epoch 0;
-//! - checkpoint `params`, `adam_m`, `adam_v`: f32, every layer's weights `[inputs, outputs]`
-//!   then biases `[outputs]`, layer by layer.
+//! - checkpoint `params`, `adam_m`, `adam_v` (planes in 3): f32, every layer's weights
+//!   `[inputs, outputs]` then biases `[outputs]`, layer by layer. A running session's are
+//!   stored uncompressed (they are rewritten after every epoch), a finished one's compressed.
 
 use std::path::Path;
 
 use ndarray::{Array1, Array2};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::blob::{self, BlobError};
@@ -131,7 +138,7 @@ pub struct LayerFile {
 }
 
 /// A layer's node-supported cost on disk (see [`LayerCost`] and
-/// [`records`](super::records) for the encodings).
+/// [`records`](super::records) for the encodings; `settled` is in byte planes in schema 3).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CostFile {
     /// Blob of bfloat16 (u16) `[nodes]`: mean |φ| over each set.
@@ -142,6 +149,41 @@ pub struct CostFile {
     pub class_push: String,
     /// Blob of u32 `[nodes]`: settled samples in each set.
     pub settled: String,
+}
+
+/// How a file's u32 and f32 arrays are laid out in their blobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Schemas 1 and 2: each element's little-endian bytes in turn; class counts as they are.
+    Plain,
+    /// Schema 3: byte planes ([`blob::encode_u32_planes`]); class counts as zigzag deltas
+    /// against the previous record's.
+    Planes,
+}
+
+impl Layout {
+    /// The layout of files of `schema`.
+    pub fn of(schema: u32) -> Self {
+        if schema >= 3 {
+            Self::Planes
+        } else {
+            Self::Plain
+        }
+    }
+
+    fn u32s(self, text: &str, n: usize) -> Result<Vec<u32>, BlobError> {
+        match self {
+            Self::Plain => blob::decode_u32(text, n),
+            Self::Planes => blob::decode_u32_planes(text, n),
+        }
+    }
+
+    fn f32s(self, text: &str, n: usize) -> Result<Vec<f32>, BlobError> {
+        match self {
+            Self::Plain => blob::decode_f32(text, n),
+            Self::Planes => blob::decode_f32_planes(text, n),
+        }
+    }
 }
 
 /// Checkpoint on disk.
@@ -161,23 +203,26 @@ pub struct CheckpointFile {
     pub adam_v: String,
 }
 
-/// Encodes one epoch; `prev_probe` holds the previous epoch's probe bitsets per layer (empty
-/// for epoch 0) and is replaced by this epoch's.
-pub fn encode_epoch(rec: &EpochRecord, prev_probe: &mut Vec<Vec<u64>>) -> EpochFile {
+/// Encodes one record (schema 3); `prev` is the record before it (`None` for the first), whose
+/// probe bitsets and class counts this record's are stored against.
+pub fn encode_epoch(rec: &EpochRecord, prev: Option<&EpochRecord>) -> EpochFile {
+    let level = blob::RECORD_LEVEL;
     let layers = rec
         .layers
         .iter()
         .enumerate()
         .map(|(l, layer)| {
-            let delta: Vec<u64> = match prev_probe.get(l) {
-                Some(prev) if prev.len() == layer.probe_bits.len() => layer
+            let before = prev.and_then(|p| p.layers.get(l));
+            let delta: Vec<u64> = match before {
+                Some(b) if b.probe_bits.len() == layer.probe_bits.len() => layer
                     .probe_bits
                     .iter()
-                    .zip(prev)
+                    .zip(&b.probe_bits)
                     .map(|(a, b)| a ^ b)
                     .collect(),
                 _ => layer.probe_bits.clone(),
             };
+            let counts_before = before.map_or(&[][..], |b| b.counts.as_slice());
             // Churn follows from `added` when it is there (records measured since schema 2).
             let churn = if layer.added.is_empty() && !layer.churn.is_empty() {
                 blob::encode_f32(&layer.churn)
@@ -187,19 +232,22 @@ pub fn encode_epoch(rec: &EpochRecord, prev_probe: &mut Vec<Vec<u64>>) -> EpochF
             let added = if layer.added.is_empty() {
                 String::new()
             } else {
-                blob::encode_u32(&layer.added)
+                blob::encode_u32_planes(&layer.added, level)
             };
+            let probe: Vec<u8> = delta.iter().flat_map(|w| w.to_le_bytes()).collect();
             LayerFile {
                 summary: layer.summary,
-                counts: blob::encode_u32(&layer.counts),
+                counts: blob::encode_u32_planes(
+                    &blob::delta_zigzag(&layer.counts, counts_before),
+                    level,
+                ),
                 churn,
-                probe_delta: blob::encode_u64(&delta),
+                probe_delta: blob::encode_bytes_at(&probe, level),
                 added,
                 cost: layer.cost.as_ref().map(encode_cost),
             }
         })
         .collect();
-    *prev_probe = rec.layers.iter().map(|l| l.probe_bits.clone()).collect();
     EpochFile {
         step: rec.step,
         epoch: rec.epoch,
@@ -215,9 +263,18 @@ pub fn encode_epoch(rec: &EpochRecord, prev_probe: &mut Vec<Vec<u64>>) -> EpochF
     }
 }
 
+/// Encodes every record of `epochs` (on all cores: each needs only the one before it).
+pub fn encode_epochs(epochs: &[EpochRecord]) -> Vec<EpochFile> {
+    epochs
+        .par_iter()
+        .enumerate()
+        .map(|(i, e)| encode_epoch(e, i.checked_sub(1).and_then(|p| epochs.get(p))))
+        .collect()
+}
+
 fn encode_bf16(v: &[f32]) -> String {
     let bytes: Vec<u8> = v.iter().flat_map(|&x| bf16_bits(x).to_le_bytes()).collect();
-    blob::encode_bytes(&bytes)
+    blob::encode_bytes_at(&bytes, blob::RECORD_LEVEL)
 }
 
 fn decode_bf16(text: &str, n: usize) -> Result<Vec<f32>, BlobError> {
@@ -227,28 +284,34 @@ fn decode_bf16(text: &str, n: usize) -> Result<Vec<f32>, BlobError> {
         .collect())
 }
 
-/// Encodes a layer's node-supported cost.
+/// Encodes a layer's node-supported cost (schema 3).
 pub fn encode_cost(c: &LayerCost) -> CostFile {
     let push: Vec<u8> = c.class_push.iter().map(|&q| q.to_le_bytes()[0]).collect();
     CostFile {
         mean_abs: encode_bf16(&c.mean_abs),
         class_scale: encode_bf16(&c.class_scale),
-        class_push: blob::encode_bytes(&push),
-        settled: blob::encode_u32(&c.settled),
+        class_push: blob::encode_bytes_at(&push, blob::RECORD_LEVEL),
+        settled: blob::encode_u32_planes(&c.settled, blob::RECORD_LEVEL),
     }
 }
 
-/// Decodes a layer's node-supported cost for `nodes` nodes and `classes` classes.
+/// Decodes a layer's node-supported cost for `nodes` nodes and `classes` classes from a file
+/// of `layout`.
 ///
 /// # Errors
 /// [`BlobError`] naming nothing (the caller names the record): bad blobs or lengths.
-pub fn decode_cost(c: &CostFile, nodes: usize, classes: usize) -> Result<LayerCost, BlobError> {
+pub fn decode_cost(
+    c: &CostFile,
+    nodes: usize,
+    classes: usize,
+    layout: Layout,
+) -> Result<LayerCost, BlobError> {
     let push = blob::decode_bytes(&c.class_push, nodes * classes)?;
     Ok(LayerCost {
         mean_abs: decode_bf16(&c.mean_abs, nodes)?,
         class_scale: decode_bf16(&c.class_scale, nodes)?,
         class_push: push.into_iter().map(|b| i8::from_le_bytes([b])).collect(),
-        settled: blob::decode_u32(&c.settled, nodes)?,
+        settled: layout.u32s(&c.settled, nodes)?,
     })
 }
 
@@ -262,8 +325,16 @@ pub fn encode_probe(p: &ProbeSet) -> ProbeFile {
     }
 }
 
-/// Encodes a checkpoint.
-pub fn encode_checkpoint(c: &Checkpoint) -> CheckpointFile {
+/// DEFLATE level of a finished session's checkpoint. A running session's checkpoint is
+/// rewritten after every epoch and stored (level 0): compressing the 12.9 MB of a 9x320
+/// network's weights and Adam moments took longer than it is worth there, while a finished
+/// session is written once. Most of their bytes are mantissa bits that do not compress; the
+/// byte plane of signs and exponents does (to 40 % for the weights).
+pub const FINISHED_CHECKPOINT_LEVEL: u32 = 4;
+
+/// Encodes a checkpoint (schema 3) at DEFLATE `level` (0: stored, see
+/// [`FINISHED_CHECKPOINT_LEVEL`]).
+pub fn encode_checkpoint(c: &Checkpoint, level: u32) -> CheckpointFile {
     let mut params = Vec::new();
     for l in &c.mlp.layers {
         params.extend(l.w.iter());
@@ -280,9 +351,9 @@ pub fn encode_checkpoint(c: &Checkpoint) -> CheckpointFile {
         epoch: c.epoch,
         adam_t: c.adam.t,
         adam: c.adam.config,
-        params: blob::encode_f32_stored(&params),
-        adam_m: blob::encode_f32_stored(&m),
-        adam_v: blob::encode_f32_stored(&v),
+        params: blob::encode_f32_planes(&params, level),
+        adam_m: blob::encode_f32_planes(&m, level),
+        adam_v: blob::encode_f32_planes(&v, level),
     }
 }
 
@@ -369,36 +440,58 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
     }
     let steps_per_epoch =
         crate::measure::schedule::steps_per_epoch(file.dataset.train_samples, preset.batch_size);
-    let mut prev: Vec<Vec<u64>> = Vec::new();
+    let shapes = Shapes {
+        schema: file.schema,
+        layout: Layout::of(file.schema),
+        widths: &file.widths,
+        classes,
+        words,
+        steps_per_epoch,
+    };
+    // The blobs of every record, and the checkpoint's, decode on all cores; what a record
+    // stores against the record before it is resolved after, in order.
+    let parallel = worth_threads(file.widths.iter().sum(), file.epochs.len());
+    let checkpoint_file = file.checkpoint;
+    let (decoded, checkpoint) = join(
+        parallel,
+        || {
+            let decode = |(i, e)| decode_blobs(i, e, &shapes, path);
+            if parallel {
+                file.epochs
+                    .into_par_iter()
+                    .enumerate()
+                    .map(decode)
+                    .collect::<Vec<_>>()
+            } else {
+                file.epochs.into_iter().enumerate().map(decode).collect()
+            }
+        },
+        || {
+            checkpoint_file.as_ref().map(|c| {
+                let widths = &file.widths;
+                let cp = decode_checkpoint(c, widths, classes, shapes.layout, parallel, path);
+                (c.epoch, cp)
+            })
+        },
+    );
+    let mut epochs: Vec<EpochRecord> = Vec::with_capacity(decoded.len());
     let mut prev_sizes: Vec<Vec<u64>> = Vec::new();
-    let mut epochs = Vec::with_capacity(file.epochs.len());
-    for (i, e) in file.epochs.into_iter().enumerate() {
-        let step = if file.schema < 2 {
-            u64::from(e.epoch) * steps_per_epoch
-        } else {
-            e.step
-        };
-        if e.layers.len() != file.widths.len() {
-            return Err(inconsistent(format!(
-                "record at step {step} has {} layers, widths say {}",
-                e.layers.len(),
-                file.widths.len()
-            )));
-        }
-        let mut layers = Vec::with_capacity(e.layers.len());
-        for (l, (lf, &w)) in e.layers.into_iter().zip(&file.widths).enumerate() {
-            let what = |name: &str| format!("step {step} layer {} {name}", l + 1);
-            let counts = blob::decode_u32(&lf.counts, w * classes).map_err(bad(what("counts")))?;
-            let sizes = set_sizes(&counts, classes);
-            let (added, removed, churn) = match (lf.added.is_empty(), prev_sizes.get(l)) {
-                (false, None) => {
-                    return Err(inconsistent(format!(
-                        "{} without a previous record",
-                        what("added")
-                    )));
+    for d in decoded {
+        let (mut rec, blobs) = d?;
+        let prev = epochs.last();
+        let mut layers = Vec::with_capacity(blobs.len());
+        for (l, b) in blobs.into_iter().enumerate() {
+            let what = |name: &str| format!("step {} layer {} {name}", rec.step, l + 1);
+            let before = prev.and_then(|p| p.layers.get(l));
+            let counts = match shapes.layout {
+                Layout::Plain => b.counts,
+                Layout::Planes => {
+                    blob::undelta_zigzag(&b.counts, before.map_or(&[][..], |p| p.counts.as_slice()))
                 }
-                (false, Some(before)) => {
-                    let added = blob::decode_u32(&lf.added, w).map_err(bad(what("added")))?;
+            };
+            let sizes = set_sizes(&counts, classes);
+            let (added, removed, churn) = match (b.added, prev_sizes.get(l)) {
+                (Some(added), Some(before)) => {
                     if before.len() != added.len() {
                         return Err(inconsistent(format!(
                             "{}: {} values for {} nodes before",
@@ -411,63 +504,43 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
                     let (removed, churn) = records::turnover_unchecked(&sizes, before, &added);
                     (added, removed, churn)
                 }
-                (true, _) => {
-                    let churn = if lf.churn.is_empty() && i == 0 {
-                        Vec::new()
-                    } else {
-                        let churn_len = if i == 0 { 0 } else { w };
-                        blob::decode_f32(&lf.churn, churn_len).map_err(bad(what("churn")))?
-                    };
-                    (Vec::new(), Vec::new(), churn)
+                (Some(_), None) => {
+                    return Err(inconsistent(format!(
+                        "{} without a previous record",
+                        what("added")
+                    )));
                 }
+                (None, _) => (Vec::new(), Vec::new(), b.churn),
             };
-            let cost = match &lf.cost {
-                None => None,
-                Some(c) => Some(decode_cost(c, w, classes).map_err(bad(what("cost")))?),
-            };
-            let mut bits =
-                blob::decode_u64(&lf.probe_delta, w * words).map_err(bad(what("probe")))?;
-            if let Some(p) = prev.get(l) {
-                for (b, p) in bits.iter_mut().zip(p) {
+            let mut bits = b.probe_delta;
+            if let Some(p) = before {
+                for (b, p) in bits.iter_mut().zip(&p.probe_bits) {
                     *b ^= p;
                 }
             }
             layers.push(LayerRecord {
-                summary: lf.summary,
+                summary: b.summary,
                 counts,
                 churn,
                 probe_bits: bits,
                 added,
                 removed,
-                cost,
+                cost: b.cost,
             });
         }
-        prev = layers.iter().map(|l| l.probe_bits.clone()).collect();
         prev_sizes = layers
             .iter()
             .map(|l| set_sizes(&l.counts, classes))
             .collect();
-        let rec = EpochRecord {
-            step,
-            epoch: e.epoch,
-            train_loss: e.train_loss,
-            train_accuracy: e.train_accuracy,
-            test_loss: e.test_loss,
-            test_accuracy: e.test_accuracy,
-            minibatch_loss: e.minibatch_loss,
-            timing: e.timing,
-            layers,
-            settled_share: e.settled_share,
-            sample_loss: e.sample_loss,
-        };
+        rec.layers = layers;
         epochs.push(rec);
     }
-    let checkpoint = match file.checkpoint {
+    let checkpoint = match checkpoint {
         None => None,
-        Some(c) => {
+        Some((cp_epoch, decoded)) => {
             // Resuming continues after the checkpoint's epoch, so that epoch's record must be
             // there, followed only by records inside the next epoch (measured again on resume).
-            let cp_step = u64::from(c.epoch) * steps_per_epoch;
+            let cp_step = u64::from(cp_epoch) * steps_per_epoch;
             let at = epochs.iter().position(|e| e.step == cp_step);
             let after_next_epoch = epochs
                 .last()
@@ -475,11 +548,11 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
             if at.is_none() || after_next_epoch {
                 return Err(inconsistent(format!(
                     "checkpoint is at epoch {} but the last record is at epoch {:?}",
-                    c.epoch,
+                    cp_epoch,
                     epochs.last().map(|e| e.epoch)
                 )));
             }
-            Some(decode_checkpoint(&c, &file.widths, classes, path)?)
+            Some(decoded?)
         }
     };
     let session = Session {
@@ -498,10 +571,138 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
     Ok(session)
 }
 
+/// Whether a session of `nodes` hidden nodes and `records` records is decoded and checked on
+/// all cores. Small ones stay on the calling thread: there threads cost more than they save,
+/// and the fuzz test's allocation bound, which counts per thread, sees all of a case's memory.
+pub fn worth_threads(nodes: usize, records: usize) -> bool {
+    nodes.saturating_mul(records) >= 20_000
+}
+
+/// `(a(), b())`, side by side on the thread pool when `parallel`.
+fn join<A: Send, B: Send>(
+    parallel: bool,
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if parallel {
+        rayon::join(a, b)
+    } else {
+        (a(), b())
+    }
+}
+
+/// What decoding a file's records needs to know of the whole file.
+struct Shapes<'a> {
+    schema: u32,
+    layout: Layout,
+    widths: &'a [usize],
+    classes: usize,
+    /// u64 words per probe bitset.
+    words: usize,
+    steps_per_epoch: u64,
+}
+
+/// One layer of one record with its blobs decoded, before what it stores against the
+/// previous record (class counts in schema 3, probe bits, turnover) is resolved.
+struct LayerBlobs {
+    summary: LayerSummary,
+    /// On-counts, or (schema 3) their zigzag deltas against the previous record's.
+    counts: Vec<u32>,
+    added: Option<Vec<u32>>,
+    /// Churn of a record without `added` (empty at the first record).
+    churn: Vec<f32>,
+    cost: Option<LayerCost>,
+    /// Probe bits XOR the previous record's.
+    probe_delta: Vec<u64>,
+}
+
+/// Decodes the blobs of record `i`, checking each one's length against the file's shapes.
+/// The record comes back without layers; they are in the [`LayerBlobs`].
+fn decode_blobs(
+    i: usize,
+    e: EpochFile,
+    shapes: &Shapes<'_>,
+    path: &Path,
+) -> Result<(EpochRecord, Vec<LayerBlobs>), SessionError> {
+    let step = if shapes.schema < 2 {
+        u64::from(e.epoch) * shapes.steps_per_epoch
+    } else {
+        e.step
+    };
+    if e.layers.len() != shapes.widths.len() {
+        return Err(SessionError::Inconsistent {
+            path: path.to_path_buf(),
+            problem: format!(
+                "record at step {step} has {} layers, widths say {}",
+                e.layers.len(),
+                shapes.widths.len()
+            ),
+        });
+    }
+    let classes = shapes.classes;
+    let mut layers = Vec::with_capacity(e.layers.len());
+    for (l, (lf, &w)) in e.layers.into_iter().zip(shapes.widths).enumerate() {
+        let what = |name: &str| format!("step {step} layer {} {name}", l + 1);
+        let bad = |name: &str| {
+            let what = what(name);
+            move |e: BlobError| SessionError::BadBlob {
+                path: path.to_path_buf(),
+                what,
+                problem: e.to_string(),
+            }
+        };
+        let counts = shapes
+            .layout
+            .u32s(&lf.counts, w * classes)
+            .map_err(bad("counts"))?;
+        let added = if lf.added.is_empty() {
+            None
+        } else {
+            Some(shapes.layout.u32s(&lf.added, w).map_err(bad("added"))?)
+        };
+        let churn = if added.is_some() || (lf.churn.is_empty() && i == 0) {
+            Vec::new()
+        } else {
+            let churn_len = if i == 0 { 0 } else { w };
+            blob::decode_f32(&lf.churn, churn_len).map_err(bad("churn"))?
+        };
+        let cost = match &lf.cost {
+            None => None,
+            Some(c) => Some(decode_cost(c, w, classes, shapes.layout).map_err(bad("cost"))?),
+        };
+        let probe_delta =
+            blob::decode_u64(&lf.probe_delta, w * shapes.words).map_err(bad("probe"))?;
+        layers.push(LayerBlobs {
+            summary: lf.summary,
+            counts,
+            added,
+            churn,
+            cost,
+            probe_delta,
+        });
+    }
+    let rec = EpochRecord {
+        step,
+        epoch: e.epoch,
+        train_loss: e.train_loss,
+        train_accuracy: e.train_accuracy,
+        test_loss: e.test_loss,
+        test_accuracy: e.test_accuracy,
+        minibatch_loss: e.minibatch_loss,
+        timing: e.timing,
+        layers: Vec::new(),
+        settled_share: e.settled_share,
+        sample_loss: e.sample_loss,
+    };
+    Ok((rec, layers))
+}
+
 fn decode_checkpoint(
     c: &CheckpointFile,
     widths: &[usize],
     classes: usize,
+    layout: Layout,
+    parallel: bool,
     path: &Path,
 ) -> Result<Checkpoint, SessionError> {
     let mut sizes = vec![PIXELS];
@@ -515,9 +716,20 @@ fn decode_checkpoint(
             problem: e.to_string(),
         }
     };
-    let params = blob::decode_f32(&c.params, total).map_err(bad("weights"))?;
-    let m = blob::decode_f32(&c.adam_m, total).map_err(bad("Adam first moments"))?;
-    let v = blob::decode_f32(&c.adam_v, total).map_err(bad("Adam second moments"))?;
+    let (params, (m, v)) = join(
+        parallel,
+        || layout.f32s(&c.params, total),
+        || {
+            join(
+                parallel,
+                || layout.f32s(&c.adam_m, total),
+                || layout.f32s(&c.adam_v, total),
+            )
+        },
+    );
+    let params = params.map_err(bad("weights"))?;
+    let m = m.map_err(bad("Adam first moments"))?;
+    let v = v.map_err(bad("Adam second moments"))?;
     let mut layers = Vec::new();
     let mut moments = Vec::new();
     let mut at = 0;

@@ -2,12 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use ron::value::RawValue;
 use serde::Serialize;
 
 use super::file::{
-    CheckpointFile, EpochFile, ProbeFile, SessionFile, decode, encode_checkpoint, encode_epoch,
-    encode_probe,
+    CheckpointFile, EpochFile, FINISHED_CHECKPOINT_LEVEL, ProbeFile, SessionFile, decode,
+    encode_checkpoint, encode_epoch, encode_epochs, encode_probe,
 };
 use super::model::{Checkpoint, EpochRecord, RunStatus, Session};
 use super::{FORMAT, SCHEMA, SessionError};
@@ -30,7 +31,11 @@ pub struct SessionWriter {
     file: SessionFile,
     /// Each epoch record as RON text, in order.
     epochs: Vec<EpochText>,
-    prev_probe: Vec<Vec<u64>>,
+    /// The last record pushed: the next one is stored against it.
+    last: Option<EpochRecord>,
+    /// The checkpoint, kept to encode it again when the run finishes (see
+    /// [`checkpoint_level`]).
+    checkpoint: Option<Checkpoint>,
     /// The text of the last save, when it can be extended.
     saved: Option<SavedText>,
 }
@@ -149,15 +154,23 @@ impl EpochText {
     }
 }
 
+/// DEFLATE level of the checkpoint of a session with `status`: stored while it runs (rewritten
+/// after every epoch), compressed once it has finished (see [`FINISHED_CHECKPOINT_LEVEL`]).
+fn checkpoint_level(status: &RunStatus) -> u32 {
+    match status {
+        RunStatus::Running => 0,
+        _ => FINISHED_CHECKPOINT_LEVEL,
+    }
+}
+
 impl SessionWriter {
-    /// A writer for `session` at `path` (encodes all its epochs once).
+    /// A writer for `session` at `path` (encodes all its epochs once, on all cores).
     pub fn new(path: &Path, session: &Session) -> Self {
-        let mut prev_probe = Vec::new();
-        let epochs = session
-            .epochs
-            .iter()
-            .map(|e| EpochText::new(encode_epoch(e, &mut prev_probe)))
+        let epochs = encode_epochs(&session.epochs)
+            .into_par_iter()
+            .map(EpochText::new)
             .collect();
+        let level = checkpoint_level(&session.status);
         let file = SessionFile {
             format: FORMAT.to_string(),
             schema: SCHEMA,
@@ -170,13 +183,17 @@ impl SessionWriter {
             settled_below: session.settled_below,
             probe: encode_probe(&session.probe),
             epochs: Vec::new(),
-            checkpoint: session.checkpoint.as_ref().map(encode_checkpoint),
+            checkpoint: session
+                .checkpoint
+                .as_ref()
+                .map(|c| encode_checkpoint(c, level)),
         };
         Self {
             path: path.to_path_buf(),
             file,
             epochs,
-            prev_probe,
+            last: session.epochs.last().cloned(),
+            checkpoint: session.checkpoint.clone(),
             saved: None,
         }
     }
@@ -188,18 +205,26 @@ impl SessionWriter {
 
     /// Appends an epoch record.
     pub fn push_epoch(&mut self, rec: &EpochRecord) {
-        let e = encode_epoch(rec, &mut self.prev_probe);
+        let e = encode_epoch(rec, self.last.as_ref());
         self.epochs.push(EpochText::new(e));
+        self.last = Some(rec.clone());
     }
 
-    /// Sets the run status.
+    /// Sets the run status (a finished run's checkpoint is compressed then).
     pub fn set_status(&mut self, status: RunStatus) {
+        let level = checkpoint_level(&status);
+        if level != checkpoint_level(&self.file.status)
+            && let Some(c) = &self.checkpoint
+        {
+            self.file.checkpoint = Some(encode_checkpoint(c, level));
+        }
         self.file.status = status;
     }
 
     /// Replaces the checkpoint.
     pub fn set_checkpoint(&mut self, c: &Checkpoint) {
-        self.file.checkpoint = Some(encode_checkpoint(c));
+        self.file.checkpoint = Some(encode_checkpoint(c, checkpoint_level(&self.file.status)));
+        self.checkpoint = Some(c.clone());
     }
 
     /// The file's text.

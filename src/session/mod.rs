@@ -28,6 +28,6 @@ pub use model::{
 pub use series::BandPoint;
 
 /// Schema version written by this build; files with a larger number are refused.
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = 3;
 /// The `format` field of every session file.
 pub const FORMAT: &str = "sample-sets session";

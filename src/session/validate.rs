@@ -14,6 +14,8 @@
 
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use super::SessionError;
 use super::model::{EpochRecord, LayerRecord, RunStatus, Session};
 use crate::data::dataset::CLASSES;
@@ -61,10 +63,23 @@ fn check(s: &Session) -> Checked {
         return invalid("session", "threads", "is 0".into());
     }
     check_probe(s)?;
-    let mut previous: Option<&EpochRecord> = None;
-    for e in &s.epochs {
-        check_epoch(s, e, previous)?;
-        previous = Some(e);
+    // Each record is checked against the one before it; a large session's on all cores. The
+    // first contradiction in record order is reported either way.
+    let check = |(i, e): (usize, &EpochRecord)| {
+        check_epoch(s, e, i.checked_sub(1).and_then(|p| s.epochs.get(p)))
+    };
+    if super::file::worth_threads(s.nodes(), s.epochs.len()) {
+        if let Some(Err(e)) = s
+            .epochs
+            .par_iter()
+            .enumerate()
+            .map(check)
+            .find_first(Result::is_err)
+        {
+            return Err(e);
+        }
+    } else {
+        s.epochs.iter().enumerate().try_for_each(check)?;
     }
     check_checkpoint(s)?;
     check_status(s)
@@ -397,10 +412,10 @@ fn check_probe_bits(
         .zip(layer.counts.chunks_exact(CLASSES))
         .enumerate()
     {
-        let node = format!("{record}, node {j}");
+        let node = || format!("{record}, node {j}");
         if bits.last().is_some_and(|&w| w & tail_mask != 0) {
             return invalid(
-                node,
+                node(),
                 "probe membership",
                 format!("has bits set past the probe's {probe} samples"),
             );
@@ -411,7 +426,7 @@ fn check_probe_bits(
             let (count, size) = (u64::from(on[c]), u64::from(totals[c]));
             if members > count || outside > size - count.min(size) {
                 return invalid(
-                    node,
+                    node(),
                     "probe membership",
                     format!(
                         "has {members} of the probe's {} class-{c} samples on, but the counts \
