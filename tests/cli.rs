@@ -175,7 +175,7 @@ fn failures_give_one_line_and_distinct_exit_codes() {
     std::fs::copy(
         concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/data/example-schema1-2x80-ce.ron"
+            "/tests/fixtures/example-schema1-2x80-ce.ron"
         ),
         &example,
     )
@@ -300,7 +300,7 @@ fn every_figure_exports_the_numbers_behind_it_as_csv() {
     let dir = tempfile::tempdir().unwrap();
     let example = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/example-schema1-2x80-ce.ron"
+        "/tests/fixtures/example-schema1-2x80-ce.ron"
     );
     let out = dir.path().join("composition.csv");
     let o = run(&[

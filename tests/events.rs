@@ -1,5 +1,5 @@
 //! Events on the time line, found in a real 20-epoch 2x80 run (the schema-1 example session of
-//! earlier versions, `tests/data/`) and in
+//! earlier versions, `tests/fixtures/`) and in
 //! copies of it edited to hold a dying node, a dying layer and a collapse to chance; and the
 //! stall of the backward pass, in a real 2x20-mse run edited to stop pushing.
 
@@ -13,7 +13,7 @@ use sample_sets::session::{self, Session};
 fn example() -> Session {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/example-schema1-2x80-ce.ron"
+        "/tests/fixtures/example-schema1-2x80-ce.ron"
     );
     session::load(Path::new(path)).unwrap()
 }

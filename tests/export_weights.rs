@@ -13,7 +13,7 @@ use sample_sets::session;
 
 const EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/example-schema1-2x80-ce.ron"
+    "/tests/fixtures/example-schema1-2x80-ce.ron"
 );
 
 fn tensor(st: &SafeTensors, name: &str) -> (Vec<usize>, Vec<f32>) {

@@ -11,7 +11,7 @@ use sample_sets::session::{self, Session};
 
 const EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/example-schema1-2x80-ce.ron"
+    "/tests/fixtures/example-schema1-2x80-ce.ron"
 );
 
 fn example() -> Session {

@@ -152,7 +152,7 @@ fn a_run_interrupted_inside_an_epoch_or_at_its_end_resumes_bit_identically() {
 fn example() -> Session {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/example-schema1-2x80-ce.ron"
+        "/tests/fixtures/example-schema1-2x80-ce.ron"
     );
     session::load(Path::new(path)).unwrap()
 }
@@ -161,7 +161,7 @@ fn example() -> Session {
 fn a_schema_one_session_opens_saves_and_resumes_with_nothing_lost() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/example-schema1-2x80-ce.ron"
+        "/tests/fixtures/example-schema1-2x80-ce.ron"
     ))
     .unwrap();
     assert!(

@@ -247,7 +247,7 @@ mod tests {
     fn node_csv_columns_follow_the_metric_list() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/data/example-schema1-2x80-ce.ron"
+            "/tests/fixtures/example-schema1-2x80-ce.ron"
         );
         let s = crate::session::load(std::path::Path::new(path)).unwrap();
         let csv = nodes_csv(&s);
