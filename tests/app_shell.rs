@@ -457,8 +457,13 @@ fn at_1024_by_700_the_centre_keeps_its_room_and_nothing_is_cut() {
             detail.left() >= centre.right() - 1.0,
             "{name}: detail {detail:?}, centre {centre:?}"
         );
-        // The form fits the left panel (its schedule row ran past the edge).
-        for label in ["doubling", "Train", "Records: epoch 0, then every epoch."] {
+        // The form fits the left panel (its schedule row ran past the edge); the example's
+        // schedule is the default (doubling).
+        for label in [
+            "doubling",
+            "Train",
+            "Records: epoch 0, 9 inside epoch 1, then every epoch.",
+        ] {
             let r = h.get_by_label(label).rect();
             assert!(
                 r.right() <= centre.left() + 0.5,
