@@ -198,7 +198,10 @@ impl NodeMapView {
             Rect::from_min_size(rect.min + vec2(label_w, 0.0), vec2(cells_w, rect.height()));
         self.cells = Some((cells, layers, width));
         let painter = ui.painter_at(rect);
-        for l in 0..layers {
+        // Rows thinner than a line of text get every `step`-th label (9 layers in a short
+        // window overprinted each other).
+        let step = (13.0 / row_h).ceil().max(1.0) as usize;
+        for l in (0..layers).filter(|l| l % step == 0) {
             painter.text(
                 pos2(rect.left(), cells.top() + (l as f32 + 0.5) * row_h),
                 egui::Align2::LEFT_CENTER,
