@@ -574,8 +574,11 @@ mod tests {
             (app.state.sel.step, app.state.sel.follow_latest),
             (3 * spe + spe / 2 + 1, false)
         );
+        // The record shown is epoch 3's (index 12: the example has ten records inside epoch 1).
         let s = app.state.selected_session().unwrap();
-        assert_eq!(app.state.sel.record_index(s), Some(3));
+        let epoch3 = s.epochs.iter().position(|e| e.step == 3 * spe);
+        assert_eq!(epoch3, Some(12));
+        assert_eq!(app.state.sel.record_index(s), epoch3);
         // Removing the selected run selects the remaining one.
         app.apply(Command::RemoveRun(b));
         app.pump();
