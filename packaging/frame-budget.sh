@@ -23,22 +23,17 @@ H=${SIZE#*x}
 [ -e "$TARGET" ] || { echo "$TARGET: not found" >&2; exit 1; }
 mkdir -p "$OUT"
 work=$(mktemp -d)
-export XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config" SAMPLE_SETS_SESSIONS="$work/sessions"
-# Saved settings as the app stores them: node lines of every layer on.
-mkdir -p "$work/data/sample-sets"
-printf '{\n    "sample-sets-settings": "(node_line_scope:All)",\n}\n' >"$work/data/sample-sets/app.ron"
-disp=":$((80 + RANDOM % 9))"
-Xvfb "$disp" -screen 0 "${SIZE}x24" >/dev/null 2>&1 &
-xvfb=$!
 app=""
+. packaging/xvfb-profile.sh
 cleanup() {
-    [ -n "$app" ] && kill "$app" 2>/dev/null || true
-    kill "$xvfb" 2>/dev/null || true
+    xvfb_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
-export DISPLAY="$disp"
-sleep 1
+# Saved settings as the app stores them: node lines of every layer on.
+mkdir -p "$work/data/sample-sets"
+printf '{\n    "sample-sets-settings": "(node_line_scope:All)",\n}\n' >"$work/data/sample-sets/app.ron"
+xvfb_start
 args=("$TARGET" --frame-log --window-size "$SIZE")
 [ -f "$TARGET" ] && args+=(--select 1:1)
 "$BIN" "${args[@]}" 2>"$work/frames.log" &

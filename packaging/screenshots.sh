@@ -31,19 +31,15 @@ else
     BIN=$work/sample-sets
 fi
 # A clean profile: no saved settings, no platform data dir, sessions in $work.
-export XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config" SAMPLE_SETS_SESSIONS="$work/sessions"
-disp=":$((90 + RANDOM % 9))"
-Xvfb "$disp" -screen 0 "${SIZE}x24" >/dev/null 2>&1 &
-xvfb=$!
 app=""
+. packaging/xvfb-profile.sh
 cleanup() {
-    [ -n "$app" ] && kill "$app" 2>/dev/null || true
-    kill "$xvfb" 2>/dev/null || true
+    xvfb_stop
     cp "$work"/*.log "$OUT"/ 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
-export DISPLAY="$disp"
+xvfb_start
 sleep 1
 
 # Park the pointer off the plots so no hover cursor shows.
