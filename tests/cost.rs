@@ -8,6 +8,7 @@ use sample_sets::data::Split;
 use sample_sets::measure::Measurer;
 use sample_sets::measure::cost::SETTLED_BELOW;
 use sample_sets::measure::pass::Measurement;
+use sample_sets::nn::loss::sample_gradients;
 use sample_sets::nn::rng::{Stream, rng_for};
 use sample_sets::nn::{Adam, AdamConfig, Init, Loss, Mlp, Trainer};
 
@@ -330,4 +331,94 @@ fn the_cost_sums_do_not_depend_on_the_number_of_workers() {
     assert!(one.layers[0].added.iter().any(|&a| a > 0));
     assert!(run(2) == one, "2 workers differ from 1");
     assert!(run(3) == one, "3 workers differ from 1");
+}
+
+/// The output layer of `mlp` scaled by `factor`: the softmax saturates, and confidently
+/// classified samples get a gradient at the logits that is exactly zero in f32.
+fn saturated(mut mlp: Mlp, factor: f32) -> Mlp {
+    if let Some(out) = mlp.layers.last_mut() {
+        out.w.mapv_inplace(|v| v * factor);
+        out.b.mapv_inplace(|v| v * factor);
+    }
+    mlp
+}
+
+/// The samples of `data` whose gradient at the logits is not exactly zero, as the pass
+/// computes that gradient.
+fn pushing_samples(mlp: &Mlp, data: &Split, loss: Loss) -> Vec<usize> {
+    let mut a = data.images.clone();
+    for (l, layer) in mlp.layers.iter().enumerate() {
+        let z = a.dot(&layer.w) + &layer.b;
+        a = if l + 1 < mlp.layers.len() {
+            z.mapv(|v| v.max(0.0))
+        } else {
+            z
+        };
+    }
+    let (mut losses, mut errors) = (vec![0f64; data.len()], vec![0f32; data.len()]);
+    sample_gradients(loss, a.view_mut(), &data.labels, &mut losses, &mut errors);
+    (0..data.len())
+        .filter(|&i| a.row(i).iter().any(|&g| g != 0.0))
+        .collect()
+}
+
+#[test]
+fn samples_with_a_zero_gradient_are_skipped_without_changing_any_cost_sum() {
+    // The pass skips the backward products of samples whose gradient at the logits is exactly
+    // zero (most samples late in a wide run). Over one group of samples (< 4,096) the sums are
+    // sequential in sample order, so the sums over all samples must equal, bit for bit, those
+    // over only the samples with a nonzero gradient: every skipped sample would add +0.0.
+    for (loss, sparse) in [
+        (Loss::CrossEntropy, false),
+        (Loss::CrossEntropy, true),
+        (Loss::Mse { on_softmax: true }, true),
+    ] {
+        let data = subset(3_000);
+        let trained = network(&[96, 80, 72], loss, &data, sparse);
+        // The least scaling (of a few) at which at least 300 samples stop pushing.
+        let (mlp, pushing) = [
+            2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0, 96.0, 128.0,
+        ]
+        .into_iter()
+        .map(|factor| {
+            let mlp = saturated(trained.clone(), factor);
+            let pushing = pushing_samples(&mlp, &data, loss);
+            (mlp, pushing)
+        })
+        .find(|(_, pushing)| pushing.len() + 300 < data.len())
+        .unwrap_or_else(|| panic!("{loss:?}: no scaling saturated the softmax"));
+        let zero = data.len() - pushing.len();
+        assert!(
+            zero > 300 && pushing.len() > 300,
+            "{loss:?}: {zero} samples with a zero gradient, {} without: not a test of the skip",
+            pushing.len()
+        );
+        let only_pushing = Split::new(
+            data.images.select(ndarray::Axis(0), &pushing),
+            pushing.iter().map(|&i| data.labels[i]).collect(),
+        );
+        let all = Measurer::new(&data, 10, &[]).measure(&mlp, &data, loss);
+        let part = Measurer::new(&only_pushing, 10, &[]).measure(&mlp, &only_pushing, loss);
+        for (l, (a, p)) in all.layers.iter().zip(&part.layers).enumerate() {
+            assert!(
+                a.cost_abs_sum.iter().any(|&v| v > 0.0),
+                "{loss:?} layer {l}: no cost at all"
+            );
+            assert_eq!(a.cost_abs_sum, p.cost_abs_sum, "{loss:?} layer {l}: Σ|φ|");
+            assert_eq!(
+                a.cost_class_sum, p.cost_class_sum,
+                "{loss:?} layer {l}: Σφ by class"
+            );
+            // The skipped samples are settled (error 0) and still count in their nodes.
+            let skipped_on: u32 = a.settled.iter().sum::<u32>() - p.settled.iter().sum::<u32>();
+            assert!(
+                skipped_on > 0,
+                "{loss:?} layer {l}: skipped samples not counted as settled"
+            );
+        }
+        eprintln!(
+            "{loss:?} sparse {sparse}: {zero} of {} samples skipped",
+            data.len()
+        );
+    }
 }

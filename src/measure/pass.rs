@@ -13,7 +13,7 @@ use std::time::Instant;
 use ndarray::{Array2, ArrayView2, s};
 
 use super::bits::{jaccard, words_for};
-use super::cost::{CostSums, LayerActs, SETTLED_BELOW, backward_chunk};
+use super::cost::{BackwardScratch, CostSums, LayerActs, SETTLED_BELOW, backward_chunk};
 use super::summary::Quartiles;
 use crate::data::{SparseRows, Split};
 use crate::nn::Mlp;
@@ -298,7 +298,7 @@ struct Buffers {
     /// The logits, then their per-sample gradient, `[CHUNK, outputs]`.
     logits: Array2<f32>,
     /// Scratch of the backward pass.
-    grad: [Vec<f32>; 2],
+    backward: BackwardScratch,
 }
 
 /// Forward and backward pass over samples `a..b` (`a` a multiple of `GROUP * CHUNK`):
@@ -318,13 +318,12 @@ fn measure_range(
         .map(|&w| vec![0u64; w * range_words])
         .collect();
     let mut counts: Vec<Vec<u32>> = widths.iter().map(|&w| vec![0u32; classes * w]).collect();
-    let widest = widths.iter().copied().max().unwrap_or(0).max(mlp.outputs());
     let mut buf = Buffers {
         acts: widths.iter().map(|&w| Array2::zeros((CHUNK, w))).collect(),
         sparse: vec![SparseRows::default(); hidden],
         sparse_ok: vec![false; hidden],
         logits: Array2::zeros((CHUNK, mlp.outputs())),
-        grad: [vec![0.0; CHUNK * widest], vec![0.0; CHUNK * widest]],
+        backward: BackwardScratch::default(),
     };
     let max_w = widths.iter().copied().max().unwrap_or(0);
     let mut word_buf = vec![0u64; max_w];
@@ -425,6 +424,26 @@ fn measure_range(
             *flag = e < settled_below;
             settled += usize::from(*flag);
         }
+        // Settled samples in each node's set: the chunk's set bits, 64 samples a word, masked
+        // by the settled samples.
+        if let Some(sums) = group_costs.last_mut() {
+            for (block, flags) in is_settled[..rows].chunks(64).enumerate() {
+                let mask = flags
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |m, (r, &s)| m | (u64::from(s) << r));
+                if mask == 0 {
+                    continue;
+                }
+                let word_index = first / 64 + block;
+                for (layer_bits, s) in bits.iter().zip(sums.iter_mut()) {
+                    let node_words = layer_bits.iter().skip(word_index).step_by(range_words);
+                    for (n, &word) in s.settled.iter_mut().zip(node_words) {
+                        *n += (word & mask).count_ones();
+                    }
+                }
+            }
+        }
         let acts: Vec<LayerActs> = buf
             .acts
             .iter()
@@ -432,7 +451,7 @@ fn measure_range(
             .zip(&buf.sparse_ok)
             .map(|((dense, sparse), &ok)| LayerActs {
                 dense: dense.slice(s![..rows, ..]),
-                sparse: ok.then(|| Batch::range(sparse, 0..rows)),
+                sparse: ok.then_some(sparse),
             })
             .collect();
         if let Some(sums) = group_costs.last_mut() {
@@ -441,8 +460,7 @@ fn measure_range(
                 buf.logits.slice(s![..rows, ..]),
                 &acts,
                 labels,
-                &is_settled[..rows],
-                &mut buf.grad,
+                &mut buf.backward,
                 sums,
             );
         }
