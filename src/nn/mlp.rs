@@ -39,8 +39,9 @@ impl Dense {
     }
 
     /// [`Dense::forward_into`] as one product on this thread, for callers that split the
-    /// samples among threads themselves (the measurement pass). It may differ from
-    /// `forward_into` in the last bits (gemm's summation order depends on the shape).
+    /// samples among threads themselves (the measurement pass). With our own kernels it
+    /// gives `forward_into`'s bits; on gemm (CPUs without AVX2 and FMA) it may differ in the
+    /// last bits (gemm's summation order depends on the shape).
     pub fn forward_whole_into(&self, x: ArrayView2<f32>, z: &mut ndarray::ArrayViewMut2<f32>) {
         z.assign(&self.b.view().insert_axis(Axis(0)));
         matmul_into(x, self.w.view(), z, true, 1);

@@ -8,7 +8,7 @@ use rand::seq::SliceRandom;
 
 use super::adam::Adam;
 use super::loss::{Loss, backprop_logits};
-use super::matmul::{SplitAlong, matmul_into, matmul_split_into};
+use super::matmul::{SplitAlong, matmul_gated_into, matmul_into, matmul_split_into};
 use super::mlp::Mlp;
 use super::rng::{Stream, rng_for};
 use super::sparse::{
@@ -571,15 +571,8 @@ impl Trainer {
                     // Only where the node was on: the ReLU gate zeroes the rest.
                     Some(x) => masked_dots(x, dz, w.view(), &mut dprev),
                     None => {
-                        matmul_into(dz, w.t(), &mut dprev, false, 1);
                         // ReLU gate: the gradient passes where the node was on.
-                        ndarray::Zip::from(&mut dprev)
-                            .and(&input)
-                            .for_each(|d, &a| {
-                                if a <= 0.0 {
-                                    *d = 0.0;
-                                }
-                            });
+                        matmul_gated_into(dz, w.t(), &mut dprev, input);
                         true
                     }
                 };
