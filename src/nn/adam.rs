@@ -54,6 +54,10 @@ pub struct Adam {
     pub moments: Vec<LayerMoments>,
 }
 
+/// Parameters checked together for the skip in [`AdamStep::update_slices_plain`]: four
+/// 8-lane vectors.
+const QUIET: usize = 32;
+
 /// Fewest weights worth splitting among threads.
 const PARALLEL_MIN: usize = 16 * 1024;
 
@@ -218,10 +222,33 @@ impl AdamStep {
 
     /// [`Self::update`] over equally long slices (the shortest sets the length), at whatever
     /// width the caller is compiled for.
+    ///
+    /// A run of [`QUIET`] parameters whose gradients and first moments are all `+0.0` (the
+    /// weights out of a node that has stayed off long enough for its moment to decay to 0)
+    /// only decays its second moments: the full update would give the same bits (`m` stays
+    /// `b1 · 0 + (1 - b1) · 0 = +0`, `v` becomes `b2 · v + 0`, and `p` loses
+    /// `step · 0 / (positive) = +0`, which leaves every `p` as it was) without its square
+    /// root and division.
     #[inline(always)]
     fn update_slices_plain(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
-        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            self.update(p, g, m, v);
+        let n = p.len().min(g.len()).min(m.len()).min(v.len());
+        let (p, g, m, v) = (&mut p[..n], &g[..n], &mut m[..n], &mut v[..n]);
+        let runs = p
+            .chunks_mut(QUIET)
+            .zip(g.chunks(QUIET))
+            .zip(m.chunks_mut(QUIET))
+            .zip(v.chunks_mut(QUIET));
+        for (((p, g), m), v) in runs {
+            let quiet = g.iter().chain(m.iter()).fold(0u32, |o, x| o | x.to_bits()) == 0;
+            if quiet {
+                for v in v.iter_mut() {
+                    *v *= self.b2;
+                }
+                continue;
+            }
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                self.update(p, g, m, v);
+            }
         }
     }
 }
@@ -258,5 +285,39 @@ mod tests {
         }
         let moved = p.iter().zip(&p0).filter(|(a, b)| a != b).count();
         assert!(moved > 900, "only {moved} of 1003 parameters moved");
+    }
+
+    #[test]
+    fn parameters_with_zero_gradient_and_first_moment_decay_only_their_second_moment() {
+        let mut adam = Adam {
+            config: AdamConfig::default(),
+            t: 40,
+            moments: Vec::new(),
+        };
+        let step = adam.begin_step();
+        // 100 parameters: the first 64 quiet (two whole runs of 32, one with a -0.0 weight),
+        // then a run with one nonzero first moment, then a tail.
+        let n = 100;
+        let mut g = vec![0f32; n];
+        let mut m0 = vec![0f32; n];
+        m0[70] = 1e-6;
+        g[90] = 0.25;
+        let mut p0: Vec<f32> = (0..n).map(|i| (i as f32 * 0.61).cos()).collect();
+        p0[3] = -0.0;
+        let v0: Vec<f32> = (0..n).map(|i| 1e-7 * (i + 1) as f32).collect();
+        let (mut p, mut m, mut v) = (p0.clone(), m0.clone(), v0.clone());
+        step.update_slices(&mut p, &g, &mut m, &mut v);
+        for i in 0..n {
+            let (mut pi, mut mi, mut vi) = (p0[i], m0[i], v0[i]);
+            step.update(&mut pi, g[i], &mut mi, &mut vi);
+            assert_eq!(p[i].to_bits(), pi.to_bits(), "parameter {i}");
+            assert_eq!(m[i].to_bits(), mi.to_bits(), "first moment {i}");
+            assert_eq!(v[i].to_bits(), vi.to_bits(), "second moment {i}");
+        }
+        assert!(v[0] < v0[0], "the second moment did not decay");
+        assert!(
+            p[70] != p0[70] && p[90] != p0[90],
+            "live parameters did not move"
+        );
     }
 }

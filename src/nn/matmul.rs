@@ -7,7 +7,10 @@
 //! split or the thread, and need no packing of the left operand; on a 9x320 training epoch
 //! gemm spent a fifth of its time packing (perf, 1 epoch, 2 threads).
 
-use ndarray::{ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis};
+
+#[cfg(target_arch = "x86_64")]
+use super::dense_avx2::Start;
 
 /// Operand shapes that do not fit together in a product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -73,11 +76,16 @@ pub fn matmul_into(
     if own_kernels(c) {
         #[cfg(target_arch = "x86_64")]
         {
+            let start = if accumulate {
+                Start::Output
+            } else {
+                Start::Zero
+            };
             // SAFETY: `own_kernels` checked AVX2 and FMA and that `c` has unit column stride;
             // the pointers and strides come from ndarray views of exactly the dimensions
             // passed (checked above), so each (row, column) in range is inside its view, and
             // `c` is an exclusive view (it cannot overlap `a` or `b`, shared for the call).
-            unsafe { own_product((a, b), c, accumulate, None) };
+            unsafe { own_product((a, b), c, start, None) };
             return;
         }
     }
@@ -130,12 +138,13 @@ fn own_kernels(c: &ArrayViewMut2<f32>) -> bool {
 ///
 /// # Safety
 /// AVX2 and FMA present, `a`, `b`, `c` fit (`[m, k] x [k, n] -> [m, n]`, k >= 1), `c` has
-/// unit column stride (or one column) and so has `gate`.
+/// unit column stride (or one column) and so has `gate`; a [`Start::Row`] points at `n`
+/// readable floats.
 #[cfg(target_arch = "x86_64")]
 unsafe fn own_product(
     (a, b): (ArrayView2<f32>, ArrayView2<f32>),
     c: &mut ArrayViewMut2<f32>,
-    accumulate: bool,
+    start: Start,
     gate: Option<ArrayView2<f32>>,
 ) {
     use super::dense_avx2::{Operand, Output, product};
@@ -156,7 +165,60 @@ unsafe fn own_product(
     });
     // SAFETY: the caller's promise; every offset `product` forms is of an element inside
     // these views (the gate is only read).
-    unsafe { product((m, n, k), operand(a), operand(b), output, accumulate, gate) };
+    unsafe { product((m, n, k), operand(a), operand(b), output, start, gate) };
+}
+
+/// `c = bias + a · b` (bias `[n]` added to every row), split as [`matmul_split_into`]
+/// (`c` in [`BLOCKS`] column blocks on their own threads when `threads` > 1). Our own kernels
+/// start each sum from the bias (no pass writing the bias into `c` first, which ran on one
+/// thread); gemm adds the product to `c` set to the bias. Either way the same bits as
+/// assigning the bias and accumulating.
+///
+/// # Panics
+/// As [`matmul_into`], and when `bias` does not have `c`'s columns.
+pub fn matmul_bias_into(
+    a: ArrayView2<f32>,
+    b: ArrayView2<f32>,
+    bias: ArrayView1<f32>,
+    c: &mut ArrayViewMut2<f32>,
+    threads: usize,
+) {
+    if let Err(e) = check_product("matmul with bias", a.dim(), b.dim(), c.dim()) {
+        panic!("{e}");
+    }
+    if bias.len() != c.ncols() {
+        panic!(
+            "matmul with bias: {} biases for {} columns",
+            bias.len(),
+            c.ncols()
+        );
+    }
+    let contiguous = bias.as_slice().filter(|_| a.ncols() > 0 && own_kernels(c));
+    let Some(bias) = contiguous else {
+        c.assign(&bias.insert_axis(Axis(0)));
+        matmul_split_into(a, b, c, true, (SplitAlong::Cols, threads));
+        return;
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        let n = c.ncols();
+        let half = n.div_ceil(BLOCKS);
+        if threads > 1 && n >= BLOCKS * MIN_PER_BLOCK {
+            let (mut c0, mut c1) = c.view_mut().split_at(Axis(1), half);
+            let (b0, b1) = b.split_at(Axis(1), half);
+            let (s0, s1) = bias.split_at(half);
+            rayon::join(
+                // SAFETY: as in `matmul_into`; each start row is the bias of its columns.
+                || unsafe { own_product((a, b0), &mut c0, Start::Row(s0.as_ptr()), None) },
+                || unsafe { own_product((a, b1), &mut c1, Start::Row(s1.as_ptr()), None) },
+            );
+        } else if !c.is_empty() {
+            // SAFETY: as in `matmul_into`; the bias holds `n` floats (checked above).
+            unsafe { own_product((a, b), c, Start::Row(bias.as_ptr()), None) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (bias, threads);
 }
 
 /// `c = a · b` where `gate` (same shape as `c`) is not `<= 0`, else 0: the gradient into a
@@ -192,7 +254,7 @@ pub fn matmul_gated_into(
             }
             // SAFETY: as in `matmul_into`; the gate is a view of `c`'s shape with unit
             // column stride, only read.
-            unsafe { own_product((a, b), c, false, Some(gate)) };
+            unsafe { own_product((a, b), c, Start::Zero, Some(gate)) };
             return;
         }
     }
@@ -371,6 +433,14 @@ mod tests {
                         matmul_split_into(x, y, &mut s.view_mut(), false, (along, threads));
                         assert!(same_bits(&s, &want), "{m}x{k}x{n} split {along:?}");
                     }
+                }
+                // From a bias: as if the bias were in `c` first, on one or two threads.
+                let bias = values(1, n, 9).row(0).to_owned();
+                let from_bias = in_order(x, y, &(&zero + &bias));
+                for threads in [1, 2] {
+                    let mut z = start.clone();
+                    matmul_bias_into(x, y, bias.view(), &mut z.view_mut(), threads);
+                    assert!(same_bits(&z, &from_bias), "{m}x{k}x{n} bias");
                 }
                 // The gated product: 0 where the gate is <= 0 (NaN keeps), else the sum.
                 let mut gate = values(m, n, 6);

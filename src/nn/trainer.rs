@@ -510,9 +510,16 @@ impl Trainer {
                 let found = [here.len()];
                 return Err(ShapeMismatch::at(l, "gradient buffer", &[b, n], &found));
             };
-            gb.fill(0.0);
-            for row in dz.axis_iter(Axis(0)) {
-                *gb += &row;
+            // The bias gradient, summed over the samples in order (on the weight-gradient
+            // thread for the layers above the first, in parallel with the input gradient).
+            let bias_grad = |gb: &mut Array1<f32>| {
+                gb.fill(0.0);
+                for row in dz.axis_iter(Axis(0)) {
+                    *gb += &row;
+                }
+            };
+            if l == 0 {
+                bias_grad(gb);
             }
             let layer = &mut self.mlp.layers[l];
             if l == 0 {
@@ -560,11 +567,14 @@ impl Trainer {
                 // The weight gradient and the gradient into the layer below are independent
                 // products of the same size: one thread each beats splitting both.
                 let gw_shape = [gw.nrows(), gw.ncols()];
-                let mut weight_grad = || match sparse_input {
-                    Some(x) => rows_t_times(x, 0..x.inputs(), dz, &mut gw.view_mut()),
-                    None => {
-                        matmul_into(input.t(), dz, &mut gw.view_mut(), false, 1);
-                        true
+                let mut weight_grad = || {
+                    bias_grad(gb);
+                    match sparse_input {
+                        Some(x) => rows_t_times(x, 0..x.inputs(), dz, &mut gw.view_mut()),
+                        None => {
+                            matmul_into(input.t(), dz, &mut gw.view_mut(), false, 1);
+                            true
+                        }
                     }
                 };
                 let mut input_grad = || match sparse_input {
