@@ -368,7 +368,7 @@ mod tests {
     fn values(rows: usize, cols: usize, salt: usize) -> Array2<f32> {
         Array2::from_shape_fn((rows, cols), |(i, j)| {
             let h = (i * 7919 + j * 104_729 + salt * 1_299_709) % 10_007;
-            if h % 5 == 0 {
+            if h.is_multiple_of(5) {
                 0.0
             } else {
                 (h as f32 / 10_007.0 - 0.5) * 10f32.powi((h % 7) as i32 - 3)
