@@ -54,10 +54,6 @@ pub struct Adam {
     pub moments: Vec<LayerMoments>,
 }
 
-/// Parameters checked together for the skip in [`AdamStep::update_slices_plain`]: four
-/// 8-lane vectors.
-const QUIET: usize = 32;
-
 /// Fewest weights worth splitting among threads.
 const PARALLEL_MIN: usize = 16 * 1024;
 
@@ -222,33 +218,10 @@ impl AdamStep {
 
     /// [`Self::update`] over equally long slices (the shortest sets the length), at whatever
     /// width the caller is compiled for.
-    ///
-    /// A run of [`QUIET`] parameters whose gradients and first moments are all `+0.0` (the
-    /// weights out of a node that has stayed off long enough for its moment to decay to 0)
-    /// only decays its second moments: the full update would give the same bits (`m` stays
-    /// `b1 · 0 + (1 - b1) · 0 = +0`, `v` becomes `b2 · v + 0`, and `p` loses
-    /// `step · 0 / (positive) = +0`, which leaves every `p` as it was) without its square
-    /// root and division.
     #[inline(always)]
     fn update_slices_plain(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
-        let n = p.len().min(g.len()).min(m.len()).min(v.len());
-        let (p, g, m, v) = (&mut p[..n], &g[..n], &mut m[..n], &mut v[..n]);
-        let runs = p
-            .chunks_mut(QUIET)
-            .zip(g.chunks(QUIET))
-            .zip(m.chunks_mut(QUIET))
-            .zip(v.chunks_mut(QUIET));
-        for (((p, g), m), v) in runs {
-            let quiet = g.iter().chain(m.iter()).fold(0u32, |o, x| o | x.to_bits()) == 0;
-            if quiet {
-                for v in v.iter_mut() {
-                    *v *= self.b2;
-                }
-                continue;
-            }
-            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                self.update(p, g, m, v);
-            }
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            self.update(p, g, m, v);
         }
     }
 }
