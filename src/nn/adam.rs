@@ -259,4 +259,38 @@ mod tests {
         let moved = p.iter().zip(&p0).filter(|(a, b)| a != b).count();
         assert!(moved > 900, "only {moved} of 1003 parameters moved");
     }
+
+    #[test]
+    fn parameters_with_zero_gradient_and_first_moment_decay_only_their_second_moment() {
+        let mut adam = Adam {
+            config: AdamConfig::default(),
+            t: 40,
+            moments: Vec::new(),
+        };
+        let step = adam.begin_step();
+        // 100 parameters: the first 64 quiet (two whole runs of 32, one with a -0.0 weight),
+        // then a run with one nonzero first moment, then a tail.
+        let n = 100;
+        let mut g = vec![0f32; n];
+        let mut m0 = vec![0f32; n];
+        m0[70] = 1e-6;
+        g[90] = 0.25;
+        let mut p0: Vec<f32> = (0..n).map(|i| (i as f32 * 0.61).cos()).collect();
+        p0[3] = -0.0;
+        let v0: Vec<f32> = (0..n).map(|i| 1e-7 * (i + 1) as f32).collect();
+        let (mut p, mut m, mut v) = (p0.clone(), m0.clone(), v0.clone());
+        step.update_slices(&mut p, &g, &mut m, &mut v);
+        for i in 0..n {
+            let (mut pi, mut mi, mut vi) = (p0[i], m0[i], v0[i]);
+            step.update(&mut pi, g[i], &mut mi, &mut vi);
+            assert_eq!(p[i].to_bits(), pi.to_bits(), "parameter {i}");
+            assert_eq!(m[i].to_bits(), mi.to_bits(), "first moment {i}");
+            assert_eq!(v[i].to_bits(), vi.to_bits(), "second moment {i}");
+        }
+        assert!(v[0] < v0[0], "the second moment did not decay");
+        assert!(
+            p[70] != p0[70] && p[90] != p0[90],
+            "live parameters did not move"
+        );
+    }
 }

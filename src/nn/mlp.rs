@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
-use super::matmul::{SplitAlong, matmul_into, matmul_split_into};
+use super::matmul::{matmul_bias_into, matmul_into};
 use super::sparse::{Batch, rows_times};
 use rand_chacha::ChaCha8Rng;
 
@@ -34,13 +34,13 @@ impl Dense {
         z: &mut ndarray::ArrayViewMut2<f32>,
         threads: usize,
     ) {
-        z.assign(&self.b.view().insert_axis(Axis(0)));
-        matmul_split_into(x, self.w.view(), z, true, (SplitAlong::Cols, threads));
+        matmul_bias_into(x, self.w.view(), self.b.view(), z, threads);
     }
 
     /// [`Dense::forward_into`] as one product on this thread, for callers that split the
-    /// samples among threads themselves (the measurement pass). It may differ from
-    /// `forward_into` in the last bits (gemm's summation order depends on the shape).
+    /// samples among threads themselves (the measurement pass). With our own kernels it
+    /// gives `forward_into`'s bits; on gemm (CPUs without AVX2 and FMA) it may differ in the
+    /// last bits (gemm's summation order depends on the shape).
     pub fn forward_whole_into(&self, x: ArrayView2<f32>, z: &mut ndarray::ArrayViewMut2<f32>) {
         z.assign(&self.b.view().insert_axis(Axis(0)));
         matmul_into(x, self.w.view(), z, true, 1);

@@ -4,6 +4,8 @@
 //! `Z = A · W + b` with activations `A` of shape `[batch, inputs]`.
 
 pub mod adam;
+#[cfg(target_arch = "x86_64")]
+mod dense_avx2;
 pub mod ftz;
 pub mod init;
 pub mod loss;

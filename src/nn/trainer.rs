@@ -8,7 +8,7 @@ use rand::seq::SliceRandom;
 
 use super::adam::Adam;
 use super::loss::{Loss, backprop_logits};
-use super::matmul::{SplitAlong, matmul_into, matmul_split_into};
+use super::matmul::{SplitAlong, matmul_gated_into, matmul_into, matmul_split_into};
 use super::mlp::Mlp;
 use super::rng::{Stream, rng_for};
 use super::sparse::{
@@ -510,9 +510,16 @@ impl Trainer {
                 let found = [here.len()];
                 return Err(ShapeMismatch::at(l, "gradient buffer", &[b, n], &found));
             };
-            gb.fill(0.0);
-            for row in dz.axis_iter(Axis(0)) {
-                *gb += &row;
+            // The bias gradient, summed over the samples in order (on the weight-gradient
+            // thread for the layers above the first, in parallel with the input gradient).
+            let bias_grad = |gb: &mut Array1<f32>| {
+                gb.fill(0.0);
+                for row in dz.axis_iter(Axis(0)) {
+                    *gb += &row;
+                }
+            };
+            if l == 0 {
+                bias_grad(gb);
             }
             let layer = &mut self.mlp.layers[l];
             if l == 0 {
@@ -560,26 +567,22 @@ impl Trainer {
                 // The weight gradient and the gradient into the layer below are independent
                 // products of the same size: one thread each beats splitting both.
                 let gw_shape = [gw.nrows(), gw.ncols()];
-                let mut weight_grad = || match sparse_input {
-                    Some(x) => rows_t_times(x, 0..x.inputs(), dz, &mut gw.view_mut()),
-                    None => {
-                        matmul_into(input.t(), dz, &mut gw.view_mut(), false, 1);
-                        true
+                let mut weight_grad = || {
+                    bias_grad(gb);
+                    match sparse_input {
+                        Some(x) => rows_t_times(x, 0..x.inputs(), dz, &mut gw.view_mut()),
+                        None => {
+                            matmul_into(input.t(), dz, &mut gw.view_mut(), false, 1);
+                            true
+                        }
                     }
                 };
                 let mut input_grad = || match sparse_input {
                     // Only where the node was on: the ReLU gate zeroes the rest.
                     Some(x) => masked_dots(x, dz, w.view(), &mut dprev),
                     None => {
-                        matmul_into(dz, w.t(), &mut dprev, false, 1);
                         // ReLU gate: the gradient passes where the node was on.
-                        ndarray::Zip::from(&mut dprev)
-                            .and(&input)
-                            .for_each(|d, &a| {
-                                if a <= 0.0 {
-                                    *d = 0.0;
-                                }
-                            });
+                        matmul_gated_into(dz, w.t(), &mut dprev, input);
                         true
                     }
                 };
