@@ -36,8 +36,11 @@ fn sparse_network() -> Mlp {
 }
 
 /// Trains `minibatches` minibatches of epoch 1 with `threads` matrix threads, through the
-/// sparse kernels or not.
+/// sparse kernels or not. One at a time: the thread count is process-wide and tests run side
+/// by side.
 fn train(mlp: &Mlp, threads: usize, minibatches: usize, sparse_kernels: bool) -> Trainer {
+    static THREADS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _alone = THREADS.lock().unwrap_or_else(|e| e.into_inner());
     sample_sets::train::threads::configure(threads);
     let adam = Adam::new(AdamConfig::default(), mlp);
     let mut trainer = Trainer::new(mlp.clone(), adam, Loss::CrossEntropy, 128);
@@ -119,4 +122,31 @@ fn measurement_through_the_sparse_kernels_counts_what_a_dense_forward_pass_count
         differ * 10_000 <= total,
         "{differ} of {total} on-counts differ from the dense pass"
     );
+}
+
+#[test]
+fn minibatches_of_mostly_settled_samples_train_the_same_with_one_and_two_threads() {
+    // As on every training thread (the pool's threads flush already).
+    sample_sets::nn::ftz::flush_subnormals_on_this_thread();
+    // Trained for an epoch, then with output weights 300 times too large: the softmax of
+    // every sample classified right by a wide margin saturates and its logits gradient is
+    // exactly 0, as for most samples late in a wide preset's training; only the other rows
+    // go through the backward pass.
+    let mut mlp = train(&sparse_network(), 1, 469, true).mlp;
+    mlp.layers[2].w *= 300.0;
+    for sparse_kernels in [true, false] {
+        let one = train(&mlp, 1, 6, sparse_kernels);
+        let rows = one.rows_with_gradient();
+        assert!(
+            (1..128).contains(&rows),
+            "{rows} of the last minibatch's 128 rows have a gradient"
+        );
+        let two = train(&mlp, 2, 6, sparse_kernels);
+        assert_eq!(two.rows_with_gradient(), rows);
+        assert!(
+            one.mlp == two.mlp && one.adam == two.adam,
+            "sparse kernels {sparse_kernels}: thread count changed the weights"
+        );
+        assert!(one.mlp != mlp, "the weights did not move");
+    }
 }
