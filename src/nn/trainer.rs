@@ -546,8 +546,10 @@ impl Trainer {
             }
             let layer = &mut self.mlp.layers[l];
             if k == 0 {
-                // No sample has a gradient: neither has any weight (Adam still steps).
+                // No sample has a gradient: neither has any weight or bias (Adam still
+                // steps).
                 gw.fill(0.0);
+                gb.fill(0.0);
             } else if l == 0 {
                 match sparse {
                     Some(sx) => {
