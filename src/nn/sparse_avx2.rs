@@ -433,9 +433,16 @@ fn rows_t_times_narrow<const V: usize>(
             }
         }
     }
-    for (mut grow, sums) in gw.axis_iter_mut(Axis(0)).zip(sums.chunks_exact(stride)) {
-        for (g, &s) in grow.iter_mut().zip(sums) {
-            *g = s;
+    match gw.as_slice_mut() {
+        Some(gw) => {
+            for (g, s) in gw.chunks_exact_mut(n).zip(sums.chunks_exact(stride)) {
+                g.copy_from_slice(&s[..n]);
+            }
+        }
+        None => {
+            for (mut g, s) in gw.axis_iter_mut(Axis(0)).zip(sums.chunks_exact(stride)) {
+                g.iter_mut().zip(s).for_each(|(g, &s)| *g = s);
+            }
         }
     }
     true
