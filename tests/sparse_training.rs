@@ -150,3 +150,45 @@ fn minibatches_of_mostly_settled_samples_train_the_same_with_one_and_two_threads
         assert!(one.mlp != mlp, "the weights did not move");
     }
 }
+
+#[test]
+fn a_2x20_network_reads_the_images_sparsely_and_trains_the_same_with_one_and_two_threads() {
+    // The 2x20 presets' first layer is narrower than the hidden layers' sparse threshold;
+    // the narrow kernels read its images (81 % zeros) sparsely all the same.
+    let mlp = Mlp::new(
+        PIXELS,
+        &[20, 20],
+        CLASSES,
+        Init::HeUniform,
+        &mut rng_for(5, Stream::Init),
+    );
+    let one = train(&mlp, 1, 6, true);
+    if sample_sets::nn::sparse::available() {
+        assert_eq!(one.sparse_inputs(), &[true, false, false]);
+    }
+    let two = train(&mlp, 2, 6, true);
+    assert!(
+        one.mlp == two.mlp && one.adam == two.adam,
+        "thread count changed the weights"
+    );
+    let dense = train(&mlp, 1, 6, false);
+    assert_eq!(dense.sparse_inputs(), &[false, false, false]);
+    for (l, ((s, d), start)) in one
+        .mlp
+        .layers
+        .iter()
+        .zip(&dense.mlp.layers)
+        .zip(&mlp.layers)
+        .enumerate()
+    {
+        let gap = (&s.w - &d.w).mapv(f32::abs).fold(0f32, |m, &v| m.max(v));
+        let moved = (&s.w - &start.w)
+            .mapv(f32::abs)
+            .fold(0f32, |m, &v| m.max(v));
+        assert!(
+            gap < 1e-5,
+            "layer {l}: sparse and dense weights differ by {gap}"
+        );
+        assert!(moved > 1e-3, "layer {l}: weights moved only {moved}");
+    }
+}

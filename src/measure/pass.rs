@@ -18,7 +18,9 @@ use super::summary::Quartiles;
 use crate::data::{SparseRows, Split};
 use crate::nn::Mlp;
 use crate::nn::loss::{Loss, loss_and_correct, sample_gradients};
-use crate::nn::sparse::{Batch, MAX_ACTIVATION_DENSITY, refill_if_sparse, worth_it};
+use crate::nn::sparse::{
+    Batch, MAX_ACTIVATION_DENSITY, images_worth_it, refill_if_sparse, worth_it,
+};
 
 /// Samples per forward chunk; a multiple of 64 so each chunk fills whole bitset words.
 const CHUNK: usize = 256;
@@ -333,7 +335,7 @@ fn measure_range(
     let mut is_settled = vec![false; CHUNK];
     let mut group_costs: Vec<Vec<CostSums>> = Vec::new();
     let width = mlp.layers.first().map_or(0, |l| l.outputs());
-    let images = train.sparse().filter(|_| worth_it(width));
+    let images = train.sparse().filter(|_| images_worth_it(width));
     for (chunk_index, chunk_start) in (a..b).step_by(CHUNK).enumerate() {
         if chunk_index % GROUP == 0 {
             group_costs.push(
@@ -514,7 +516,7 @@ pub fn evaluate(mlp: &Mlp, split: &Split, loss: Loss) -> (f64, f64) {
     let n = split.len();
     let hidden = mlp.hidden_layers();
     let width = mlp.layers.first().map_or(0, |l| l.outputs());
-    let images = split.sparse().filter(|_| worth_it(width));
+    let images = split.sparse().filter(|_| images_worth_it(width));
     // Two buffers in turn, as in `measure_range`.
     let widest = mlp.layers.iter().map(|l| l.outputs()).max().unwrap_or(0);
     let mut z = [

@@ -19,13 +19,29 @@ use crate::data::SparseRows;
 /// segment of at least 64 weights. Measured on 256 MNIST rows, sparse vs gemm took 238 vs
 /// 181 µs (first-layer forward) at width 20, 221 vs 380 µs at 80, 923 vs 1540 µs at 320; on
 /// a trained 9x320 network's last hidden layer (10 outputs) the sparse forward took 49 vs
-/// 19 µs per minibatch (`cargo bench --bench throughput -- --kernels SESSION`).
+/// 19 µs per minibatch (`cargo bench --bench throughput -- --kernels SESSION`). Those figures
+/// are of the column-block path; the narrow kernels since made width 20 cheaper than gemm on
+/// the images ([`MIN_IMAGE_WIDTH`]), but a hidden layer's activations must first be gathered
+/// into sparse rows, so hidden layers keep this threshold (not re-measured).
 pub const MIN_WIDTH: usize = 64;
 
 /// Whether a layer with `width` outputs may read its input through the sparse kernels: the
 /// CPU has AVX2 and FMA and the layer is wide enough (else gemm is faster).
 pub fn worth_it(width: usize) -> bool {
     width >= MIN_WIDTH && available()
+}
+
+/// Narrowest first layer that reads the images through the sparse kernels: the narrow
+/// kernels ([`super::sparse_avx2`]) hold a whole output row of fewer than 64 columns in
+/// registers, which pays on MNIST's images (81 % zeros) at every preset width: on a 2x20
+/// network's first layer (128 real rows, fastest of 30) forward 27-28 µs against gemm's
+/// 60-90, weight gradient 37-52 against 69.
+pub const MIN_IMAGE_WIDTH: usize = 1;
+
+/// Whether a first layer with `width` outputs may read the images through the sparse kernels
+/// (the CPU has AVX2 and FMA and `width >= MIN_IMAGE_WIDTH`).
+pub fn images_worth_it(width: usize) -> bool {
+    width >= MIN_IMAGE_WIDTH && available()
 }
 
 /// Densest layer input (fraction of nonzero activations in a minibatch) that the sparse
@@ -225,6 +241,10 @@ pub fn rows_t_times(
     }
     #[cfg(target_arch = "x86_64")]
     {
+        // SAFETY: as in `rows_times`: AVX2 and FMA were confirmed by `available()`.
+        if unsafe { super::sparse_avx2::rows_t_times_narrow_fma(x, inputs.clone(), dz, gw, n) } {
+            return true;
+        }
         let (entries, count) = transpose(x, inputs);
         // SAFETY: as in `rows_times`: AVX2 and FMA were confirmed by `available()`.
         unsafe { super::sparse_avx2::rows_t_times_fma(&entries, &count, dz, gw, n) };
@@ -422,6 +442,91 @@ mod tests {
             None,
             &mut z.view_mut()
         ));
+    }
+
+    /// The first `rows` images of MNIST's real test set, `[rows, 784]`, pixels in 0..=1.
+    fn mnist_rows(rows: usize) -> Array2<f32> {
+        let dir = std::env::var_os("SAMPLE_SETS_DATA")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/mnist")
+            });
+        let images = crate::data::idx::read_idx(&dir.join("t10k-images-idx3-ubyte.gz"), 3).unwrap();
+        let pixels = images.data[..rows * 784]
+            .iter()
+            .map(|&p| f32::from(p) / 255.0);
+        Array2::from_shape_vec((rows, 784), pixels.collect()).unwrap()
+    }
+
+    fn same_bits(a: &Array2<f32>, b: &Array2<f32>) -> bool {
+        a.dim() == b.dim() && a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits())
+    }
+
+    #[test]
+    fn the_narrow_kernels_sum_real_images_in_input_and_sample_order() {
+        if !available() {
+            return;
+        }
+        // Real MNIST rows, picked out of order (as a shuffled minibatch), through first layers
+        // narrower than 64 outputs: every vector count 1..=8, full and partial last vectors,
+        // and the presets' 20 and the output layer's 10.
+        let x = mnist_rows(300);
+        let sx = SparseRows::from_dense(x.view());
+        let picked: Vec<u32> = (0..128u32).map(|i| (i * 37 + 11) % 300).collect();
+        let batch = Batch::picked(&sx, &picked);
+        for n in [1, 7, 8, 10, 20, 33, 47, 63] {
+            let w = Array2::from_shape_fn((784, n), |(k, j)| {
+                ((k * 31 + j * 17) % 101) as f32 * 0.003 - 0.15
+            });
+            let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.01 - 0.05).collect();
+            // Forward from the bias: each element summed over the row's nonzero pixels in
+            // increasing order, one fused multiply-add each (what the dense kernels do too).
+            let want = Array2::from_shape_fn((128, n), |(i, j)| {
+                let row = x.row(picked[i] as usize);
+                (0..784)
+                    .filter(|&k| row[k] != 0.0)
+                    .fold(bias[j], |s, k| row[k].mul_add(w[[k, j]], s))
+            });
+            for threads in [1, 2] {
+                let mut z = Array2::from_elem((128, n), f32::NAN);
+                let ok = par_rows_times(batch, w.view(), Some(&bias), &mut z.view_mut(), threads);
+                assert!(ok, "width {n}: forward refused");
+                assert!(
+                    same_bits(&z, &want),
+                    "width {n}, {threads} threads: forward"
+                );
+            }
+            // Weight gradient: each element summed over the samples in minibatch order.
+            let dz = Array2::from_shape_fn((128, n), |(i, j)| {
+                ((i * 13 + j * 7) % 29) as f32 * 0.01 - 0.14
+            });
+            let want = Array2::from_shape_fn((784, n), |(k, j)| {
+                (0..128)
+                    .map(|i| (i, x[[picked[i] as usize, k]]))
+                    .filter(|&(_, v)| v != 0.0)
+                    .fold(0.0f32, |s, (i, v)| v.mul_add(dz[[i, j]], s))
+            });
+            for threads in [1, 2] {
+                let mut gw = Array2::from_elem((784, n), f32::NAN);
+                let ok = par_rows_t_times(batch, dz.view(), &mut gw.view_mut(), threads);
+                assert!(ok, "width {n}: weight gradient refused");
+                assert!(
+                    same_bits(&gw, &want),
+                    "width {n}, {threads} threads: gradient"
+                );
+            }
+            // A range of inputs alone.
+            let mut part = Array2::from_elem((300, n), f32::NAN);
+            assert!(rows_t_times(
+                batch,
+                300..600,
+                dz.view(),
+                &mut part.view_mut()
+            ));
+            let want_part = want.slice(ndarray::s![300..600, ..]).to_owned();
+            assert!(same_bits(&part, &want_part), "width {n}: inputs 300..600");
+        }
     }
 
     #[test]

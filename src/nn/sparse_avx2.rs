@@ -6,6 +6,23 @@ use ndarray::{ArrayViewMut2, Axis};
 
 use super::sparse::Batch;
 
+/// Runs `$kernel::<V>($args)` for the `V` (1..=8 vectors) that `n` columns need.
+macro_rules! by_vectors {
+    ($n:expr, $kernel:ident, $fallback:expr, ($($arg:expr),*)) => {
+        match $n.div_ceil(8) {
+            1 => $kernel::<1>($($arg),*),
+            2 => $kernel::<2>($($arg),*),
+            3 => $kernel::<3>($($arg),*),
+            4 => $kernel::<4>($($arg),*),
+            5 => $kernel::<5>($($arg),*),
+            6 => $kernel::<6>($($arg),*),
+            7 => $kernel::<7>($($arg),*),
+            8 => $kernel::<8>($($arg),*),
+            _ => $fallback,
+        }
+    };
+}
+
 /// Column blocks (first column, width) covering `0..n`: as many 80-wide blocks as fit (ten
 /// 8-lane sums in registers; a 320-wide layer is four), then 64, 32, 16 and 8, then the last
 /// few columns. Wider blocks read each nonzero entry fewer times; 32-wide ones were slower.
@@ -36,6 +53,10 @@ pub(super) fn rows_times_fma(
     z: &mut ArrayViewMut2<f32>,
     n: usize,
 ) {
+    if narrow(n) {
+        by_vectors!(n, rows_times_narrow, (), (x, w, bias, z, n));
+        return;
+    }
     let tile = input_tile(x);
     let tiles = x.inputs().max(1).div_ceil(tile);
     // Where each row's entries cross into the next tile, found once for all column blocks:
@@ -226,4 +247,216 @@ fn sum_tail(acc: &mut [f32], entries: &[(u32, f32)], (m, n): (&[f32], usize), c0
             }
         }
     }
+}
+
+/// Narrowest output (columns) that [`rows_times_fma`] and [`rows_t_times_fma`] sum in column
+/// blocks; narrower outputs go to the narrow kernels ([`rows_times_narrow`],
+/// [`rows_t_times_narrow`]), which hold a whole output row in at most 8 vector registers. The
+/// block path summed a 20-wide row as 16 lanes plus 4 scalar ones and re-read it per tile of
+/// inputs.
+const NARROW_BELOW: usize = 64;
+
+/// Whether `n` columns go to the narrow kernels.
+pub(super) fn narrow(n: usize) -> bool {
+    (1..NARROW_BELOW).contains(&n)
+}
+
+/// A row of `n` floats (`8 * (V - 1) < n <= 8 * V`) in `V` vector registers, the lanes past
+/// `n` of the last one don't-care. Masked loads and stores (`vmaskmovps`) are slow on AMD's
+/// cores, so partial vectors go through a padded copy on the stack, and rows of a matrix are
+/// read with full loads that run into the next row wherever that stays inside the matrix.
+#[derive(Clone, Copy)]
+struct NarrowRow<const V: usize> {
+    n: usize,
+}
+
+/// A row of up to 8 vectors, `Vec` of them in registers.
+type Vectors<const V: usize> = [std::arch::x86_64::__m256; V];
+
+impl<const V: usize> NarrowRow<V> {
+    /// The layout of rows of `n` floats; `None` unless `8 * (V - 1) < n <= 8 * V <= 64`.
+    fn new(n: usize) -> Option<Self> {
+        (V >= 1 && V <= 8 && n > 8 * (V - 1) && n <= 8 * V).then_some(Self { n })
+    }
+
+    /// The 8V floats from `p`.
+    ///
+    /// # Safety
+    /// `p..p + 8V` must be readable floats (and the CPU have AVX2).
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn load_full(p: *const f32) -> Vectors<V> {
+        use std::arch::x86_64::{_mm256_loadu_ps, _mm256_setzero_ps};
+        let mut out = [_mm256_setzero_ps(); V];
+        for (u, o) in out.iter_mut().enumerate() {
+            // SAFETY: 8u + 8 <= 8V floats from `p`, readable by the caller's promise.
+            *o = unsafe { _mm256_loadu_ps(p.add(8 * u)) };
+        }
+        out
+    }
+
+    /// The `n` floats of `src` (`src.len() == n`, else `None`), the lanes past `n` zero.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn load(self, src: &[f32]) -> Option<Vectors<V>> {
+        if src.len() != self.n {
+            return None;
+        }
+        let mut pad = [0f32; 64];
+        pad.get_mut(..self.n)?.copy_from_slice(src);
+        // SAFETY: `pad` holds 64 >= 8V floats.
+        Some(unsafe { Self::load_full(pad.as_ptr()) })
+    }
+
+    /// The `n` floats of `m` from `start` (`None` past `m`'s end): full loads when the 8V
+    /// floats from `start` lie inside `m` (the lanes past `n` then hold the next row's).
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn load_in(self, m: &[f32], start: usize) -> Option<Vectors<V>> {
+        if start + 8 * V <= m.len() {
+            // SAFETY: `start + 8V <= m.len()` floats of `m` are readable.
+            Some(unsafe { Self::load_full(m.as_ptr().add(start)) })
+        } else {
+            self.load(m.get(start..start + self.n)?)
+        }
+    }
+
+    /// Writes the first `n` lanes of `v` to `dst` (`dst.len() == n`, else nothing).
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn store(self, v: &Vectors<V>, dst: &mut [f32]) {
+        use std::arch::x86_64::_mm256_storeu_ps;
+        let mut pad = [0f32; 64];
+        for (u, x) in v.iter().enumerate() {
+            // SAFETY: floats 8u..8u + 8 <= 8V <= 64 of `pad`, exclusively borrowed.
+            unsafe { _mm256_storeu_ps(pad.as_mut_ptr().add(8 * u), *x) };
+        }
+        if dst.len() == self.n
+            && let Some(p) = pad.get(..self.n)
+        {
+            dst.copy_from_slice(p);
+        }
+    }
+
+    /// `acc += v · m[k * n..(k + 1) * n]` for each `(k, v)` of `entries`, in order (entries
+    /// whose row lies past `m`'s end are skipped).
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn add_rows(self, acc: &mut Vectors<V>, entries: &[(u32, f32)], m: &[f32]) {
+        use std::arch::x86_64::{_mm256_fmadd_ps, _mm256_set1_ps};
+        for &(k, v) in entries {
+            let Some(row) = self.load_in(m, k as usize * self.n) else {
+                continue;
+            };
+            let v = _mm256_set1_ps(v);
+            for (a, r) in acc.iter_mut().zip(row) {
+                *a = _mm256_fmadd_ps(v, r, *a);
+            }
+        }
+    }
+}
+
+/// [`rows_times_fma`] for outputs narrower than [`NARROW_BELOW`], `8 * (V - 1) < n <= 8 * V`:
+/// each row of `z` is summed in `V` registers from the bias (or what `z` holds) over the row's
+/// entries in increasing input order, one fused multiply-add each: the same sums as the block
+/// path and the dense kernels.
+#[target_feature(enable = "avx2,fma")]
+fn rows_times_narrow<const V: usize>(
+    x: Batch,
+    w: &[f32],
+    bias: Option<&[f32]>,
+    z: &mut ArrayViewMut2<f32>,
+    n: usize,
+) {
+    let Some(layout) = NarrowRow::<V>::new(n) else {
+        return;
+    };
+    for (i, mut zrow) in z.axis_iter_mut(Axis(0)).enumerate() {
+        let Some(zrow) = zrow.as_slice_mut() else {
+            continue;
+        };
+        let Some(mut acc) = layout.load(bias.unwrap_or(&*zrow)) else {
+            continue;
+        };
+        layout.add_rows(&mut acc, x.row(i), w);
+        layout.store(&acc, zrow);
+    }
+}
+
+/// [`rows_t_times_fma`] for outputs narrower than [`NARROW_BELOW`], `8 * (V - 1) < n <= 8 * V`,
+/// straight from the batch rows (no transposed copy): sums start at 0 in a scratch copy of
+/// `gw` whose rows are padded to 8V floats (full-vector loads and stores), each sample in
+/// order adds `v · dz[sample]` to the row of each of its entries in `inputs`, and the sums are
+/// copied to `gw` (`[inputs.len(), n]`). Each element is so summed over the samples in
+/// minibatch order, one fused multiply-add each, as in the block path. Returns false (leaving
+/// `gw` unchanged) when `n` does not fit `V` or `gw` has the wrong shape.
+#[target_feature(enable = "avx2,fma")]
+fn rows_t_times_narrow<const V: usize>(
+    x: Batch,
+    inputs: std::ops::Range<usize>,
+    dz: &[f32],
+    gw: &mut ArrayViewMut2<f32>,
+    n: usize,
+) -> bool {
+    use std::arch::x86_64::{_mm256_fmadd_ps, _mm256_set1_ps, _mm256_storeu_ps};
+    let Some(layout) = NarrowRow::<V>::new(n) else {
+        return false;
+    };
+    if gw.dim() != (inputs.len(), n) {
+        return false;
+    }
+    let stride = 8 * V;
+    let mut sums = vec![0f32; inputs.len() * stride];
+    let (lo, hi) = (
+        inputs.start.min(u32::MAX as usize) as u32,
+        inputs.end.min(u32::MAX as usize) as u32,
+    );
+    for i in 0..x.len() {
+        let row = x.row(i);
+        let first = row.partition_point(|&(k, _)| k < lo);
+        let last = row.partition_point(|&(k, _)| k < hi);
+        let Some(d) = layout.load_in(dz, i * n) else {
+            continue;
+        };
+        for &(k, v) in row.get(first..last).unwrap_or(&[]) {
+            let start = (k - lo) as usize * stride;
+            let Some(g) = sums.get_mut(start..start + stride) else {
+                continue;
+            };
+            // SAFETY: `g` holds exactly 8V floats.
+            let mut acc = unsafe { NarrowRow::<V>::load_full(g.as_ptr()) };
+            let v = _mm256_set1_ps(v);
+            for (u, (a, d)) in acc.iter_mut().zip(d).enumerate() {
+                *a = _mm256_fmadd_ps(v, d, *a);
+                // SAFETY: floats 8u..8u + 8 <= 8V of `g`, exclusively borrowed.
+                unsafe { _mm256_storeu_ps(g.as_mut_ptr().add(8 * u), *a) };
+            }
+        }
+    }
+    match gw.as_slice_mut() {
+        Some(gw) => {
+            for (g, s) in gw.chunks_exact_mut(n).zip(sums.chunks_exact(stride)) {
+                g.copy_from_slice(&s[..n]);
+            }
+        }
+        None => {
+            for (mut g, s) in gw.axis_iter_mut(Axis(0)).zip(sums.chunks_exact(stride)) {
+                g.iter_mut().zip(s).for_each(|(g, &s)| *g = s);
+            }
+        }
+    }
+    true
+}
+
+/// The narrow weight gradient ([`rows_t_times_narrow`]) for `n` columns: false (leaving `gw`
+/// unchanged) unless `n` is [`narrow`] and `gw` contiguous.
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn rows_t_times_narrow_fma(
+    x: Batch,
+    inputs: std::ops::Range<usize>,
+    dz: &[f32],
+    gw: &mut ArrayViewMut2<f32>,
+    n: usize,
+) -> bool {
+    narrow(n) && by_vectors!(n, rows_t_times_narrow, false, (x, inputs, dz, gw, n))
 }

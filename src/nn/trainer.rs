@@ -12,7 +12,8 @@ use super::matmul::{SplitAlong, matmul_gated_into, matmul_into, matmul_split_int
 use super::mlp::Mlp;
 use super::rng::{Stream, rng_for};
 use super::sparse::{
-    Batch, masked_dots, par_rows_t_times, par_rows_times, relu_if_sparse, rows_t_times, worth_it,
+    Batch, images_worth_it, masked_dots, par_rows_t_times, par_rows_times, relu_if_sparse,
+    rows_t_times,
 };
 use crate::data::{SparseRows, Split};
 
@@ -412,7 +413,7 @@ impl Trainer {
         let width = self.mlp.layers.first().map_or(0, |l| l.outputs());
         let sparse = data
             .sparse()
-            .filter(|_| self.sparse_kernels && worth_it(width));
+            .filter(|_| self.sparse_kernels && images_worth_it(width));
         if let Some(first) = self.sparse_in.first_mut() {
             *first = sparse.is_some();
         }
@@ -535,10 +536,19 @@ impl Trainer {
             };
             // The bias gradient, summed over the samples in order (on the weight-gradient
             // thread for the layers above the first, in parallel with the input gradient).
+            // Plain slice loops: ndarray's `+=` on a 20-wide row cost more than the sums.
             let bias_grad = |gb: &mut Array1<f32>| {
                 gb.fill(0.0);
-                for row in dz.axis_iter(Axis(0)) {
-                    *gb += &row;
+                if let (Some(g), Some(d)) = (gb.as_slice_mut(), dz.as_slice()) {
+                    for row in d.chunks_exact(n) {
+                        for (g, &d) in g.iter_mut().zip(row) {
+                            *g += d;
+                        }
+                    }
+                } else {
+                    for row in dz.axis_iter(Axis(0)) {
+                        *gb += &row;
+                    }
                 }
             };
             if l == 0 {
