@@ -396,6 +396,36 @@ fn check_probe_bits(
     record: &str,
     ranges: &[(usize, usize)],
 ) -> Checked {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: POPCNT, the only feature `check_probe_bits_popcnt` is compiled for, was
+        // just detected.
+        return unsafe { check_probe_bits_popcnt(s, layer, record, ranges) };
+    }
+    check_probe_bits_plain(s, layer, record, ranges)
+}
+
+/// [`check_probe_bits`] compiled for POPCNT. The crate is built for baseline x86-64, which
+/// counts a word's bits in a dozen instructions; this check counts the bits of 6 M class
+/// ranges in a 9x320 session of 211 records, which took 8 % of opening it.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn check_probe_bits_popcnt(
+    s: &Session,
+    layer: &LayerRecord,
+    record: &str,
+    ranges: &[(usize, usize)],
+) -> Checked {
+    check_probe_bits_plain(s, layer, record, ranges)
+}
+
+#[inline(always)]
+fn check_probe_bits_plain(
+    s: &Session,
+    layer: &LayerRecord,
+    record: &str,
+    ranges: &[(usize, usize)],
+) -> Checked {
     let probe = s.probe.len();
     let words = words_for(probe);
     if words == 0 {
