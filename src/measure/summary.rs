@@ -30,14 +30,21 @@ impl Quartiles {
             return None;
         }
         keys.sort_unstable();
-        let v: Vec<f32> = keys.into_iter().map(from_total_order_key).collect();
+        let n = keys.len();
+        // Positions inside 0..n (p in [0, 1]).
+        let v = |i: usize| from_total_order_key(keys[i]);
         let q = |p: f64| {
-            let pos = p * (v.len() - 1) as f64;
+            let pos = p * (n - 1) as f64;
             let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
             let frac = (pos - lo as f64) as f32;
-            v[lo] + (v[hi] - v[lo]) * frac
+            v(lo) + (v(hi) - v(lo)) * frac
         };
-        let mean = (v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len() as f64) as f32;
+        // Summed in sorted order, as always.
+        let sum: f64 = keys
+            .iter()
+            .map(|&k| f64::from(from_total_order_key(k)))
+            .sum();
+        let mean = (sum / n as f64) as f32;
         Some(Self {
             mean,
             q1: q(0.25),

@@ -450,8 +450,18 @@ fn check_probe_bits_plain(
                 format!("has bits set past the probe's {probe} samples"),
             );
         }
+        // The class ranges ascend (the probe is grouped by class, checked before), so one
+        // pass over the words counts the bits before each range's start and end.
+        let mut before = PrefixCount::new(bits);
         for (c, &(start, end)) in ranges.iter().enumerate() {
-            let members = u64::from(count_range(bits, start, end));
+            let members = u64::from(if start >= end {
+                0
+            } else if start >= before.at {
+                let at_start = before.up_to(start);
+                before.up_to(end) - at_start
+            } else {
+                count_range(bits, start, end)
+            });
             let outside = (end - start) as u64 - members;
             let (count, size) = (u64::from(on[c]), u64::from(totals[c]));
             if members > count || outside > size - count.min(size) {
@@ -468,6 +478,46 @@ fn check_probe_bits_plain(
         }
     }
     Ok(())
+}
+
+/// Set bits of a bitset before a position that only moves forward.
+struct PrefixCount<'a> {
+    words: &'a [u64],
+    /// The last position asked for.
+    at: usize,
+    /// Words counted so far, and their set bits.
+    counted: usize,
+    bits: u32,
+}
+
+impl<'a> PrefixCount<'a> {
+    fn new(words: &'a [u64]) -> Self {
+        Self {
+            words,
+            at: 0,
+            counted: 0,
+            bits: 0,
+        }
+    }
+
+    /// Set bits in positions `..x`, for `x` at or after the last position asked for.
+    #[inline(always)]
+    fn up_to(&mut self, x: usize) -> u32 {
+        self.at = x;
+        let w = x / 64;
+        while self.counted < w {
+            self.bits += self.words.get(self.counted).map_or(0, |b| b.count_ones());
+            self.counted += 1;
+        }
+        let low = match x % 64 {
+            0 => 0,
+            r => self
+                .words
+                .get(w)
+                .map_or(0, |b| (b & ((1u64 << r) - 1)).count_ones()),
+        };
+        self.bits + low
+    }
 }
 
 fn check_checkpoint(s: &Session) -> Checked {
