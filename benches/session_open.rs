@@ -3,9 +3,13 @@
 //!
 //! `cargo bench --bench session_open -- FILE... [--repeats R]` prints per file its size and, over
 //! R repeats (default 5), the fastest and the median time of each phase:
-//! - `read`: the file's bytes (from the page cache after the first repeat);
-//! - `parse`: RON text to the on-disk structure (`SessionFile`, blobs still text);
-//! - `decode`: blobs to arrays, shape checks and validation (`session::file::decode`);
+//! - `read`: the file's bytes (from the page cache after the first repeat), as `session::load`
+//!   reads them (`session::io::read`);
+//! - `parse`: RON text to the on-disk structure (`SessionFile`, blobs still text), as
+//!   `session::load` does it: all but the records and checkpoint (`session::parts::split`),
+//!   or the whole file when it is not laid out as this program writes it;
+//! - `decode`: records and checkpoint parsed, blobs to arrays, shape checks and validation
+//!   (`session::file::decode_bulk`);
 //! - `series`: what the plots' cache builds in the first frame the session is shown in (every
 //!   metric's and layer quantity's band per layer, the training-set series, the events);
 //! - `total`: their sum, which is what the app waits for (the first three run on the background
@@ -16,7 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use sample_sets::session::file::{SessionFile, decode};
+use sample_sets::session::file::{Bulk, SessionFile, decode_bulk};
 use sample_sets::session::metric::LayerQuantity;
 use sample_sets::session::{Metric, Session};
 
@@ -48,19 +52,33 @@ fn open(path: &Path, repeats: usize) -> Result<(), String> {
     let mut records = 0;
     for _ in 0..repeats {
         let t = Instant::now();
-        let data = std::fs::read(path).map_err(|e| e.to_string())?;
+        let data = sample_sets::session::io::read(path).map_err(|e| e.to_string())?;
         let read = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let text = String::from_utf8(data).map_err(|e| e.to_string())?;
-        let file: SessionFile = ron::from_str(&text).map_err(|e| e.to_string())?;
-        drop(text);
+        let (file, parsed) = match sample_sets::session::parts::split(&text) {
+            Some(p) => (
+                p.file,
+                Bulk::Text {
+                    records: p.records,
+                    checkpoint: p.checkpoint,
+                },
+            ),
+            None => {
+                let mut file: SessionFile = ron::from_str(&text).map_err(|e| e.to_string())?;
+                let epochs = std::mem::take(&mut file.epochs);
+                (file, Bulk::Parsed(epochs))
+            }
+        };
         let parse = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let s = decode(file, path).map_err(|e| e.to_string())?;
+        let s = decode_bulk(file, parsed, path).map_err(|e| e.to_string())?;
         let dec = t.elapsed().as_secs_f64();
         let t = Instant::now();
         records = first_frame_series(&s);
         let series = t.elapsed().as_secs_f64();
+        drop(s);
+        drop(text);
         for (p, v) in phases
             .iter_mut()
             .zip([read, parse, dec, series, read + parse + dec + series])

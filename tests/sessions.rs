@@ -181,6 +181,38 @@ fn extended_saves_survive_names_that_look_like_the_file_layout() {
     assert!(session::load(&path).unwrap() == odd, "odd session changed");
 }
 
+/// `session::load` as it was before records were parsed in pieces: the whole text at once.
+fn load_whole(path: &Path) -> Session {
+    let text = std::fs::read_to_string(path).unwrap();
+    let file: session::file::SessionFile = ron::from_str(&text).unwrap();
+    session::file::decode(file, path).unwrap()
+}
+
+#[test]
+fn a_file_read_in_pieces_is_the_session_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.ron");
+    let s = small_session();
+    session::save(s, &path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let parts = session::parts::split(&text).expect("a saved file is cut into pieces");
+    assert_eq!(parts.records.len(), s.epochs.len());
+    assert!(parts.checkpoint.starts_with("Some("));
+    let back = session::load(&path).unwrap();
+    assert!(back == load_whole(&path) && &back == s);
+    // A name holding the markers the pieces are found by: the text cannot be cut there (the
+    // part before the records would end inside the name), so it is read whole.
+    let mut odd = s.clone();
+    odd.preset.name = "x\n    epochs: [(\n    ), (],\n    checkpoint: None,\n)\"#".into();
+    session::save(&odd, &path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(session::parts::split(&text).is_none());
+    assert!(session::load(&path).unwrap() == odd);
+    // Schema 2 as an earlier version wrote it.
+    let old = schema_two_fixture();
+    assert!(session::load(&old).unwrap() == load_whole(&old));
+}
+
 /// Schema 2 as the program wrote it before schema 3: a 2x20 run of 2 epochs with a 100-sample
 /// probe (`train --preset mnist-2x20-ce --epochs 2 --probe 100 --threads 1`).
 fn schema_two_fixture() -> std::path::PathBuf {
@@ -241,6 +273,8 @@ fn a_real_long_session_reads_back_the_same_after_a_save_in_the_current_schema() 
         .expect("set SAMPLE_SETS_REAL_SESSION to a session file");
     let from = Path::new(&from);
     let s = session::load(from).unwrap();
+    // Read in pieces on all cores, as the whole text on one.
+    assert!(s == load_whole(from), "reading in pieces changed it");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("again.ron");
     session::save(&s, &path).unwrap();

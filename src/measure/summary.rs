@@ -18,18 +18,33 @@ pub struct Quartiles {
 impl Quartiles {
     /// Summary of `values`; `None` when empty. NaN values are ignored.
     pub fn of(values: impl IntoIterator<Item = f32>) -> Option<Self> {
-        let mut v: Vec<f32> = values.into_iter().filter(|x| !x.is_nan()).collect();
-        if v.is_empty() {
+        // Sorted as integers in `f32::total_cmp`'s order: the same order (values that compare
+        // equal are the same bits, so the sort's stability does not matter), at a third of the
+        // time (the plots of a 9x320 session sort 3,800 layers of 320 values when it opens).
+        let mut keys: Vec<i32> = values
+            .into_iter()
+            .filter(|x| !x.is_nan())
+            .map(total_order_key)
+            .collect();
+        if keys.is_empty() {
             return None;
         }
-        v.sort_by(f32::total_cmp);
+        keys.sort_unstable();
+        let n = keys.len();
+        // Positions inside 0..n (p in [0, 1]).
+        let v = |i: usize| from_total_order_key(keys[i]);
         let q = |p: f64| {
-            let pos = p * (v.len() - 1) as f64;
+            let pos = p * (n - 1) as f64;
             let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
             let frac = (pos - lo as f64) as f32;
-            v[lo] + (v[hi] - v[lo]) * frac
+            v(lo) + (v(hi) - v(lo)) * frac
         };
-        let mean = (v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len() as f64) as f32;
+        // Summed in sorted order, as always.
+        let sum: f64 = keys
+            .iter()
+            .map(|&k| f64::from(from_total_order_key(k)))
+            .sum();
+        let mean = (sum / n as f64) as f32;
         Some(Self {
             mean,
             q1: q(0.25),
@@ -37,6 +52,18 @@ impl Quartiles {
             q3: q(0.75),
         })
     }
+}
+
+/// `x`'s bits as an integer whose order is [`f32::total_cmp`]'s (as that function computes it:
+/// negative values have their magnitude bits flipped).
+fn total_order_key(x: f32) -> i32 {
+    let k = x.to_bits().cast_signed();
+    k ^ ((k >> 31).cast_unsigned() >> 1).cast_signed()
+}
+
+/// Inverse of [`total_order_key`] (flipping the magnitude bits of a negative key again).
+fn from_total_order_key(k: i32) -> f32 {
+    f32::from_bits((k ^ ((k >> 31).cast_unsigned() >> 1).cast_signed()).cast_unsigned())
 }
 
 /// One hidden layer at one epoch.
@@ -91,5 +118,49 @@ impl LayerSummary {
             dead,
             always_on,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_keys_sort_as_total_cmp_does() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut v: Vec<f32> = (0..2000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                f32::from_bits((x >> 32) as u32)
+            })
+            .filter(|v| !v.is_nan())
+            .collect();
+        v.extend([
+            0.0,
+            -0.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MIN_POSITIVE / 8.0,
+            -1.0,
+            1.0,
+        ]);
+        for &x in &v {
+            assert_eq!(
+                from_total_order_key(total_order_key(x)).to_bits(),
+                x.to_bits()
+            );
+        }
+        let mut by_cmp = v.clone();
+        by_cmp.sort_by(f32::total_cmp);
+        let mut keys: Vec<i32> = v.iter().copied().map(total_order_key).collect();
+        keys.sort_unstable();
+        let by_key: Vec<u32> = keys
+            .into_iter()
+            .map(|k| from_total_order_key(k).to_bits())
+            .collect();
+        let bits: Vec<u32> = by_cmp.iter().map(|x| x.to_bits()).collect();
+        assert_eq!(by_key, bits);
     }
 }

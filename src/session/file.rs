@@ -178,10 +178,18 @@ impl Layout {
         }
     }
 
-    fn f32s(self, text: &str, n: usize) -> Result<Vec<f32>, BlobError> {
+    /// `sizes.iter().sum()` f32 values as consecutive parts of `sizes[k]` values each.
+    fn f32_parts(self, text: &str, sizes: &[usize]) -> Result<Vec<Vec<f32>>, BlobError> {
         match self {
-            Self::Plain => blob::decode_f32(text, n),
-            Self::Planes => blob::decode_f32_planes(text, n),
+            Self::Plain => {
+                let n = sizes.iter().fold(0usize, |a, &k| a.saturating_add(k));
+                let mut values = blob::decode_f32(text, n)?.into_iter();
+                Ok(sizes
+                    .iter()
+                    .map(|&k| values.by_ref().take(k).collect())
+                    .collect())
+            }
+            Self::Planes => blob::decode_f32_planes_parts(text, sizes),
         }
     }
 }
@@ -364,7 +372,47 @@ pub fn encode_checkpoint(c: &Checkpoint, level: u32) -> CheckpointFile {
 /// [`SessionError::NotASession`], [`SessionError::NewerSchema`],
 /// [`SessionError::Inconsistent`], [`SessionError::BadBlob`] or [`SessionError::Invalid`],
 /// each naming `path`.
-pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
+pub fn decode(mut file: SessionFile, path: &Path) -> Result<Session, SessionError> {
+    let epochs = std::mem::take(&mut file.epochs);
+    decode_bulk(file, Bulk::Parsed(epochs), path)
+}
+
+/// The parts of a file that hold its bulk arrays: its records and its checkpoint, parsed or
+/// still text (see [`super::parts`]).
+pub enum Bulk<'a> {
+    /// Parsed with the rest of the file (whose checkpoint is used).
+    Parsed(Vec<EpochFile>),
+    /// Each record's RON text and the checkpoint's (`Some(...)` or `None`), each parsed by the
+    /// thread that decodes it (the file's own checkpoint is ignored).
+    Text {
+        /// The records' texts, in order.
+        records: Vec<&'a str>,
+        /// The checkpoint's text.
+        checkpoint: &'a str,
+    },
+}
+
+impl Bulk<'_> {
+    fn records(&self) -> usize {
+        match self {
+            Self::Parsed(v) => v.len(),
+            Self::Text { records, .. } => records.len(),
+        }
+    }
+}
+
+/// [`decode`] of a file whose records (and checkpoint) are given apart from it, in `bulk`
+/// (`file.epochs` is ignored).
+///
+/// # Errors
+/// As [`decode`]; a record's or the checkpoint's text that does not parse is
+/// [`SessionError::Corrupt`] (the loader then parses the whole file, which names the line and
+/// column).
+pub fn decode_bulk(
+    file: SessionFile,
+    bulk: Bulk<'_>,
+    path: &Path,
+) -> Result<Session, SessionError> {
     if file.format != FORMAT {
         return Err(SessionError::NotASession {
             path: path.to_path_buf(),
@@ -450,90 +498,76 @@ pub fn decode(file: SessionFile, path: &Path) -> Result<Session, SessionError> {
     };
     // The blobs of every record, and the checkpoint's, decode on all cores; what a record
     // stores against the record before it is resolved after, in order.
-    let parallel = worth_threads(file.widths.iter().sum(), file.epochs.len());
-    let checkpoint_file = file.checkpoint;
+    let parallel = worth_threads(file.widths.iter().sum(), bulk.records());
+    let corrupt = |e: ron::error::SpannedError| SessionError::Corrupt {
+        path: path.to_path_buf(),
+        message: crate::ron_error::describe(&e),
+    };
+    let (records, checkpoint_file) = match bulk {
+        Bulk::Parsed(v) => (Records::Parsed(v), Ok(file.checkpoint)),
+        Bulk::Text {
+            records,
+            checkpoint,
+        } => (Records::Text(records), Err(checkpoint)),
+    };
     let (decoded, checkpoint) = join(
         parallel,
+        || decode_all_blobs(records, &shapes, parallel, path),
         || {
-            let decode = |(i, e)| decode_blobs(i, e, &shapes, path);
-            if parallel {
-                file.epochs
-                    .into_par_iter()
-                    .enumerate()
-                    .map(decode)
-                    .collect::<Vec<_>>()
-            } else {
-                file.epochs.into_iter().enumerate().map(decode).collect()
-            }
-        },
-        || {
-            checkpoint_file.as_ref().map(|c| {
+            let c = match checkpoint_file {
+                Ok(c) => c,
+                Err(text) => ron::from_str::<Option<CheckpointFile>>(text).map_err(corrupt)?,
+            };
+            Ok::<_, SessionError>(c.map(|c| {
                 let widths = &file.widths;
-                let cp = decode_checkpoint(c, widths, classes, shapes.layout, parallel, path);
+                let cp = decode_checkpoint(&c, widths, classes, shapes.layout, parallel, path);
                 (c.epoch, cp)
-            })
+            }))
         },
     );
+    let checkpoint = checkpoint?;
     let mut epochs: Vec<EpochRecord> = Vec::with_capacity(decoded.len());
-    let mut prev_sizes: Vec<Vec<u64>> = Vec::new();
+    // Each layer's blobs over the records: what a record stores against the one before it is
+    // resolved layer by layer (on all cores: the layers do not depend on each other).
+    let mut by_layer: Vec<Vec<LayerBlobs>> = file
+        .widths
+        .iter()
+        .map(|_| Vec::with_capacity(decoded.len()))
+        .collect();
     for d in decoded {
-        let (mut rec, blobs) = d?;
-        let prev = epochs.last();
-        let mut layers = Vec::with_capacity(blobs.len());
-        for (l, b) in blobs.into_iter().enumerate() {
-            let what = |name: &str| format!("step {} layer {} {name}", rec.step, l + 1);
-            let before = prev.and_then(|p| p.layers.get(l));
-            let counts = match shapes.layout {
-                Layout::Plain => b.counts,
-                Layout::Planes => {
-                    blob::undelta_zigzag(&b.counts, before.map_or(&[][..], |p| p.counts.as_slice()))
-                }
-            };
-            let sizes = set_sizes(&counts, classes);
-            let (added, removed, churn) = match (b.added, prev_sizes.get(l)) {
-                (Some(added), Some(before)) => {
-                    if before.len() != added.len() {
-                        return Err(inconsistent(format!(
-                            "{}: {} values for {} nodes before",
-                            what("added"),
-                            added.len(),
-                            before.len()
-                        )));
-                    }
-                    // Numbers that contradict each other are named by validation.
-                    let (removed, churn) = records::turnover_unchecked(&sizes, before, &added);
-                    (added, removed, churn)
-                }
-                (Some(_), None) => {
-                    return Err(inconsistent(format!(
-                        "{} without a previous record",
-                        what("added")
-                    )));
-                }
-                (None, _) => (Vec::new(), Vec::new(), b.churn),
-            };
-            let mut bits = b.probe_delta;
-            if let Some(p) = before {
-                for (b, p) in bits.iter_mut().zip(&p.probe_bits) {
-                    *b ^= p;
+        let (rec, blobs) = d?;
+        // `decode_blobs` checked that every record has a layer per width.
+        for (layer, b) in by_layer.iter_mut().zip(blobs) {
+            layer.push(b);
+        }
+        epochs.push(rec);
+    }
+    let steps: Vec<u64> = epochs.iter().map(|e| e.step).collect();
+    let resolve =
+        |(l, blobs): (usize, Vec<LayerBlobs>)| resolve_layer(l, blobs, &steps, &shapes, path);
+    let resolved: Vec<Result<Vec<LayerRecord>, (usize, SessionError)>> = if parallel {
+        by_layer.into_par_iter().enumerate().map(resolve).collect()
+    } else {
+        by_layer.into_iter().enumerate().map(resolve).collect()
+    };
+    // The first problem in record order (then layer order), as a walk over the records finds.
+    let mut layers = Vec::with_capacity(resolved.len());
+    let mut first: Option<(usize, SessionError)> = None;
+    for r in resolved {
+        match r {
+            Ok(l) => layers.push(l.into_iter()),
+            Err((i, e)) => {
+                if first.as_ref().is_none_or(|(at, _)| i < *at) {
+                    first = Some((i, e));
                 }
             }
-            layers.push(LayerRecord {
-                summary: b.summary,
-                counts,
-                churn,
-                probe_bits: bits,
-                added,
-                removed,
-                cost: b.cost,
-            });
         }
-        prev_sizes = layers
-            .iter()
-            .map(|l| set_sizes(&l.counts, classes))
-            .collect();
-        rec.layers = layers;
-        epochs.push(rec);
+    }
+    if let Some((_, e)) = first {
+        return Err(e);
+    }
+    for rec in &mut epochs {
+        rec.layers = layers.iter_mut().filter_map(Iterator::next).collect();
     }
     let checkpoint = match checkpoint {
         None => None,
@@ -697,6 +731,105 @@ fn decode_blobs(
     Ok((rec, layers))
 }
 
+/// A file's records, parsed or still text.
+enum Records<'a> {
+    Parsed(Vec<EpochFile>),
+    Text(Vec<&'a str>),
+}
+
+/// The blobs of every record (on all cores when `parallel`), each record parsed first when it
+/// is still text.
+fn decode_all_blobs(
+    records: Records<'_>,
+    shapes: &Shapes<'_>,
+    parallel: bool,
+    path: &Path,
+) -> Vec<Result<(EpochRecord, Vec<LayerBlobs>), SessionError>> {
+    let decode = |(i, e)| decode_blobs(i, e, shapes, path);
+    let parse_decode = |(i, text): (usize, &str)| {
+        let e: EpochFile = ron::from_str(text).map_err(|e| SessionError::Corrupt {
+            path: path.to_path_buf(),
+            message: crate::ron_error::describe(&e),
+        })?;
+        decode_blobs(i, e, shapes, path)
+    };
+    match (records, parallel) {
+        (Records::Parsed(v), true) => v.into_par_iter().enumerate().map(decode).collect(),
+        (Records::Parsed(v), false) => v.into_iter().enumerate().map(decode).collect(),
+        (Records::Text(v), true) => v.into_par_iter().enumerate().map(parse_decode).collect(),
+        (Records::Text(v), false) => v.into_iter().enumerate().map(parse_decode).collect(),
+    }
+}
+
+/// Layer `l`'s records from its blobs over the records (whose steps are `steps`): class counts
+/// (schema 3: from their deltas), probe bits from their XORs, turnover from `added` and the
+/// set sizes, each against the record before. An error comes with the record it is in.
+fn resolve_layer(
+    l: usize,
+    blobs: Vec<LayerBlobs>,
+    steps: &[u64],
+    shapes: &Shapes<'_>,
+    path: &Path,
+) -> Result<Vec<LayerRecord>, (usize, SessionError)> {
+    let classes = shapes.classes;
+    let mut out: Vec<LayerRecord> = Vec::with_capacity(blobs.len());
+    let mut prev_sizes: Option<Vec<u64>> = None;
+    for (i, b) in blobs.into_iter().enumerate() {
+        let inconsistent = |problem: String| {
+            let step = steps.get(i).copied().unwrap_or_default();
+            let problem = format!("step {step} layer {} added{problem}", l + 1);
+            (
+                i,
+                SessionError::Inconsistent {
+                    path: path.to_path_buf(),
+                    problem,
+                },
+            )
+        };
+        let before = out.last();
+        let mut counts = b.counts;
+        if shapes.layout == Layout::Planes {
+            blob::undelta_zigzag_in_place(&mut counts, before.map_or(&[][..], |p| &p.counts));
+        }
+        let sizes = set_sizes(&counts, classes);
+        let (added, removed, churn) = match (b.added, &prev_sizes) {
+            (Some(added), Some(before)) => {
+                if before.len() != added.len() {
+                    return Err(inconsistent(format!(
+                        ": {} values for {} nodes before",
+                        added.len(),
+                        before.len()
+                    )));
+                }
+                // Numbers that contradict each other are named by validation.
+                let (removed, churn) = records::turnover_unchecked(&sizes, before, &added);
+                (added, removed, churn)
+            }
+            (Some(_), None) => {
+                return Err(inconsistent(" without a previous record".into()));
+            }
+            (None, _) => (Vec::new(), Vec::new(), b.churn),
+        };
+        let mut bits = b.probe_delta;
+        if let Some(p) = before {
+            for (b, p) in bits.iter_mut().zip(&p.probe_bits) {
+                *b ^= p;
+            }
+        }
+        out.push(LayerRecord {
+            summary: b.summary,
+            counts,
+            churn,
+            probe_bits: bits,
+            added,
+            removed,
+            cost: b.cost,
+        });
+        prev_sizes = Some(sizes);
+    }
+    Ok(out)
+}
+
 fn decode_checkpoint(
     c: &CheckpointFile,
     widths: &[usize],
@@ -708,7 +841,8 @@ fn decode_checkpoint(
     let mut sizes = vec![PIXELS];
     sizes.extend_from_slice(widths);
     sizes.push(classes);
-    let total: usize = sizes.windows(2).map(|p| p[0] * p[1] + p[1]).sum();
+    // Every layer's weights `[inputs, outputs]` then biases `[outputs]`, layer by layer.
+    let parts: Vec<usize> = sizes.windows(2).flat_map(|p| [p[0] * p[1], p[1]]).collect();
     let bad = |what: &'static str| {
         move |e: BlobError| SessionError::BadBlob {
             path: path.to_path_buf(),
@@ -718,46 +852,50 @@ fn decode_checkpoint(
     };
     let (params, (m, v)) = join(
         parallel,
-        || layout.f32s(&c.params, total),
+        || layout.f32_parts(&c.params, &parts),
         || {
             join(
                 parallel,
-                || layout.f32s(&c.adam_m, total),
-                || layout.f32s(&c.adam_v, total),
+                || layout.f32_parts(&c.adam_m, &parts),
+                || layout.f32_parts(&c.adam_v, &parts),
             )
         },
     );
-    let params = params.map_err(bad("weights"))?;
-    let m = m.map_err(bad("Adam first moments"))?;
-    let v = v.map_err(bad("Adam second moments"))?;
+    let mut params = params.map_err(bad("weights"))?.into_iter();
+    let mut m = m.map_err(bad("Adam first moments"))?.into_iter();
+    let mut v = v.map_err(bad("Adam second moments"))?.into_iter();
     let mut layers = Vec::new();
     let mut moments = Vec::new();
-    let mut at = 0;
     let shape_error = |problem: String| SessionError::Inconsistent {
         path: path.to_path_buf(),
         problem: format!("checkpoint shape: {problem}"),
     };
     for p in sizes.windows(2) {
         let (i, o) = (p[0], p[1]);
-        // The blobs hold exactly `total` values (checked above), so these ranges are inside.
-        let take = |src: &[f32], at: usize, n: usize| {
-            src.get(at..at + n)
-                .map(<[f32]>::to_vec)
-                .ok_or_else(|| shape_error(format!("{n} values at {at} of {}", src.len())))
+        // The blobs hold exactly the parts asked for (checked above), two per layer.
+        let (Some(w), Some(b), Some(mw), Some(mb), Some(vw), Some(vb)) = (
+            params.next(),
+            params.next(),
+            m.next(),
+            m.next(),
+            v.next(),
+            v.next(),
+        ) else {
+            return Err(shape_error(format!("no values for the {i}x{o} layer")));
         };
-        let mat = |src: &[f32]| {
-            Array2::from_shape_vec((i, o), take(src, at, i * o)?)
-                .map_err(|e| shape_error(e.to_string()))
+        let mat = |values: Vec<f32>| {
+            Array2::from_shape_vec((i, o), values).map_err(|e| shape_error(e.to_string()))
         };
-        let w = mat(&params)?;
-        let mw = mat(&m)?;
-        let vw = mat(&v)?;
-        let b = Array1::from(take(&params, at + i * o, o)?);
-        let mb = Array1::from(take(&m, at + i * o, o)?);
-        let vb = Array1::from(take(&v, at + i * o, o)?);
-        at += i * o + o;
-        layers.push(Dense { w, b });
-        moments.push(LayerMoments { mw, vw, mb, vb });
+        layers.push(Dense {
+            w: mat(w)?,
+            b: Array1::from(b),
+        });
+        moments.push(LayerMoments {
+            mw: mat(mw)?,
+            vw: mat(vw)?,
+            mb: Array1::from(mb),
+            vb: Array1::from(vb),
+        });
     }
     Ok(Checkpoint {
         epoch: c.epoch,

@@ -14,6 +14,7 @@ pub mod findings;
 pub mod io;
 pub mod metric;
 pub mod model;
+pub mod parts;
 pub mod records;
 pub mod series;
 pub mod timeline;

@@ -260,9 +260,13 @@ fn check_layer(
             return Err(("added", "is given without a previous record".into()));
         };
         // |S_now| - |S_prev| = added - removed, with neither more than its set holds.
-        for j in 0..nodes {
-            let (n, p) = (sizes[j], before[j]);
-            let (a, r) = (u64::from(layer.added[j]), u64::from(layer.removed[j]));
+        let turnover = sizes
+            .iter()
+            .zip(before)
+            .zip(&layer.added)
+            .zip(&layer.removed);
+        for (j, (((&n, &p), &a), &r)) in turnover.enumerate() {
+            let (a, r) = (u64::from(a), u64::from(r));
             if a > n || r > p || n + r != p + a {
                 return Err((
                     "added",
@@ -282,8 +286,15 @@ fn check_layer(
     {
         return cost_err("node-supported cost arrays do not match the layer's width".into());
     }
-    for (j, &size) in sizes.iter().enumerate() {
-        let (mean, scale) = (cost.mean_abs[j], cost.class_scale[j]);
+    let classes = classes.max(1);
+    let per_node = sizes
+        .iter()
+        .zip(&cost.mean_abs)
+        .zip(&cost.class_scale)
+        .zip(&cost.settled)
+        .zip(layer.counts.chunks_exact(classes))
+        .zip(cost.class_push.chunks_exact(classes));
+    for (j, (((((&size, &mean), &scale), &settled), on), push)) in per_node.enumerate() {
         let mean_ok = if size == 0 {
             mean.is_nan()
         } else {
@@ -294,20 +305,19 @@ fn check_layer(
                 "node {j}: mean |cost| {mean} and class scale {scale} for a set of {size}"
             ));
         }
-        if u64::from(cost.settled[j]) > size {
+        if u64::from(settled) > size {
             return cost_err(format!(
-                "node {j}: {} settled samples in a set of {size}",
-                cost.settled[j]
+                "node {j}: {settled} settled samples in a set of {size}"
             ));
         }
-        for c in 0..classes {
-            let empty = layer.counts[j * classes + c] == 0;
-            let none = cost.class_push[j * classes + c] == LayerCost::NO_SAMPLES;
-            if empty != none {
-                return cost_err(format!(
-                    "node {j} class {c}: push by class disagrees with the class counts"
-                ));
-            }
+        let disagree = on
+            .iter()
+            .zip(push)
+            .position(|(&n, &q)| (n == 0) != (q == LayerCost::NO_SAMPLES));
+        if let Some(c) = disagree {
+            return cost_err(format!(
+                "node {j} class {c}: push by class disagrees with the class counts"
+            ));
         }
     }
     Ok(())

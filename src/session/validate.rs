@@ -396,6 +396,36 @@ fn check_probe_bits(
     record: &str,
     ranges: &[(usize, usize)],
 ) -> Checked {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: POPCNT, the only feature `check_probe_bits_popcnt` is compiled for, was
+        // just detected.
+        return unsafe { check_probe_bits_popcnt(s, layer, record, ranges) };
+    }
+    check_probe_bits_plain(s, layer, record, ranges)
+}
+
+/// [`check_probe_bits`] compiled for POPCNT. The crate is built for baseline x86-64, which
+/// counts a word's bits in a dozen instructions; this check counts the bits of 6 M class
+/// ranges in a 9x320 session of 211 records, which took 8 % of opening it.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn check_probe_bits_popcnt(
+    s: &Session,
+    layer: &LayerRecord,
+    record: &str,
+    ranges: &[(usize, usize)],
+) -> Checked {
+    check_probe_bits_plain(s, layer, record, ranges)
+}
+
+#[inline(always)]
+fn check_probe_bits_plain(
+    s: &Session,
+    layer: &LayerRecord,
+    record: &str,
+    ranges: &[(usize, usize)],
+) -> Checked {
     let probe = s.probe.len();
     let words = words_for(probe);
     if words == 0 {
@@ -420,8 +450,18 @@ fn check_probe_bits(
                 format!("has bits set past the probe's {probe} samples"),
             );
         }
+        // The class ranges ascend (the probe is grouped by class, checked before), so one
+        // pass over the words counts the bits before each range's start and end.
+        let mut before = PrefixCount::new(bits);
         for (c, &(start, end)) in ranges.iter().enumerate() {
-            let members = u64::from(count_range(bits, start, end));
+            let members = u64::from(if start >= end {
+                0
+            } else if start >= before.at {
+                let at_start = before.up_to(start);
+                before.up_to(end) - at_start
+            } else {
+                count_range(bits, start, end)
+            });
             let outside = (end - start) as u64 - members;
             let (count, size) = (u64::from(on[c]), u64::from(totals[c]));
             if members > count || outside > size - count.min(size) {
@@ -438,6 +478,46 @@ fn check_probe_bits(
         }
     }
     Ok(())
+}
+
+/// Set bits of a bitset before a position that only moves forward.
+struct PrefixCount<'a> {
+    words: &'a [u64],
+    /// The last position asked for.
+    at: usize,
+    /// Words counted so far, and their set bits.
+    counted: usize,
+    bits: u32,
+}
+
+impl<'a> PrefixCount<'a> {
+    fn new(words: &'a [u64]) -> Self {
+        Self {
+            words,
+            at: 0,
+            counted: 0,
+            bits: 0,
+        }
+    }
+
+    /// Set bits in positions `..x`, for `x` at or after the last position asked for.
+    #[inline(always)]
+    fn up_to(&mut self, x: usize) -> u32 {
+        self.at = x;
+        let w = x / 64;
+        while self.counted < w {
+            self.bits += self.words.get(self.counted).map_or(0, |b| b.count_ones());
+            self.counted += 1;
+        }
+        let low = match x % 64 {
+            0 => 0,
+            r => self
+                .words
+                .get(w)
+                .map_or(0, |b| (b & ((1u64 << r) - 1)).count_ones()),
+        };
+        self.bits + low
+    }
 }
 
 fn check_checkpoint(s: &Session) -> Checked {
