@@ -51,6 +51,24 @@ fn train(mlp: &Mlp, threads: usize, minibatches: usize, sparse_kernels: bool) ->
     trainer
 }
 
+/// The weights trained through the sparse kernels (`sparse`) equal those trained through the
+/// dense products (`dense`) up to rounding (1e-5), and both moved far more than that from
+/// `start`.
+fn assert_close_and_moved(sparse: &Mlp, dense: &Mlp, start: &Mlp) {
+    let layers = sparse.layers.iter().zip(&dense.layers).zip(&start.layers);
+    for (l, ((s, d), start)) in layers.enumerate() {
+        let gap = (&s.w - &d.w).mapv(f32::abs).fold(0f32, |m, &v| m.max(v));
+        let moved = (&s.w - &start.w)
+            .mapv(f32::abs)
+            .fold(0f32, |m, &v| m.max(v));
+        assert!(
+            gap < 1e-5,
+            "layer {l}: sparse and dense weights differ by {gap}"
+        );
+        assert!(moved > 1e-3, "layer {l}: weights moved only {moved}");
+    }
+}
+
 #[test]
 fn sparse_hidden_layers_train_like_gemm_and_the_same_with_one_and_two_threads() {
     let mlp = sparse_network();
@@ -71,24 +89,7 @@ fn sparse_hidden_layers_train_like_gemm_and_the_same_with_one_and_two_threads() 
     // far more than that from where they started.
     let dense = train(&mlp, 1, 6, false);
     assert_eq!(dense.sparse_inputs(), &[false, false, false]);
-    for (l, ((s, d), start)) in one
-        .mlp
-        .layers
-        .iter()
-        .zip(&dense.mlp.layers)
-        .zip(&mlp.layers)
-        .enumerate()
-    {
-        let gap = (&s.w - &d.w).mapv(f32::abs).fold(0f32, |m, &v| m.max(v));
-        let moved = (&s.w - &start.w)
-            .mapv(f32::abs)
-            .fold(0f32, |m, &v| m.max(v));
-        assert!(
-            gap < 1e-5,
-            "layer {l}: sparse and gemm weights differ by {gap}"
-        );
-        assert!(moved > 1e-3, "layer {l}: weights moved only {moved}");
-    }
+    assert_close_and_moved(&one.mlp, &dense.mlp, &mlp);
 }
 
 #[test]
@@ -173,22 +174,5 @@ fn a_2x20_network_reads_the_images_sparsely_and_trains_the_same_with_one_and_two
     );
     let dense = train(&mlp, 1, 6, false);
     assert_eq!(dense.sparse_inputs(), &[false, false, false]);
-    for (l, ((s, d), start)) in one
-        .mlp
-        .layers
-        .iter()
-        .zip(&dense.mlp.layers)
-        .zip(&mlp.layers)
-        .enumerate()
-    {
-        let gap = (&s.w - &d.w).mapv(f32::abs).fold(0f32, |m, &v| m.max(v));
-        let moved = (&s.w - &start.w)
-            .mapv(f32::abs)
-            .fold(0f32, |m, &v| m.max(v));
-        assert!(
-            gap < 1e-5,
-            "layer {l}: sparse and dense weights differ by {gap}"
-        );
-        assert!(moved > 1e-3, "layer {l}: weights moved only {moved}");
-    }
+    assert_close_and_moved(&one.mlp, &dense.mlp, &mlp);
 }
