@@ -263,10 +263,9 @@ fn a_save_failing_mid_run_is_reported_at_once() {
     for line in reader.lines() {
         let line = line.unwrap();
         if line.starts_with("epoch    0/2") {
-            // Epoch 0 is saved before its line is printed. Put a folder where the file is:
-            // no later save can replace it (root included, unlike permission bits).
-            std::fs::remove_file(&out).unwrap();
-            std::fs::create_dir(&out).unwrap();
+            // Put a folder where the file is: no later save can replace it (root included,
+            // unlike permission bits).
+            put_folder_over(&out);
             std::fs::write(out.join("keep"), "x").unwrap();
         }
         lines.push(line);
@@ -282,6 +281,22 @@ fn a_save_failing_mid_run_is_reported_at_once() {
         (Some(w), Some(e)) => assert!(w < e, "the warning came after epoch 1: {text}"),
         _ => panic!("no warning naming the file before epoch 1's line: {text}"),
     }
+}
+
+/// Replaces the file at `path` by an empty folder once the file is there. Saves are written
+/// in the background, so the first may still be on its way, and a later one may land between
+/// removing the file and creating the folder: then again.
+fn put_folder_over(path: &Path) {
+    for _ in 0..1000 {
+        if std::fs::remove_file(path).is_ok() && std::fs::create_dir(path).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!(
+        "{}: no save to replace by a folder within 10 s",
+        path.display()
+    );
 }
 
 /// The embedded mnist-2x20-ce preset's text with `field: old` replaced by `field: new`.

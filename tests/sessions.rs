@@ -50,19 +50,29 @@ fn a_run_saves_after_every_record_atomically() {
     p.probe_size = 100;
     let mut run = Run::new(p, common::mnist(), 1).unwrap();
     let mut seen = Vec::new();
+    let mut on_disk_steps = Vec::new();
     run.execute(
         common::mnist(),
         Some(&path),
         &Control::default(),
         &mut |ev| {
             if let sample_sets::train::RunEvent::Epoch(rec) = ev {
-                // The file on disk already holds this record when the event arrives.
-                let on_disk = session::load(&path).unwrap();
-                seen.push((rec.step, on_disk.epochs.last().map(|e| e.step)));
+                seen.push(rec.step);
+                // Saves are written in the background: the file may still be an earlier
+                // save, but it is always whole (read once, as one save).
+                let Ok(bytes) = std::fs::read(&path) else {
+                    // Only the very first save can still be on its way.
+                    assert_eq!(rec.step, 0, "no file on disk after step {}", rec.step);
+                    return;
+                };
+                let text = String::from_utf8(bytes.clone()).unwrap();
+                let on_disk = session::load_bytes(bytes, &path).unwrap();
+                on_disk_steps.push(on_disk.epochs.iter().map(|e| e.step).collect::<Vec<_>>());
                 // Saves after the first extend the previous text: it must be exactly the
                 // text of writing the same session whole.
-                let text = std::fs::read_to_string(&path).unwrap();
-                let whole = session::SessionWriter::new(&path, &on_disk).to_ron();
+                // (A writer for another path: one for this path would take the file's texts.)
+                let elsewhere = dir.path().join("elsewhere.ron");
+                let whole = session::SessionWriter::new(&elsewhere, &on_disk).to_ron();
                 assert!(text == whole, "step {}: extended save differs", rec.step);
             }
         },
@@ -70,13 +80,44 @@ fn a_run_saves_after_every_record_atomically() {
     // The default schedule: before training, steps 1, 2, 4, ..., 256 of epoch 1 (469 steps
     // of 128 samples), then every epoch.
     let steps = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 469, 938, 1407];
-    assert_eq!(seen, steps.map(|s| (s, Some(s))).to_vec());
+    assert_eq!(seen, steps.to_vec());
+    // Each file seen was a save of the run: its records a prefix of the run's.
+    for on_disk in &on_disk_steps {
+        assert!(
+            steps.starts_with(on_disk),
+            "{on_disk:?} is not a save of the run"
+        );
+    }
+    // When the run returns, the file holds all of it.
     assert!(session::load(&path).unwrap() == run.session);
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names.len(), 1, "no temporary files left: {names:?}");
+}
+
+#[test]
+fn a_writer_takes_records_from_its_file_only_when_they_are_the_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.ron");
+    let s = small_session();
+    session::save(s, &path).unwrap();
+    let whole =
+        |x: &Session| session::SessionWriter::new(&dir.path().join("nowhere.ron"), x).to_ron();
+    // Resumed from its own file (the records are taken from it): the same text.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(session::SessionWriter::new(&path, s).to_ron() == text);
+    assert!(whole(s) == text);
+    // Records that differ from the file's from the second on are encoded, not taken.
+    let mut changed = s.clone();
+    changed.epochs[1].train_loss += 1.0;
+    let written = session::SessionWriter::new(&path, &changed).to_ron();
+    assert!(written != text && written == whole(&changed));
+    // Another run at that path (another seed): nothing is taken.
+    let mut other = s.clone();
+    other.preset.seed += 1;
+    assert!(session::SessionWriter::new(&path, &other).to_ron() == whole(&other));
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {

@@ -19,6 +19,7 @@ pub mod records;
 pub mod series;
 pub mod timeline;
 pub mod validate;
+pub mod write_behind;
 
 pub use error::SessionError;
 pub use io::{SessionWriter, load, load_bytes, save};

@@ -249,7 +249,7 @@ impl Run {
                 w.set_checkpoint(cp);
             }
             w.set_status(RunStatus::Running);
-            if let Err(e) = w.save() {
+            if let Err(e) = w.save_in_background() {
                 on_event(RunEvent::SaveFailed(e.to_string()));
             }
         }
@@ -278,7 +278,8 @@ impl Run {
     }
 
     /// Runs to the preset's last epoch (or until cancelled or diverged), measuring at the
-    /// steps of the preset's schedule and saving to `out` after every record when given.
+    /// steps of the preset's schedule and saving to `out` after every record when given (in
+    /// the background, see [`SessionWriter::save_in_background`]; the last save before it returns).
     /// Call on the thread that should do the work: it sets flush-to-zero there.
     pub fn execute(
         &mut self,
