@@ -45,6 +45,8 @@ fn train(mlp: &Mlp, threads: usize, minibatches: usize, sparse_kernels: bool) ->
     let adam = Adam::new(AdamConfig::default(), mlp);
     let mut trainer = Trainer::new(mlp.clone(), adam, Loss::CrossEntropy, 128);
     trainer.sparse_kernels = sparse_kernels;
+    // Small networks train on one thread by default: these tests compare the thread counts.
+    trainer.max_parameters_on_one_thread = 0;
     let _ = trainer.train_epoch(&common::mnist().train, 1, 3, |seen, _| {
         seen < minibatches * 128
     });
@@ -167,6 +169,11 @@ fn a_2x20_network_reads_the_images_sparsely_and_trains_the_same_with_one_and_two
     if sample_sets::nn::sparse::available() {
         assert_eq!(one.sparse_inputs(), &[true, false, false]);
     }
+    // By default a 2x20 network trains on one thread whatever the configured count (two
+    // gained nothing on these products); `train` lifts that to compare the thread counts.
+    let adam = Adam::new(AdamConfig::default(), &mlp);
+    let default = Trainer::new(mlp.clone(), adam, Loss::CrossEntropy, 128);
+    assert_eq!(default.step_threads(), 1);
     let two = train(&mlp, 2, 6, true);
     assert!(
         one.mlp == two.mlp && one.adam == two.adam,

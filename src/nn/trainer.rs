@@ -17,6 +17,17 @@ use super::sparse::{
 };
 use crate::data::{SparseRows, Split};
 
+/// Largest network (weights and biases) whose minibatch steps run on one thread whatever the
+/// configured thread count: the x20 and x80 presets (16,330 to 115,450 parameters); the x320
+/// ones (over 350,000) keep every configured thread. A step of a 2x20 network takes
+/// 200-300 µs, its products 10-30 µs each, and with two threads each product hands half its
+/// work to the other thread and waits for it: with both cores quiet that gained nothing
+/// (epochs of mnist-2x20-mse 0.10-0.13 s on one thread and on two, paired runs), and with a
+/// neighbour busy on the other core every hand-off waited for it to be scheduled (0.3-1.5 s
+/// per epoch on two threads against 0.1-0.25 on one). mnist-5x80 likewise, paired at load
+/// 3: 0.35-0.43 s per epoch on one thread, 0.47-0.85 on two.
+pub const MAX_PARAMETERS_ON_ONE_THREAD: usize = 131_072;
+
 /// Figures from one training epoch, averaged over its minibatches as they went by.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpochStats {
@@ -166,6 +177,11 @@ pub struct Trainer {
     /// Whether sparse inputs go through the sparse kernels where they pay (the default);
     /// false sends every product to gemm, for comparisons. Results agree to rounding.
     pub sparse_kernels: bool,
+    /// Networks of at most this many parameters train on one thread whatever the configured
+    /// count ([`MAX_PARAMETERS_ON_ONE_THREAD`], the default); 0 always uses the configured
+    /// count (tests that compare thread counts on a small network). Results do not depend
+    /// on it.
+    pub max_parameters_on_one_thread: usize,
     x: Array2<f32>,
     /// Gradients at two consecutive layers' pre-activations, `[batch, width]` (the widest
     /// layer), used in turn: layer `l`'s is in `grad[l % 2]`, computed from layer `l + 1`'s in
@@ -217,6 +233,7 @@ impl Trainer {
             loss,
             batch,
             sparse_kernels: true,
+            max_parameters_on_one_thread: MAX_PARAMETERS_ON_ONE_THREAD,
             x: Array2::zeros((batch, inputs)),
             grad,
             a,
@@ -312,9 +329,7 @@ impl Trainer {
             let to = (from + batch).min(progress.order.len());
             let chunk = &progress.order[from..to];
             let (l, c) = match crate::train::threads::pool() {
-                Some(pool) if crate::train::threads::current() > 1 => {
-                    pool.install(|| self.step(data, chunk))
-                }
+                Some(pool) if self.step_threads() > 1 => pool.install(|| self.step(data, chunk)),
                 _ => self.step(data, chunk),
             }
             .map_err(Interrupted::Shapes)?;
@@ -402,6 +417,17 @@ impl Trainer {
         Ok(())
     }
 
+    /// Threads a minibatch step uses: the configured count
+    /// ([`crate::train::threads::current`]), but one for a network of at most
+    /// [`Trainer::max_parameters_on_one_thread`] parameters. Results do not depend on it.
+    pub fn step_threads(&self) -> usize {
+        if self.mlp.parameter_count() <= self.max_parameters_on_one_thread {
+            1
+        } else {
+            crate::train::threads::current()
+        }
+    }
+
     /// One minibatch: forward, backward, Adam update. Returns (mean loss, correct count).
     ///
     /// # Errors
@@ -426,7 +452,7 @@ impl Trainer {
             self.labels.push(data.labels[i]);
         }
         let hidden = self.mlp.hidden_layers();
-        let threads = crate::train::threads::current();
+        let threads = self.step_threads();
         // Forward: z[l] = a[l-1] W + b ; a[l] = relu(z[l]).
         for l in 0..self.mlp.layers.len() {
             let layer = &self.mlp.layers[l];
