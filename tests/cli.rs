@@ -113,7 +113,8 @@ fn failures_give_one_line_and_distinct_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().to_str().unwrap();
     let data = common::mnist_dir();
-    // Missing data: 3.
+    // Missing data: 3 (an output path of its own: a file left in /tmp must not decide this).
+    let out = dir.path().join("x.ron");
     let o = run(&[
         "train",
         "--preset",
@@ -121,7 +122,7 @@ fn failures_give_one_line_and_distinct_exit_codes() {
         "--data",
         empty,
         "--out",
-        "/tmp/x.ron",
+        out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("not found"), "{}", stderr(&o));
