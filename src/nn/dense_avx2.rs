@@ -168,21 +168,30 @@ pub(super) unsafe fn product(
 /// `b`'s elements `(q, j0 + j)` for `q < k`, `j < width` must be readable; `width <= stride`
 /// and `panel.len() >= k * stride`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn pack(b: Operand, j0: usize, width: usize, k: usize, stride: usize, panel: &mut [f32]) {
+pub(super) unsafe fn pack(
+    b: Operand,
+    j0: usize,
+    width: usize,
+    k: usize,
+    stride: usize,
+    panel: &mut [f32],
+) {
     let panel = &mut panel[..k * stride];
     if width < stride {
         panel.fill(0.0);
     }
-    if b.cs == 1 && width == PANEL && stride == PANEL {
-        // Whole panels (most of them) as two vector moves a row: a copy of 16 floats through
-        // `copy_from_slice` became a call to memcpy per row, a fifth of the forward product.
-        for (q, row) in panel.chunks_exact_mut(PANEL).enumerate() {
-            // SAFETY: elements (q, j0..j0 + 16) of b, readable by the caller's promise; `row`
-            // holds 16 floats.
+    if b.cs == 1 && width == stride && stride.is_multiple_of(8) {
+        // Whole panels (most of them) as vector moves, 8 floats each: a copy of 16 floats
+        // through `copy_from_slice` became a call to memcpy per row, a fifth of the forward
+        // product.
+        for (q, row) in panel.chunks_exact_mut(stride).enumerate() {
+            // SAFETY: elements (q, j0..j0 + stride) of b, readable by the caller's promise
+            // (stride = width); `row` holds `stride` floats.
             unsafe {
                 let src = b.ptr.offset(q as isize * b.rs + j0 as isize);
-                _mm256_storeu_ps(row.as_mut_ptr(), _mm256_loadu_ps(src));
-                _mm256_storeu_ps(row.as_mut_ptr().add(8), _mm256_loadu_ps(src.add(8)));
+                for v in (0..stride).step_by(8) {
+                    _mm256_storeu_ps(row.as_mut_ptr().add(v), _mm256_loadu_ps(src.add(v)));
+                }
             }
         }
     } else if b.cs == 1 {

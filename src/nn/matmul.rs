@@ -164,8 +164,15 @@ unsafe fn own_product(
         rs: g.strides()[0],
     });
     // SAFETY: the caller's promise; every offset `product` forms is of an element inside
-    // these views (the gate is only read).
-    unsafe { product((m, n, k), operand(a), operand(b), output, start, gate) };
+    // these views (the gate is only read). The AVX-512 kernel only where the CPU has it;
+    // both give the same bits.
+    unsafe {
+        if super::dense_avx512::available() {
+            super::dense_avx512::product((m, n, k), operand(a), operand(b), output, start, gate);
+        } else {
+            product((m, n, k), operand(a), operand(b), output, start, gate);
+        }
+    }
 }
 
 /// `c = bias + a · b` (bias `[n]` added to every row), split as [`matmul_split_into`]

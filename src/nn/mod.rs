@@ -6,6 +6,8 @@
 pub mod adam;
 #[cfg(target_arch = "x86_64")]
 mod dense_avx2;
+#[cfg(target_arch = "x86_64")]
+mod dense_avx512;
 pub mod ftz;
 pub mod init;
 pub mod loss;

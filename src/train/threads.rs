@@ -52,7 +52,7 @@ pub fn kernel() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
-            "avx512f (gemm uses it only with its x86-v4 feature; else fma+avx2)"
+            "avx512f (the own dense kernels use it; gemm only with its x86-v4 feature)"
         } else if std::arch::is_x86_feature_detected!("fma")
             && std::arch::is_x86_feature_detected!("avx2")
         {
