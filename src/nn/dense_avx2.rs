@@ -63,6 +63,60 @@ const PANEL: usize = 16;
 /// floats at most, 800 KB, for the widest input) while each panel is summed.
 const ROWS_PER_PASS: usize = 256;
 
+/// A tile kernel for [`drive`]: sums tiles of `c` of up to [`Self::MAX_ROWS`] rows and one
+/// or two vectors of [`Self::LANES`] columns, each element in the order of this module's
+/// contract (see the module's documentation).
+pub(super) trait TileKernel {
+    /// Floats per vector register.
+    const LANES: usize;
+    /// Rows of a full tile.
+    const MAX_ROWS: usize;
+    /// A last stretch of rows longer than a tile, up to this many, goes as two tiles of about
+    /// half (keeping enough sums in flight for the FMA units) instead of a full one and a
+    /// thin one.
+    const SPLIT_UP_TO: usize;
+
+    /// Sums `tile` over `rows` rows (1 to [`Self::MAX_ROWS`]) and `vectors` vectors (1 or 2).
+    ///
+    /// # Safety
+    /// The CPU has the kernel's features; the tile's rows and `width` columns are inside its
+    /// matrices, as [`drive`] requires of its caller, and its panel holds `k` rows of
+    /// `LANES * vectors` floats.
+    unsafe fn run(tile: &Tile, rows: usize, vectors: usize);
+}
+
+/// The AVX2 tiles: 6 rows x 16 columns in 12 registers.
+struct Avx2;
+
+impl TileKernel for Avx2 {
+    const LANES: usize = 8;
+    const MAX_ROWS: usize = 6;
+    // The last 7 or 8 rows as two tiles of 3-4 (8 sums in flight keep the FMA units busy, 4
+    // would not).
+    const SPLIT_UP_TO: usize = 8;
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run(tile: &Tile, rows: usize, vectors: usize) {
+        // SAFETY: the caller's promise, passed on.
+        unsafe {
+            match (rows, vectors) {
+                (6, 2) => tile.run::<6, 2>(),
+                (5, 2) => tile.run::<5, 2>(),
+                (4, 2) => tile.run::<4, 2>(),
+                (3, 2) => tile.run::<3, 2>(),
+                (2, 2) => tile.run::<2, 2>(),
+                (1, 2) => tile.run::<1, 2>(),
+                (6, _) => tile.run::<6, 1>(),
+                (5, _) => tile.run::<5, 1>(),
+                (4, _) => tile.run::<4, 1>(),
+                (3, _) => tile.run::<3, 1>(),
+                (2, _) => tile.run::<2, 1>(),
+                _ => tile.run::<1, 1>(),
+            }
+        }
+    }
+}
+
 /// `c = c0 + a · b` (`c0` as `start` says) for `a` `[m, k]`,
 /// `b` `[k, n]`, `c` `[m, n]`; with `gate` (`[m, n]`, unit column stride), each element of
 /// `c` becomes 0 where the gate's element is `<= 0` (the ReLU gate of a backward pass).
@@ -76,6 +130,24 @@ const ROWS_PER_PASS: usize = 256;
 /// ndarray view of those dimensions gives exactly that; an exclusive view for `c`.)
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn product(
+    dims: (usize, usize, usize),
+    a: Operand,
+    b: Operand,
+    c: Output,
+    start: Start,
+    gate: Option<Output>,
+) {
+    // SAFETY: the caller's promise, which is `drive`'s for the AVX2 kernel.
+    unsafe { drive::<Avx2>(dims, a, b, c, start, gate) };
+}
+
+/// [`product`] with the tiles of kernel `K`: `b` copied in panels of `2 K::LANES` columns,
+/// `c` summed tile by tile over each panel.
+///
+/// # Safety
+/// As [`product`], with the features of `K` in place of AVX2 and FMA (AVX2 and FMA are
+/// needed as well, for the panel copies).
+pub(super) unsafe fn drive<K: TileKernel>(
     (m, n, k): (usize, usize, usize),
     a: Operand,
     b: Operand,
@@ -83,30 +155,32 @@ pub(super) unsafe fn product(
     start: Start,
     gate: Option<Output>,
 ) {
-    let mut panel = vec![0f32; k * PANEL];
+    let lanes = K::LANES;
+    let mut panel = vec![0f32; k * 2 * lanes];
     let mut r0 = 0;
     while r0 < m {
         let rows = (m - r0).min(ROWS_PER_PASS);
         let mut j0 = 0;
         while j0 < n {
             let rest = n - j0;
-            let (vectors, width) = if rest > 8 {
-                (2, rest.min(PANEL))
+            let (vectors, width) = if rest > lanes {
+                (2, rest.min(2 * lanes))
             } else {
                 (1, rest)
             };
             // SAFETY: columns j0..j0 + width < n of b's rows 0..k: readable by the caller's
-            // promise; `panel` holds k * 16 >= k * 8 * vectors floats.
-            unsafe { pack(b, j0, width, k, 8 * vectors, &mut panel) };
+            // promise; `panel` holds k * 2 lanes >= k * lanes * vectors floats; AVX2 and FMA
+            // are present (the caller's promise).
+            unsafe { pack(b, j0, width, k, lanes * vectors, &mut panel) };
             let mut r = r0;
             while r < r0 + rows {
                 let left = r0 + rows - r;
-                // Tiles of 6 rows; the last 7 or 8 rows as two tiles of 3-4 (8 sums in
-                // flight keep the FMA units busy, 4 would not).
-                let tile = match left {
-                    0..=6 => left,
-                    7 | 8 => left / 2 + left % 2,
-                    _ => 6,
+                let tile = if left <= K::MAX_ROWS {
+                    left
+                } else if left <= K::SPLIT_UP_TO {
+                    left.div_ceil(2)
+                } else {
+                    K::MAX_ROWS
                 };
                 let at = |p: Output| Output {
                     // SAFETY (of the offsets): row r < m, column j0 < n of the caller's
@@ -135,24 +209,9 @@ pub(super) unsafe fn product(
                     gate: gate.map(at),
                 };
                 // SAFETY: tile rows r..r + tile <= m and columns j0..j0 + width <= n are
-                // inside the caller's matrices; AVX2 and FMA are present (the caller's
-                // promise, and this function is compiled for them).
-                unsafe {
-                    match (tile, vectors) {
-                        (6, 2) => job.run::<6, 2>(),
-                        (5, 2) => job.run::<5, 2>(),
-                        (4, 2) => job.run::<4, 2>(),
-                        (3, 2) => job.run::<3, 2>(),
-                        (2, 2) => job.run::<2, 2>(),
-                        (1, 2) => job.run::<1, 2>(),
-                        (6, _) => job.run::<6, 1>(),
-                        (5, _) => job.run::<5, 1>(),
-                        (4, _) => job.run::<4, 1>(),
-                        (3, _) => job.run::<3, 1>(),
-                        (2, _) => job.run::<2, 1>(),
-                        _ => job.run::<1, 1>(),
-                    }
-                }
+                // inside the caller's matrices; the kernel's features are present (the
+                // caller's promise); the panel holds k rows of lanes * vectors floats.
+                unsafe { K::run(&job, tile, vectors) };
                 r += tile;
             }
             j0 += width;
@@ -287,15 +346,16 @@ fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
     ]
 }
 
-/// One tile of `c`: rows from `a.ptr`'s row on, columns from `c.ptr`'s, over a packed panel.
-struct Tile<'a> {
-    a: Operand,
-    panel: &'a [f32],
-    k: usize,
-    c: Output,
-    width: usize,
-    start: Start,
-    gate: Option<Output>,
+/// One tile of `c`: rows from `a.ptr`'s row on, columns from `c.ptr`'s, over a packed panel
+/// (`k` rows of one or two vectors of floats); `width` columns are stored.
+pub(super) struct Tile<'a> {
+    pub a: Operand,
+    pub panel: &'a [f32],
+    pub k: usize,
+    pub c: Output,
+    pub width: usize,
+    pub start: Start,
+    pub gate: Option<Output>,
 }
 
 impl Tile<'_> {

@@ -1,14 +1,15 @@
 //! [`super::dense_avx2::product`] for CPUs with AVX-512F: the same products, summed the same
 //! way, sixteen lanes wide.
 //!
-//! `b` is copied in panels of 32 columns (`[k, 32]`, 40 KB for k = 320), then tiles of up to
-//! 8 rows x 32 columns of `c` are summed in 16 of the 32 vector registers, broadcasting one
-//! element of `a` per row and step. Every element of `c` is summed exactly as the AVX2 kernels
-//! sum it: from its start (0, what `c` held, or the bias), then one fused multiply-add per
-//! step of `k`, in increasing order; a lane of a 512-bit FMA rounds as a lane of a 256-bit
-//! one. So this kernel, the AVX2 one and the sparse kernels give the same bits, and a session
-//! trained on a machine with AVX-512 equals one trained without (tested in
-//! `tests/sparse_training.rs` and the unit tests below).
+//! The driver is the AVX2 kernel's ([`super::dense_avx2::drive`]): `b` is copied in panels of
+//! 32 columns (`[k, 32]`, 40 KB for k = 320), then tiles of up to 8 rows x 32 columns of `c`
+//! are summed in 16 of the 32 vector registers, broadcasting one element of `a` per row and
+//! step. Every element of `c` is summed exactly as the AVX2 kernel sums it: from its start
+//! (0, what `c` held, or the bias), then one fused multiply-add per step of `k`, in
+//! increasing order; a lane of a 512-bit FMA rounds as a lane of a 256-bit one. So this
+//! kernel, the AVX2 one and the sparse kernels give the same bits, and a session trained on a
+//! machine with AVX-512 equals one trained without (the unit test below checks each kernel
+//! the CPU has against the in-order loop).
 //!
 //! Why: on a server core with two 512-bit FMA units (Intel Xeon here: Sapphire Rapids class,
 //! 2 MB L2 per core) each instruction does twice the AVX2 kernel's work, and the 9x320 dense
@@ -21,14 +22,43 @@ use std::arch::x86_64::{
     _mm512_setzero_ps,
 };
 
-use super::dense_avx2::{Operand, Output, Start, pack};
+use super::dense_avx2::{Operand, Output, Start, Tile, TileKernel, drive};
 
-/// Columns of a full panel: two 16-lane vectors.
-const PANEL: usize = 32;
+/// The AVX-512 tiles: 8 rows x 32 columns in 16 of the 32 vector registers.
+struct Avx512;
 
-/// Rows of `c` per pass over a panel, as in the AVX2 kernel: the rows of `a` it reads stay in
-/// L2 while each panel is summed.
-const ROWS_PER_PASS: usize = 256;
+impl TileKernel for Avx512 {
+    const LANES: usize = 16;
+    const MAX_ROWS: usize = 8;
+    // The last 9 to 12 rows as two tiles of 5-6: at least 8 sums in flight keep both FMA
+    // units busy through their latency.
+    const SPLIT_UP_TO: usize = 12;
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn run(tile: &Tile, rows: usize, vectors: usize) {
+        // SAFETY: the caller's promise, passed on.
+        unsafe {
+            match (rows, vectors) {
+                (8, 2) => tile.run_avx512::<8, 2>(),
+                (7, 2) => tile.run_avx512::<7, 2>(),
+                (6, 2) => tile.run_avx512::<6, 2>(),
+                (5, 2) => tile.run_avx512::<5, 2>(),
+                (4, 2) => tile.run_avx512::<4, 2>(),
+                (3, 2) => tile.run_avx512::<3, 2>(),
+                (2, 2) => tile.run_avx512::<2, 2>(),
+                (1, 2) => tile.run_avx512::<1, 2>(),
+                (8, _) => tile.run_avx512::<8, 1>(),
+                (7, _) => tile.run_avx512::<7, 1>(),
+                (6, _) => tile.run_avx512::<6, 1>(),
+                (5, _) => tile.run_avx512::<5, 1>(),
+                (4, _) => tile.run_avx512::<4, 1>(),
+                (3, _) => tile.run_avx512::<3, 1>(),
+                (2, _) => tile.run_avx512::<2, 1>(),
+                _ => tile.run_avx512::<1, 1>(),
+            }
+        }
+    }
+}
 
 /// Whether this CPU runs [`product`] (AVX-512F, and AVX2 and FMA for the panel copies).
 pub(super) fn available() -> bool {
@@ -44,105 +74,15 @@ pub(super) fn available() -> bool {
 /// As [`super::dense_avx2::product`], and the CPU must have AVX-512F ([`available`]).
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(super) unsafe fn product(
-    (m, n, k): (usize, usize, usize),
+    dims: (usize, usize, usize),
     a: Operand,
     b: Operand,
     c: Output,
     start: Start,
     gate: Option<Output>,
 ) {
-    let mut panel = vec![0f32; k * PANEL];
-    let mut r0 = 0;
-    while r0 < m {
-        let rows = (m - r0).min(ROWS_PER_PASS);
-        let mut j0 = 0;
-        while j0 < n {
-            let rest = n - j0;
-            let (vectors, width) = if rest > 16 {
-                (2, rest.min(PANEL))
-            } else {
-                (1, rest)
-            };
-            // SAFETY: columns j0..j0 + width < n of b's rows 0..k: readable by the caller's
-            // promise; `panel` holds k * 32 >= k * 16 * vectors floats; AVX2 and FMA are
-            // present (this function is compiled for them, the caller promises them).
-            unsafe { pack(b, j0, width, k, 16 * vectors, &mut panel) };
-            let mut r = r0;
-            while r < r0 + rows {
-                let left = r0 + rows - r;
-                // Tiles of 8 rows; the last 9 to 12 rows as two tiles of 4-6 (at least 8
-                // sums in flight keep both FMA units busy through their latency).
-                let tile = match left {
-                    0..=8 => left,
-                    9..=12 => left / 2 + left % 2,
-                    _ => 8,
-                };
-                let at = |p: Output| Output {
-                    // SAFETY (of the offsets): row r < m, column j0 < n of the caller's
-                    // matrices, so the element is inside them.
-                    ptr: unsafe { p.ptr.offset(r as isize * p.rs + j0 as isize) },
-                    rs: p.rs,
-                };
-                let a_r = Operand {
-                    // SAFETY: row r < m, column 0 of a (k >= 1: the caller returns earlier
-                    // for k = 0), inside a.
-                    ptr: unsafe { a.ptr.offset(r as isize * a.rs) },
-                    ..a
-                };
-                let start = match start {
-                    // SAFETY: column j0 < n of the start row.
-                    Start::Row(p) => Start::Row(unsafe { p.add(j0) }),
-                    other => other,
-                };
-                let job = Tile {
-                    a: a_r,
-                    panel: &panel,
-                    k,
-                    c: at(c),
-                    width,
-                    start,
-                    gate: gate.map(at),
-                };
-                // SAFETY: tile rows r..r + tile <= m and columns j0..j0 + width <= n are
-                // inside the caller's matrices; AVX-512F is present (the caller's promise,
-                // and this function is compiled for it).
-                unsafe {
-                    match (tile, vectors) {
-                        (8, 2) => job.run::<8, 2>(),
-                        (7, 2) => job.run::<7, 2>(),
-                        (6, 2) => job.run::<6, 2>(),
-                        (5, 2) => job.run::<5, 2>(),
-                        (4, 2) => job.run::<4, 2>(),
-                        (3, 2) => job.run::<3, 2>(),
-                        (2, 2) => job.run::<2, 2>(),
-                        (1, 2) => job.run::<1, 2>(),
-                        (8, _) => job.run::<8, 1>(),
-                        (7, _) => job.run::<7, 1>(),
-                        (6, _) => job.run::<6, 1>(),
-                        (5, _) => job.run::<5, 1>(),
-                        (4, _) => job.run::<4, 1>(),
-                        (3, _) => job.run::<3, 1>(),
-                        (2, _) => job.run::<2, 1>(),
-                        _ => job.run::<1, 1>(),
-                    }
-                }
-                r += tile;
-            }
-            j0 += width;
-        }
-        r0 += rows;
-    }
-}
-
-/// One tile of `c`: rows from `a.ptr`'s row on, columns from `c.ptr`'s, over a packed panel.
-struct Tile<'a> {
-    a: Operand,
-    panel: &'a [f32],
-    k: usize,
-    c: Output,
-    width: usize,
-    start: Start,
-    gate: Option<Output>,
+    // SAFETY: the caller's promise, which is `drive`'s for this kernel.
+    unsafe { drive::<Avx512>(dims, a, b, c, start, gate) };
 }
 
 impl Tile<'_> {
@@ -152,10 +92,10 @@ impl Tile<'_> {
     /// # Safety
     /// AVX-512F present; rows `0..R` of `a` (from `a.ptr`, `k` elements each), of `c` and of
     /// the gate (`width` elements each from their pointers) inside their matrices, as
-    /// [`product`] requires; `panel` holds `k` rows of `16 V` floats; `width` is in
+    /// [`drive`] requires; `panel` holds `k` rows of `16 V` floats; `width` is in
     /// `16 (V - 1) + 1..=16 V`.
     #[target_feature(enable = "avx512f")]
-    unsafe fn run<const R: usize, const V: usize>(&self) {
+    unsafe fn run_avx512<const R: usize, const V: usize>(&self) {
         // Lanes of vector v that hold columns below `width`.
         let mut masks: [__mmask16; V] = [0; V];
         for (v, mask) in masks.iter_mut().enumerate() {
