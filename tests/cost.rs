@@ -315,7 +315,7 @@ fn cost_through_the_sparse_kernels_matches_the_reference() {
 
 #[test]
 fn the_cost_sums_do_not_depend_on_the_number_of_workers() {
-    // 10,000 samples: three groups of 4,096, split 3 / 2+1 / 1+1+1 among 1, 2 and 3 workers.
+    // 10,000 samples: three groups of 4,096, split 3 / 1+2 / 1+1+1 among 1, 2 and 3 workers.
     let data = subset(10_000);
     let mlp = network(&[96, 80], Loss::CrossEntropy, &data, false);
     let probe: Vec<u32> = (0..10_000).step_by(97).collect();

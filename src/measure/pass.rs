@@ -165,14 +165,7 @@ impl Measurer {
         let widths = mlp.hidden_widths();
         let classes = self.classes;
         let settled_below = self.settled_below;
-        // Contiguous ranges of whole groups, one per worker.
-        let groups = n.div_ceil(CHUNK * GROUP);
-        let per_worker = groups.div_ceil(self.workers.max(1)).max(1);
-        let span = per_worker * GROUP * CHUNK;
-        let ranges: Vec<(usize, usize)> = (0..n)
-            .step_by(span)
-            .map(|a| (a, (a + span).min(n)))
-            .collect();
+        let ranges = worker_ranges(n, self.workers);
         let results: Vec<RangeResult> = std::thread::scope(|scope| {
             let handles: Vec<_> = ranges
                 .iter()
@@ -277,6 +270,28 @@ impl Measurer {
             seconds: start.elapsed().as_secs_f64(),
         }
     }
+}
+
+/// Contiguous ranges of whole groups (the last may be partial), one per worker that gets any:
+/// each ends at the group boundary nearest to its equal share of the `n` samples. Rounding
+/// each share up instead gave the first of two workers 32,768 of MNIST's 60,000 samples
+/// (8 of 15 groups), and the pass waited for it; nearest gives 28,672 and 31,328.
+fn worker_ranges(n: usize, workers: usize) -> Vec<(usize, usize)> {
+    let span = CHUNK * GROUP;
+    let workers = workers.max(1);
+    let mut ranges = Vec::with_capacity(workers);
+    let mut start = 0;
+    for w in 1..=workers {
+        // The nearest group boundary to w/workers of the samples, as a multiple of `span`.
+        let share = n as f64 * w as f64 / workers as f64;
+        let end = (((share / span as f64).round() as usize) * span).min(n);
+        let end = if w == workers { n } else { end };
+        if end > start {
+            ranges.push((start, end));
+            start = end;
+        }
+    }
+    ranges
 }
 
 /// Samples in `now` but not in `prev`, and in `prev` but not in `now` (equally long bitsets).
@@ -552,4 +567,32 @@ pub fn evaluate(mlp: &Mlp, split: &Split, loss: Loss) -> (f64, f64) {
         correct += c;
     }
     (loss_sum / n.max(1) as f64, correct as f64 / n.max(1) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_ranges_cover_every_sample_once_in_whole_groups_near_equal_shares() {
+        let span = CHUNK * GROUP;
+        for n in [0, 1, 4_095, 4_096, 10_000, 60_000] {
+            for workers in 1..=5 {
+                let ranges = worker_ranges(n, workers);
+                assert!(ranges.len() <= workers);
+                let mut next = 0;
+                for &(a, b) in &ranges {
+                    assert_eq!(a, next, "n {n}, {workers} workers: {ranges:?}");
+                    assert!(
+                        a < b && a % span == 0,
+                        "n {n}, {workers} workers: {ranges:?}"
+                    );
+                    next = b;
+                }
+                assert_eq!(next, n, "n {n}, {workers} workers: {ranges:?}");
+            }
+        }
+        // MNIST on two workers: 7 and 8 groups (the larger half has the partial group).
+        assert_eq!(worker_ranges(60_000, 2), [(0, 28_672), (28_672, 60_000)]);
+    }
 }
