@@ -524,11 +524,67 @@ fn pack_row_plain(row: &mut [f32], words: &mut [u64], counts: &mut [u32], shift:
     }
 }
 
-/// Mean loss and accuracy of `mlp` over `split`, in chunks (no update), skipping the zeros
-/// of sparse enough layer inputs as the measurement pass does.
+/// Mean loss and accuracy of `mlp` over `split`, in chunks of [`CHUNK`] samples (no update),
+/// skipping the zeros of sparse enough layer inputs as the measurement pass does.
+///
+/// Workers (one per core) take contiguous runs of chunks; each chunk's loss is summed in
+/// sample order and the chunk sums in chunk order, so the result does not depend on the
+/// number of workers. On one thread this took 0.12 s of every 9x320 record (the test set's
+/// 10,000 samples), while the other core waited.
 pub fn evaluate(mlp: &Mlp, split: &Split, loss: Loss) -> (f64, f64) {
-    let (mut loss_sum, mut correct) = (0f64, 0usize);
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    evaluate_with(mlp, split, loss, workers)
+}
+
+/// [`evaluate`] on `workers` workers (at least 1).
+fn evaluate_with(mlp: &Mlp, split: &Split, loss: Loss, workers: usize) -> (f64, f64) {
     let n = split.len();
+    let chunks = n.div_ceil(CHUNK);
+    let per_worker = chunks.div_ceil(workers.max(1)).max(1) * CHUNK;
+    let ranges: Vec<(usize, usize)> = (0..n)
+        .step_by(per_worker)
+        .map(|a| (a, (a + per_worker).min(n)))
+        .collect();
+    let parts: Vec<(Vec<f64>, usize)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges
+            .iter()
+            .map(|&range| {
+                scope.spawn(move || {
+                    // As every thread that trains or measures (the same flushed values).
+                    crate::nn::ftz::flush_subnormals_on_this_thread();
+                    evaluate_range(mlp, split, loss, range)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    let mut loss_sum = 0f64;
+    let mut correct = 0usize;
+    for (chunk_losses, c) in &parts {
+        for l in chunk_losses {
+            loss_sum += l;
+        }
+        correct += c;
+    }
+    (loss_sum / n.max(1) as f64, correct as f64 / n.max(1) as f64)
+}
+
+/// Loss sum of each chunk of samples `a..b` (`a` a multiple of [`CHUNK`]), in order, and the
+/// number of correct predictions among them.
+fn evaluate_range(
+    mlp: &Mlp,
+    split: &Split,
+    loss: Loss,
+    (a, b): (usize, usize),
+) -> (Vec<f64>, usize) {
+    let mut chunk_losses = Vec::with_capacity((b - a).div_ceil(CHUNK));
+    let mut correct = 0usize;
     let hidden = mlp.hidden_layers();
     let width = mlp.layers.first().map_or(0, |l| l.outputs());
     let images = split.sparse().filter(|_| images_worth_it(width));
@@ -539,8 +595,8 @@ pub fn evaluate(mlp: &Mlp, split: &Split, loss: Loss) -> (f64, f64) {
         Array2::zeros((CHUNK, widest)),
     ];
     let mut acts = SparseRows::default();
-    for start in (0..n).step_by(CHUNK) {
-        let rows = CHUNK.min(n - start);
+    for start in (a..b).step_by(CHUNK) {
+        let rows = CHUNK.min(b - start);
         let x = split.images.slice(s![start..start + rows, ..]);
         let mut acts_sparse = false;
         for (l, layer) in mlp.layers.iter().enumerate() {
@@ -563,10 +619,10 @@ pub fn evaluate(mlp: &Mlp, split: &Split, loss: Loss) -> (f64, f64) {
         let labels = &split.labels[start..start + rows];
         let logits = z[hidden % 2].slice(s![..rows, ..mlp.outputs()]);
         let (l, c) = loss_and_correct(loss, logits, labels);
-        loss_sum += l;
+        chunk_losses.push(l);
         correct += c;
     }
-    (loss_sum / n.max(1) as f64, correct as f64 / n.max(1) as f64)
+    (chunk_losses, correct)
 }
 
 #[cfg(test)]
@@ -594,5 +650,36 @@ mod tests {
         }
         // MNIST on two workers: 7 and 8 groups (the larger half has the partial group).
         assert_eq!(worker_ranges(60_000, 2), [(0, 28_672), (28_672, 60_000)]);
+    }
+
+    #[test]
+    fn evaluation_does_not_depend_on_the_number_of_workers() {
+        let Ok(data) = crate::data::Dataset::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/mnist"),
+        ) else {
+            panic!("the real MNIST must be in ../shared/datasets/mnist");
+        };
+        let mlp = Mlp::new(
+            784,
+            &[96, 80],
+            10,
+            crate::nn::Init::HeUniform,
+            &mut crate::nn::rng::rng_for(7, crate::nn::rng::Stream::Init),
+        );
+        let one = evaluate_with(&mlp, &data.test, Loss::CrossEntropy, 1);
+        assert!(one.0.is_finite() && one.0 > 0.0, "{one:?}");
+        for workers in [2, 3, 7] {
+            let many = evaluate_with(&mlp, &data.test, Loss::CrossEntropy, workers);
+            assert_eq!(
+                many.0.to_bits(),
+                one.0.to_bits(),
+                "{workers} workers: {many:?}"
+            );
+            assert_eq!(
+                many.1.to_bits(),
+                one.1.to_bits(),
+                "{workers} workers: {many:?}"
+            );
+        }
     }
 }
