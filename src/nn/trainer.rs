@@ -329,7 +329,15 @@ impl Trainer {
             let to = (from + batch).min(progress.order.len());
             let chunk = &progress.order[from..to];
             let (l, c) = match crate::train::threads::pool() {
-                Some(pool) if self.step_threads() > 1 => pool.install(|| self.step(data, chunk)),
+                Some(pool) if self.step_threads() > 1 => {
+                    // More helpers than the pool's other threads would only queue.
+                    let helpers = (self.step_threads() - 1).min(pool.current_num_threads() - 1);
+                    pool.install(|| {
+                        crate::train::threads::with_helpers_awake(helpers, || {
+                            self.step(data, chunk)
+                        })
+                    })
+                }
                 _ => self.step(data, chunk),
             }
             .map_err(Interrupted::Shapes)?;
