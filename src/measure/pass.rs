@@ -166,23 +166,8 @@ impl Measurer {
         let classes = self.classes;
         let settled_below = self.settled_below;
         let ranges = worker_ranges(n, self.workers);
-        let results: Vec<RangeResult> = std::thread::scope(|scope| {
-            let handles: Vec<_> = ranges
-                .iter()
-                .map(|&(a, b)| {
-                    scope.spawn(move || {
-                        crate::nn::ftz::flush_subnormals_on_this_thread();
-                        measure_range(mlp, train, (loss, settled_below), classes, (a, b))
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| match h.join() {
-                    Ok(r) => r,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                })
-                .collect()
+        let results: Vec<RangeResult> = on_workers(&ranges, |range| {
+            measure_range(mlp, train, (loss, settled_below), classes, range)
         });
         // Assemble node-major bitsets over all samples, and total counts and sums.
         let mut current: Vec<Vec<u64>> = widths.iter().map(|&w| vec![0u64; w * words]).collect();
@@ -270,6 +255,34 @@ impl Measurer {
             seconds: start.elapsed().as_secs_f64(),
         }
     }
+}
+
+/// `work` of each of `ranges` on a scoped thread of its own, with subnormals flushed as on every
+/// thread that trains or measures (so the values are the same whichever thread computed
+/// them); the results in the order of `ranges`. A panic in a worker is resumed here.
+fn on_workers<R: Send>(
+    ranges: &[(usize, usize)],
+    work: impl Fn((usize, usize)) -> R + Sync,
+) -> Vec<R> {
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges
+            .iter()
+            .map(|&range| {
+                scope.spawn(move || {
+                    crate::nn::ftz::flush_subnormals_on_this_thread();
+                    work(range)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 /// Contiguous ranges of whole groups (the last may be partial), one per worker that gets any:
@@ -545,25 +558,7 @@ fn evaluate_with(mlp: &Mlp, split: &Split, loss: Loss, workers: usize) -> (f64, 
         .step_by(per_worker)
         .map(|a| (a, (a + per_worker).min(n)))
         .collect();
-    let parts: Vec<(Vec<f64>, usize)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = ranges
-            .iter()
-            .map(|&range| {
-                scope.spawn(move || {
-                    // As every thread that trains or measures (the same flushed values).
-                    crate::nn::ftz::flush_subnormals_on_this_thread();
-                    evaluate_range(mlp, split, loss, range)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(r) => r,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    });
+    let parts = on_workers(&ranges, |range| evaluate_range(mlp, split, loss, range));
     let mut loss_sum = 0f64;
     let mut correct = 0usize;
     for (chunk_losses, c) in &parts {
