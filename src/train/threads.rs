@@ -111,3 +111,37 @@ pub fn kernel() -> &'static str {
         "generic"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers_run_the_handed_off_halves_and_stop_when_the_work_returns_or_panics() {
+        let Some(pool) = pool() else {
+            panic!("the training pool did not start");
+        };
+        let helpers = pool.current_num_threads() - 1;
+        assert!(helpers >= 1, "the pool has at least two threads");
+        // Each join hands a half to the awake helper; the sums come back whole.
+        let sums = pool.install(|| {
+            with_helpers_awake(helpers, || {
+                (0..200u64)
+                    .map(|i| {
+                        let (a, b) = rayon::join(|| i * 2, || i * 3);
+                        a + b
+                    })
+                    .sum::<u64>()
+            })
+        });
+        assert_eq!(sums, (0..200u64).map(|i| i * 5).sum::<u64>());
+        // A panicking step unwinds to the caller instead of leaving the helpers spinning
+        // (the scope waits for them, so a helper that never stopped would hang here).
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.install(|| with_helpers_awake(helpers, || panic!("a step failed")))
+        }));
+        assert!(outcome.is_err());
+        // The pool still works afterwards.
+        assert_eq!(pool.install(|| with_helpers_awake(helpers, || 7)), 7);
+    }
+}
