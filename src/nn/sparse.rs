@@ -51,47 +51,122 @@ pub fn images_worth_it(width: usize) -> bool {
 /// 159, 353 vs 119, 403 vs 150. The forward breaks even near 0.25.
 pub const MAX_ACTIVATION_DENSITY: f64 = 0.25;
 
-/// Fraction of the entries of `x` (`[rows, cols]`) that are nonzero (0 for an empty matrix):
-/// a cheap count (it vectorises) that decides whether building [`SparseRows`] pays.
-pub fn density(x: ArrayView2<f32>) -> f64 {
-    fraction(x, |v| v != 0.0)
-}
-
-/// Fraction of the entries of `x` for which `keep` holds (0 for an empty matrix).
-#[inline(always)]
-fn fraction(x: ArrayView2<f32>, keep: impl Fn(f32) -> bool) -> f64 {
-    if x.is_empty() {
-        return 0.0;
-    }
-    let kept: usize = match x.as_slice() {
-        Some(all) => all.iter().map(|&v| usize::from(keep(v))).sum(),
-        None => x.iter().map(|&v| usize::from(keep(v))).sum(),
-    };
-    kept as f64 / x.len() as f64
+/// Whether a layer input with `on` nonzero entries of `len` is sparse enough for the sparse
+/// kernels (an empty input is).
+pub fn sparse_enough(on: usize, len: usize) -> bool {
+    len == 0 || on as f64 / len as f64 <= MAX_ACTIVATION_DENSITY
 }
 
 /// Refills `acts` from a hidden layer's output `out` (`[rows, width]`, after ReLU) and returns
 /// true when the next layer, `next_width` wide, should read it through the sparse kernels;
 /// leaves `acts` alone and returns false otherwise.
 pub fn refill_if_sparse(acts: &mut SparseRows, out: ArrayView2<f32>, next_width: usize) -> bool {
-    let sparse = worth_it(next_width) && density(out) <= MAX_ACTIVATION_DENSITY;
+    let sparse = worth_it(next_width) && {
+        let nonzero = on_rows(out, 1, |x| count(x, |v| v != 0.0));
+        sparse_enough(nonzero, out.len())
+    };
     if sparse {
         acts.refill(out);
     }
     sparse
 }
 
-/// [`refill_if_sparse`] from a hidden layer's pre-activations `z` (`[rows, width]`): when the
-/// next layer, `next_width` wide, should read this layer's output through the sparse kernels,
-/// refills `acts` with the ReLU of `z` and returns true; otherwise leaves `acts` alone and
-/// returns false (the caller then applies ReLU densely). Saves writing and rereading the dense
-/// activations, which the sparse path never reads.
-pub fn relu_if_sparse(acts: &mut SparseRows, z: ArrayView2<f32>, next_width: usize) -> bool {
-    let sparse = worth_it(next_width) && fraction(z, |v| v > 0.0) <= MAX_ACTIVATION_DENSITY;
+/// Applies ReLU to a hidden layer's pre-activations `z` (`[rows, width]`) for the next layer,
+/// `next_width` wide, and returns whether that layer reads them through the sparse kernels
+/// (`acts` refilled with the ReLU of `z`) or densely (`a`, same shape as `z`, set to
+/// `max(z, 0)`). The sparse path is taken when `allow_sparse`, the layer is wide enough
+/// ([`worth_it`]) and at most [`MAX_ACTIVATION_DENSITY`] of `z` is above 0.
+///
+/// `was_sparse` (the choice at the previous minibatch) only says which work to do first, not
+/// the choice: a dense layer writes `a` while counting (one pass over `z`), a sparse one counts
+/// first and writes only what the next layer reads. With `threads` > 1 the rows are split
+/// between two threads: on a fresh 9x320 network ReLU and the count took 0.13 s of a 2.2 s
+/// epoch on one thread, between the halves of the parallel products.
+pub fn relu_for_next(
+    (acts, a): (&mut SparseRows, ArrayViewMut2<f32>),
+    z: ArrayView2<f32>,
+    next_width: usize,
+    (allow_sparse, was_sparse): (bool, bool),
+    threads: usize,
+) -> bool {
+    let may_be_sparse = allow_sparse && worth_it(next_width);
+    if may_be_sparse && was_sparse {
+        let on = on_rows(z, threads, |z| count(z, |v| v > 0.0));
+        let sparse = sparse_enough(on, z.len());
+        if sparse {
+            acts.refill_relu(z);
+        } else {
+            relu_rows(z, a, threads);
+        }
+        return sparse;
+    }
+    let on = relu_rows(z, a, threads);
+    let sparse = may_be_sparse && sparse_enough(on, z.len());
     if sparse {
         acts.refill_relu(z);
     }
     sparse
+}
+
+/// `a = max(z, 0)` (both `[rows, width]`) on `threads` threads; returns the count of `z > 0`.
+fn relu_rows(z: ArrayView2<f32>, mut a: ArrayViewMut2<f32>, threads: usize) -> usize {
+    if threads > 1 && z.nrows() >= 2 && a.dim() == z.dim() {
+        let half = z.nrows() / 2;
+        let (z0, z1) = z.split_at(Axis(0), half);
+        let (a0, a1) = a.view_mut().split_at(Axis(0), half);
+        let (on0, on1) = rayon::join(|| relu_rows(z0, a0, 1), || relu_rows(z1, a1, 1));
+        return on0 + on1;
+    }
+    match (z.as_slice(), a.as_slice_mut()) {
+        (Some(z), Some(a)) if z.len() == a.len() => count_on(z, a),
+        _ => {
+            let mut on = 0;
+            ndarray::Zip::from(&mut a).and(&z).for_each(|a, &z| {
+                on += usize::from(z > 0.0);
+                *a = z.max(0.0);
+            });
+            on
+        }
+    }
+}
+
+/// `f` of the rows of `z` (`[rows, width]`), on two threads when `threads` > 1, summed.
+fn on_rows(z: ArrayView2<f32>, threads: usize, f: impl Fn(&[f32]) -> usize + Sync) -> usize {
+    let count = |z: ArrayView2<f32>| match z.as_slice() {
+        Some(z) => f(z),
+        None => z.rows().into_iter().map(|r| f(&r.to_vec())).sum(),
+    };
+    if threads > 1 && z.nrows() >= 2 {
+        let (z0, z1) = z.split_at(Axis(0), z.nrows() / 2);
+        let (on0, on1) = rayon::join(|| count(z0), || count(z1));
+        return on0 + on1;
+    }
+    count(z)
+}
+
+/// Blocks of a count kept in u32 lanes (so that it vectorises) and then added up.
+const COUNT_BLOCK: usize = 1 << 16;
+
+/// The count of `z > 0`, while setting `a` (as long as `z`) to `max(z, 0)`: one pass.
+fn count_on(z: &[f32], a: &mut [f32]) -> usize {
+    let mut on = 0;
+    for (z, a) in z.chunks(COUNT_BLOCK).zip(a.chunks_mut(COUNT_BLOCK)) {
+        let mut n = 0u32;
+        for (a, &z) in a.iter_mut().zip(z) {
+            n += u32::from(z > 0.0);
+            *a = z.max(0.0);
+        }
+        on += n as usize;
+    }
+    on
+}
+
+/// The count of the entries of `x` for which `keep` holds.
+#[inline(always)]
+fn count(x: &[f32], keep: impl Fn(f32) -> bool) -> usize {
+    x.chunks(COUNT_BLOCK)
+        .map(|x| x.iter().map(|&v| u32::from(keep(v))).sum::<u32>() as usize)
+        .sum()
 }
 
 /// Whether this CPU runs the sparse kernels at full speed (AVX2 and FMA); callers use the
@@ -457,6 +532,76 @@ mod tests {
             .iter()
             .map(|&p| f32::from(p) / 255.0);
         Array2::from_shape_vec((rows, 784), pixels.collect()).unwrap()
+    }
+
+    #[test]
+    fn relu_for_the_next_layer_picks_the_path_by_the_count_and_writes_what_it_reads() {
+        // Pre-activations from 128 real images: pixel - 0.5 switches on about a tenth (the
+        // sparse path), 0.5 - pixel nine tenths (the dense path); a NaN and a -0 as well.
+        let x = mnist_rows(128);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        for (sign, want_sparse) in [(1.0f32, true), (-1.0, false)] {
+            let mut z = x.mapv(|p| sign * (p - 0.5));
+            z[[3, 5]] = f32::NAN;
+            z[[4, 6]] = -0.0;
+            let on = z.iter().filter(|&&v| v > 0.0).count();
+            assert_eq!(
+                sparse_enough(on, z.len()),
+                want_sparse,
+                "{on} of {}",
+                z.len()
+            );
+            let dense = z.mapv(|v| v.max(0.0));
+            let mut expected_acts = SparseRows::default();
+            expected_acts.refill_relu(z.view());
+            for threads in [1, 2] {
+                for was_sparse in [false, true] {
+                    let mut acts = SparseRows::default();
+                    let mut a = Array2::from_elem(z.dim(), f32::NAN);
+                    let sparse = pool.install(|| {
+                        relu_for_next(
+                            (&mut acts, a.view_mut()),
+                            z.view(),
+                            MIN_WIDTH,
+                            (true, was_sparse),
+                            threads,
+                        )
+                    });
+                    let case = format!("sign {sign}, {threads} threads, was sparse {was_sparse}");
+                    // Without AVX2 and FMA the sparse kernels are never used.
+                    assert_eq!(sparse, want_sparse && available(), "{case}");
+                    if sparse {
+                        assert_eq!(acts, expected_acts, "{case}");
+                    } else {
+                        assert!(same_bits(&a, &dense), "{case}");
+                    }
+                    // A layer too narrow for the sparse kernels, or with them off, is dense.
+                    let mut a = Array2::from_elem(z.dim(), f32::NAN);
+                    let narrow = (&mut acts, a.view_mut());
+                    assert!(!relu_for_next(
+                        narrow,
+                        z.view(),
+                        10,
+                        (true, was_sparse),
+                        threads
+                    ));
+                    assert!(same_bits(&a, &dense), "{case}, narrow");
+                    let mut a = Array2::from_elem(z.dim(), f32::NAN);
+                    let off = (&mut acts, a.view_mut());
+                    assert!(!relu_for_next(
+                        off,
+                        z.view(),
+                        320,
+                        (false, was_sparse),
+                        threads
+                    ));
+                    assert!(same_bits(&a, &dense), "{case}, sparse kernels off");
+                }
+            }
+        }
     }
 
     fn same_bits(a: &Array2<f32>, b: &Array2<f32>) -> bool {

@@ -12,7 +12,7 @@ use super::matmul::{SplitAlong, matmul_gated_into, matmul_into, matmul_split_int
 use super::mlp::Mlp;
 use super::rng::{Stream, rng_for};
 use super::sparse::{
-    Batch, images_worth_it, masked_dots, par_rows_t_times, par_rows_times, relu_if_sparse,
+    Batch, images_worth_it, masked_dots, par_rows_t_times, par_rows_times, relu_for_next,
     rows_t_times,
 };
 use crate::data::{SparseRows, Split};
@@ -520,14 +520,13 @@ impl Trainer {
                 // skips the zeros of this one's output, built straight from `z` (the dense
                 // activations are only written for the dense path, the only one reading them).
                 let next = self.mlp.layers[l + 1].outputs();
-                let sparse_next =
-                    self.sparse_kernels && relu_if_sparse(&mut self.acts[l], z.view(), next);
-                if !sparse_next {
-                    let mut a = self.a[l].slice_mut(s![..b, ..]);
-                    ndarray::Zip::from(&mut a)
-                        .and(&z)
-                        .for_each(|a, &z| *a = z.max(0.0));
-                }
+                let sparse_next = relu_for_next(
+                    (&mut self.acts[l], self.a[l].slice_mut(s![..b, ..])),
+                    z.view(),
+                    next,
+                    (self.sparse_kernels, self.sparse_in[l + 1]),
+                    threads,
+                );
                 self.sparse_in[l + 1] = sparse_next;
             }
         }
