@@ -66,7 +66,7 @@ pub struct FoundRun {
 const MAX_FOUND: usize = 1000;
 
 /// Longest wait before a frame shows a worker's progress report.
-const PROGRESS_REPAINT: std::time::Duration = std::time::Duration::from_millis(400);
+const PROGRESS_REPAINT: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// The runs with at least one trained epoch in `dir`'s session files, newest file first.
 /// Files are read without their bulk arrays ([`crate::grid::summary::RunSummary::read`]);
@@ -129,8 +129,10 @@ impl Reply {
         if progress_only {
             // A training worker reports progress every 100 ms; a frame for each took a
             // lone 9x320 run in the app from the CLI's 10,500 to 7,700 samples/s (under
-            // Xvfb). Progress bars at a few frames a second are enough; records still
-            // repaint at once.
+            // Xvfb). Even one frame per 400 ms left a lone 9x320 run at 3.45-3.54 s per epoch
+            // against the CLI's 2.06-2.19 under Xvfb, where the software rasteriser
+            // (llvmpipe) took 45 % of the two cores for 2.7 frames a second; one per second
+            // made it 2.69-2.79 s. Records still repaint at once.
             self.ctx.request_repaint_after(PROGRESS_REPAINT);
         } else {
             self.ctx.request_repaint();

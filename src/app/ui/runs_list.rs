@@ -70,7 +70,9 @@ fn entry(ui: &mut Ui, e: &RunEntry, selected: bool, tx: &CommandSender) {
         && let Some(s) = &e.session
     {
         let n = s.preset.epochs.max(1);
-        let (frac, text) = match e.progress {
+        // The bar says where the run is; speed and time left go below it, where a narrow
+        // panel wraps them instead of clipping them at the bar's end.
+        let (frac, text, detail) = match e.progress {
             Some(p) => {
                 let f = (f64::from(p.epoch.saturating_sub(1))
                     + p.samples_done as f64 / p.samples_total.max(1) as f64)
@@ -83,15 +85,16 @@ fn entry(ui: &mut Ui, e: &RunEntry, selected: bool, tx: &CommandSender) {
                 });
                 (
                     f as f32,
-                    format!(
-                        "epoch {}/{n} · {:.0} samples/s{eta}",
-                        p.epoch, p.samples_per_s
-                    ),
+                    format!("epoch {}/{n}", p.epoch),
+                    Some(format!("{:.0} samples/s{eta}", p.samples_per_s)),
                 )
             }
-            None => (0.0, "measuring epoch 0…".into()),
+            None => (0.0, "measuring epoch 0…".into(), None),
         };
         ui.add(egui::ProgressBar::new(frac).text(text));
+        if let Some(detail) = detail {
+            ui.label(RichText::new(detail).small());
+        }
     }
     ui.horizontal_wrapped(|ui| {
         if e.is_training() {
