@@ -465,10 +465,8 @@ mod tests {
 
     #[test]
     fn sparse_products_match_the_dense_ones() {
-        if !available() {
-            // The kernels refuse (and callers use gemm) without AVX2 and FMA.
-            return;
-        }
+        // The kernels refuse (and callers use gemm) without AVX2 and FMA.
+        assert!(available(), "the sparse kernels need AVX2 and FMA");
         let x = array![
             [0.0f32, 0.5, 0.0, 1.0],
             [0.0, 0.0, 0.0, 0.0],
@@ -610,9 +608,7 @@ mod tests {
 
     #[test]
     fn the_narrow_kernels_sum_real_images_in_input_and_sample_order() {
-        if !available() {
-            return;
-        }
+        assert!(available(), "the sparse kernels need AVX2 and FMA");
         // Real MNIST rows, picked out of order (as a shuffled minibatch), through first layers
         // narrower than 64 outputs: every vector count 1..=8, full and partial last vectors,
         // and the presets' 20 and the output layer's 10.
@@ -676,9 +672,7 @@ mod tests {
 
     #[test]
     fn the_tiled_forward_over_many_inputs_matches_the_dense_one_and_sets_the_bias() {
-        if !available() {
-            return;
-        }
+        assert!(available(), "the sparse kernels need AVX2 and FMA");
         // 700 inputs (several tiles), 13 % of entries nonzero, 90 outputs (an 80-wide block
         // and a tail), rows of very different fill, one empty.
         let x = Array2::from_shape_fn((5, 700), |(i, k)| {
