@@ -47,6 +47,8 @@ fn train(mlp: &Mlp, threads: usize, minibatches: usize, sparse_kernels: bool) ->
     trainer.sparse_kernels = sparse_kernels;
     // Small networks train on one thread by default: these tests compare the thread counts.
     trainer.max_parameters_on_one_thread = 0;
+    // Every step on the threads asked for, not on whichever the step times favour.
+    trainer.threads_by_step_time = false;
     let _ = trainer.train_epoch(&common::mnist().train, 1, 3, |seen, _| {
         seen < minibatches * 128
     });

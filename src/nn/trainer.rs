@@ -16,17 +16,19 @@ use super::sparse::{
     rows_t_times,
 };
 use crate::data::{SparseRows, Split};
+use crate::train::thread_choice::ThreadChoice;
 
 /// Largest network (weights and biases) whose minibatch steps run on one thread whatever the
-/// configured thread count: the x20 and x80 presets (16,330 to 115,450 parameters); the x320
-/// ones (over 350,000) keep every configured thread. A step of a 2x20 network takes
-/// 200-300 µs, its products 10-30 µs each, and with two threads each product hands half its
-/// work to the other thread and waits for it: with both cores quiet that gained nothing
-/// (epochs of mnist-2x20-mse 0.10-0.13 s on one thread and on two, paired runs), and with a
-/// neighbour busy on the other core every hand-off waited for it to be scheduled (0.3-1.5 s
-/// per epoch on two threads against 0.1-0.25 on one). mnist-5x80 likewise, paired at load
-/// 3: 0.35-0.43 s per epoch on one thread, 0.47-0.85 on two.
-pub const MAX_PARAMETERS_ON_ONE_THREAD: usize = 131_072;
+/// configured thread count: the x20 presets (16,330 to 18,850 parameters); the x80 ones
+/// (70,090 to 115,450) and x320 ones (over 350,000) may use every configured thread. A step of
+/// a 2x20 network takes 200-300 µs, its products 10-30 µs each, and with two threads each
+/// product hands half its work to the other thread and waits for it: with both cores quiet
+/// that gained nothing (epochs of mnist-2x20-mse 0.10-0.13 s on one thread and on two,
+/// paired runs). Since the steps keep their helper threads awake, the x80 presets gain from
+/// two (median epoch, paired, quiet: 5x80-ce 0.252 -> 0.222 s, 9x80-ce 0.360 -> 0.312 s,
+/// 2x80-mse 0.174 -> 0.157 s); when another process keeps the other core busy, steps go
+/// back to one thread ([`ThreadChoice`]).
+pub const MAX_PARAMETERS_ON_ONE_THREAD: usize = 65_536;
 
 /// Figures from one training epoch, averaged over its minibatches as they went by.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -182,6 +184,12 @@ pub struct Trainer {
     /// count (tests that compare thread counts on a small network). Results do not depend
     /// on it.
     pub max_parameters_on_one_thread: usize,
+    /// Whether the steps of a network above that size pick one thread or the configured
+    /// count by their measured time ([`ThreadChoice`], the default); false always uses the
+    /// configured count (tests that compare thread counts). Results do not depend on it.
+    pub threads_by_step_time: bool,
+    /// One thread or the configured count, by the steps' times.
+    thread_choice: ThreadChoice,
     x: Array2<f32>,
     /// Gradients at two consecutive layers' pre-activations, `[batch, width]` (the widest
     /// layer), used in turn: layer `l`'s is in `grad[l % 2]`, computed from layer `l + 1`'s in
@@ -234,6 +242,8 @@ impl Trainer {
             batch,
             sparse_kernels: true,
             max_parameters_on_one_thread: MAX_PARAMETERS_ON_ONE_THREAD,
+            threads_by_step_time: true,
+            thread_choice: ThreadChoice::new(),
             x: Array2::zeros((batch, inputs)),
             grad,
             a,
@@ -328,10 +338,12 @@ impl Trainer {
             let from = progress.steps_done * batch;
             let to = (from + batch).min(progress.order.len());
             let chunk = &progress.order[from..to];
+            let threads = self.step_threads();
+            let step_start = Instant::now();
             let (l, c) = match crate::train::threads::pool() {
-                Some(pool) if self.step_threads() > 1 => {
+                Some(pool) if threads > 1 => {
                     // More helpers than the pool's other threads would only queue.
-                    let helpers = (self.step_threads() - 1).min(pool.current_num_threads() - 1);
+                    let helpers = (threads - 1).min(pool.current_num_threads() - 1);
                     pool.install(|| {
                         crate::train::threads::with_helpers_awake(helpers, || {
                             self.step(data, chunk)
@@ -341,6 +353,10 @@ impl Trainer {
                 _ => self.step(data, chunk),
             }
             .map_err(Interrupted::Shapes)?;
+            if self.chooses_threads() {
+                self.thread_choice
+                    .record(step_start.elapsed().as_secs_f64());
+            }
             if !l.is_finite() {
                 break Err(Interrupted::Diverged);
             }
@@ -425,15 +441,27 @@ impl Trainer {
         Ok(())
     }
 
-    /// Threads a minibatch step uses: the configured count
-    /// ([`crate::train::threads::current`]), but one for a network of at most
-    /// [`Trainer::max_parameters_on_one_thread`] parameters. Results do not depend on it.
+    /// Threads the next minibatch step uses: one for a network of at most
+    /// [`Trainer::max_parameters_on_one_thread`] parameters; otherwise the configured count
+    /// ([`crate::train::threads::current`]) or one, whichever its recent steps found faster
+    /// ([`ThreadChoice`]; always the configured count without
+    /// [`Trainer::threads_by_step_time`]). Results do not depend on it.
     pub fn step_threads(&self) -> usize {
-        if self.mlp.parameter_count() <= self.max_parameters_on_one_thread {
+        let configured = crate::train::threads::current();
+        if configured <= 1 || self.mlp.parameter_count() <= self.max_parameters_on_one_thread {
             1
+        } else if self.threads_by_step_time {
+            self.thread_choice.threads(configured)
         } else {
-            crate::train::threads::current()
+            configured
         }
+    }
+
+    /// Whether the steps' threads are chosen by their time (see [`Trainer::step_threads`]).
+    fn chooses_threads(&self) -> bool {
+        self.threads_by_step_time
+            && crate::train::threads::current() > 1
+            && self.mlp.parameter_count() > self.max_parameters_on_one_thread
     }
 
     /// One minibatch: forward, backward, Adam update. Returns (mean loss, correct count).

@@ -4,6 +4,7 @@
 
 pub mod control;
 pub mod run;
+pub mod thread_choice;
 pub mod threads;
 
 pub use control::Control;
