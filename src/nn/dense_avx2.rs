@@ -85,6 +85,21 @@ pub(super) trait TileKernel {
     unsafe fn run(tile: &Tile, rows: usize, vectors: usize);
 }
 
+/// Runs `$tile.$run::<ROWS, VECTORS>()` for a tile of `$rows` rows (one of `$max_rows`, the
+/// kernel's row counts from the largest down to 1) and `$vectors` vectors (2, else 1); any other
+/// row count runs a 1-row tile. The tile bodies are const-generic so that each shape keeps its
+/// sums in registers; this is the one table of them for every kernel.
+macro_rules! by_tile_shape {
+    ($tile:expr, $run:ident, $rows:expr, $vectors:expr, [$($r:literal),+]) => {
+        match ($rows, $vectors) {
+            $(($r, 2) => $tile.$run::<$r, 2>(),)+
+            $(($r, _) => $tile.$run::<$r, 1>(),)+
+            _ => $tile.$run::<1, 1>(),
+        }
+    };
+}
+pub(super) use by_tile_shape;
+
 /// The AVX2 tiles: 6 rows x 16 columns in 12 registers.
 struct Avx2;
 
@@ -98,22 +113,7 @@ impl TileKernel for Avx2 {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn run(tile: &Tile, rows: usize, vectors: usize) {
         // SAFETY: the caller's promise, passed on.
-        unsafe {
-            match (rows, vectors) {
-                (6, 2) => tile.run::<6, 2>(),
-                (5, 2) => tile.run::<5, 2>(),
-                (4, 2) => tile.run::<4, 2>(),
-                (3, 2) => tile.run::<3, 2>(),
-                (2, 2) => tile.run::<2, 2>(),
-                (1, 2) => tile.run::<1, 2>(),
-                (6, _) => tile.run::<6, 1>(),
-                (5, _) => tile.run::<5, 1>(),
-                (4, _) => tile.run::<4, 1>(),
-                (3, _) => tile.run::<3, 1>(),
-                (2, _) => tile.run::<2, 1>(),
-                _ => tile.run::<1, 1>(),
-            }
-        }
+        unsafe { by_tile_shape!(tile, run, rows, vectors, [6, 5, 4, 3, 2, 1]) }
     }
 }
 

@@ -22,7 +22,7 @@ use std::arch::x86_64::{
     _mm512_setzero_ps,
 };
 
-use super::dense_avx2::{Operand, Output, Start, Tile, TileKernel, drive};
+use super::dense_avx2::{Operand, Output, Start, Tile, TileKernel, by_tile_shape, drive};
 
 /// The AVX-512 tiles: 8 rows x 32 columns in 16 of the 32 vector registers.
 struct Avx512;
@@ -37,26 +37,7 @@ impl TileKernel for Avx512 {
     #[target_feature(enable = "avx512f")]
     unsafe fn run(tile: &Tile, rows: usize, vectors: usize) {
         // SAFETY: the caller's promise, passed on.
-        unsafe {
-            match (rows, vectors) {
-                (8, 2) => tile.run_avx512::<8, 2>(),
-                (7, 2) => tile.run_avx512::<7, 2>(),
-                (6, 2) => tile.run_avx512::<6, 2>(),
-                (5, 2) => tile.run_avx512::<5, 2>(),
-                (4, 2) => tile.run_avx512::<4, 2>(),
-                (3, 2) => tile.run_avx512::<3, 2>(),
-                (2, 2) => tile.run_avx512::<2, 2>(),
-                (1, 2) => tile.run_avx512::<1, 2>(),
-                (8, _) => tile.run_avx512::<8, 1>(),
-                (7, _) => tile.run_avx512::<7, 1>(),
-                (6, _) => tile.run_avx512::<6, 1>(),
-                (5, _) => tile.run_avx512::<5, 1>(),
-                (4, _) => tile.run_avx512::<4, 1>(),
-                (3, _) => tile.run_avx512::<3, 1>(),
-                (2, _) => tile.run_avx512::<2, 1>(),
-                _ => tile.run_avx512::<1, 1>(),
-            }
-        }
+        unsafe { by_tile_shape!(tile, run_avx512, rows, vectors, [8, 7, 6, 5, 4, 3, 2, 1]) }
     }
 }
 
