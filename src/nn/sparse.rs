@@ -577,26 +577,13 @@ mod tests {
                         assert!(same_bits(&a, &dense), "{case}");
                     }
                     // A layer too narrow for the sparse kernels, or with them off, is dense.
-                    let mut a = Array2::from_elem(z.dim(), f32::NAN);
-                    let narrow = (&mut acts, a.view_mut());
-                    assert!(!relu_for_next(
-                        narrow,
-                        z.view(),
-                        10,
-                        (true, was_sparse),
-                        threads
-                    ));
-                    assert!(same_bits(&a, &dense), "{case}, narrow");
-                    let mut a = Array2::from_elem(z.dim(), f32::NAN);
-                    let off = (&mut acts, a.view_mut());
-                    assert!(!relu_for_next(
-                        off,
-                        z.view(),
-                        320,
-                        (false, was_sparse),
-                        threads
-                    ));
-                    assert!(same_bits(&a, &dense), "{case}, sparse kernels off");
+                    for (width, allowed) in [(10, true), (320, false)] {
+                        let mut a = Array2::from_elem(z.dim(), f32::NAN);
+                        let out = (&mut acts, a.view_mut());
+                        let how = (allowed, was_sparse);
+                        assert!(!relu_for_next(out, z.view(), width, how, threads), "{case}");
+                        assert!(same_bits(&a, &dense), "{case}, width {width}");
+                    }
                 }
             }
         }
