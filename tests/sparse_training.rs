@@ -38,8 +38,10 @@ fn sparse_network() -> Mlp {
 /// Trains `minibatches` minibatches of epoch 1 with `threads` matrix threads, through the
 /// sparse kernels or not. One at a time: the thread count is process-wide and tests run side
 /// by side.
+/// Held while a test sets the process-wide thread count and trains with it.
+static THREADS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn train(mlp: &Mlp, threads: usize, minibatches: usize, sparse_kernels: bool) -> Trainer {
-    static THREADS: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _alone = THREADS.lock().unwrap_or_else(|e| e.into_inner());
     sample_sets::train::threads::configure(threads);
     let adam = Adam::new(AdamConfig::default(), mlp);
@@ -175,7 +177,11 @@ fn a_2x20_network_reads_the_images_sparsely_and_trains_the_same_with_one_and_two
     // gained nothing on these products); `train` lifts that to compare the thread counts.
     let adam = Adam::new(AdamConfig::default(), &mlp);
     let default = Trainer::new(mlp.clone(), adam, Loss::CrossEntropy, 128);
-    assert_eq!(default.step_threads(), 1);
+    {
+        let _alone = THREADS.lock().unwrap_or_else(|e| e.into_inner());
+        sample_sets::train::threads::configure(2);
+        assert_eq!(default.step_threads(), 1, "two threads configured");
+    }
     let two = train(&mlp, 2, 6, true);
     assert!(
         one.mlp == two.mlp && one.adam == two.adam,

@@ -98,7 +98,9 @@ pub struct TrainArgs {
     /// Session file to write (default: `<preset>-seed<seed>.ron` here).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Matrix-product threads (1..=64; default: the number of cores). Results do not depend on it.
+    /// Matrix-product threads (1..=64; default: the number of cores). Steps of networks above
+    /// 65,536 parameters use them, or one thread while that measures faster (another process
+    /// busy on the cores). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
     /// Replace the output file if it exists (a resumed run always updates its own file; a

@@ -85,7 +85,7 @@ pub(super) trait TileKernel {
     unsafe fn run(tile: &Tile, rows: usize, vectors: usize);
 }
 
-/// Runs `$tile.$run::<ROWS, VECTORS>()` for a tile of `$rows` rows (one of `$max_rows`, the
+/// Runs `$tile.$run::<ROWS, VECTORS>()` for a tile of `$rows` rows (one of the listed `$r`, the
 /// kernel's row counts from the largest down to 1) and `$vectors` vectors (2, else 1); any other
 /// row count runs a 1-row tile. The tile bodies are const-generic so that each shape keeps its
 /// sums in registers; this is the one table of them for every kernel.

@@ -19,7 +19,7 @@ use crate::data::{SparseRows, Split};
 use crate::train::thread_choice::ThreadChoice;
 
 /// Largest network (weights and biases) whose minibatch steps run on one thread whatever the
-/// configured thread count: the x20 presets (16,330 to 18,850 parameters); the x80 ones
+/// configured thread count: the x20 presets (16,330 to 19,270 parameters); the x80 ones
 /// (70,090 to 115,450) and x320 ones (over 350,000) may use every configured thread. A step of
 /// a 2x20 network takes 200-300 µs, its products 10-30 µs each, and with two threads each
 /// product hands half its work to the other thread and waits for it: with both cores quiet
@@ -338,22 +338,30 @@ impl Trainer {
             let from = progress.steps_done * batch;
             let to = (from + batch).min(progress.order.len());
             let chunk = &progress.order[from..to];
-            let threads = self.step_threads();
+            // Decided once per step and handed to it: the configured count may change while
+            // the step runs (the app sets it as runs start and end), and a step that split its
+            // products outside the training pool would run them on threads that do not flush
+            // subnormals.
+            let pool = crate::train::threads::pool();
+            let (threads, timed) = match pool {
+                Some(_) => self.step_plan(),
+                None => (1, false),
+            };
             let step_start = Instant::now();
-            let (l, c) = match crate::train::threads::pool() {
+            let (l, c) = match pool {
                 Some(pool) if threads > 1 => {
                     // More helpers than the pool's other threads would only queue.
                     let helpers = (threads - 1).min(pool.current_num_threads() - 1);
                     pool.install(|| {
                         crate::train::threads::with_helpers_awake(helpers, || {
-                            self.step(data, chunk)
+                            self.step(data, chunk, threads)
                         })
                     })
                 }
-                _ => self.step(data, chunk),
+                _ => self.step(data, chunk, threads),
             }
             .map_err(Interrupted::Shapes)?;
-            if self.chooses_threads() {
+            if timed {
                 self.thread_choice
                     .record(step_start.elapsed().as_secs_f64());
             }
@@ -447,29 +455,35 @@ impl Trainer {
     /// ([`ThreadChoice`]; always the configured count without
     /// [`Trainer::threads_by_step_time`]). Results do not depend on it.
     pub fn step_threads(&self) -> usize {
+        self.step_plan().0
+    }
+
+    /// The next step's threads ([`Trainer::step_threads`]) and whether its time goes to the
+    /// [`ThreadChoice`] (it chose them).
+    fn step_plan(&self) -> (usize, bool) {
         let configured = crate::train::threads::current();
         if configured <= 1 || self.mlp.parameter_count() <= self.max_parameters_on_one_thread {
-            1
+            (1, false)
         } else if self.threads_by_step_time {
-            self.thread_choice.threads(configured)
+            (self.thread_choice.threads(configured), true)
         } else {
-            configured
+            (configured, false)
         }
     }
 
-    /// Whether the steps' threads are chosen by their time (see [`Trainer::step_threads`]).
-    fn chooses_threads(&self) -> bool {
-        self.threads_by_step_time
-            && crate::train::threads::current() > 1
-            && self.mlp.parameter_count() > self.max_parameters_on_one_thread
-    }
-
-    /// One minibatch: forward, backward, Adam update. Returns (mean loss, correct count).
+    /// One minibatch: forward, backward, Adam update, its products split for `threads`
+    /// threads of the training pool (the caller has installed it when `threads` > 1).
+    /// Returns (mean loss, correct count).
     ///
     /// # Errors
     /// A [`ShapeMismatch`] when a buffer or kernel refuses the shapes; [`Self::check_shapes`]
     /// has ruled that out before the epoch, so this is a bug if it happens.
-    fn step(&mut self, data: &Split, idx: &[u32]) -> Result<(f64, usize), ShapeMismatch> {
+    fn step(
+        &mut self,
+        data: &Split,
+        idx: &[u32],
+        threads: usize,
+    ) -> Result<(f64, usize), ShapeMismatch> {
         let b = idx.len();
         // The first layer reads the sparse rows directly when the images are sparse enough.
         let width = self.mlp.layers.first().map_or(0, |l| l.outputs());
@@ -488,7 +502,6 @@ impl Trainer {
             self.labels.push(data.labels[i]);
         }
         let hidden = self.mlp.hidden_layers();
-        let threads = self.step_threads();
         // Forward: z[l] = a[l-1] W + b ; a[l] = relu(z[l]).
         for l in 0..self.mlp.layers.len() {
             let layer = &self.mlp.layers[l];
@@ -899,7 +912,7 @@ mod tests {
     /// those whose is not, largest gradient first.
     fn split_by_gradient(t: &Trainer, data: &Split, idx: &[u32]) -> (Vec<u32>, Vec<u32>) {
         let mut probe = t.clone();
-        probe.step(data, idx).unwrap();
+        probe.step(data, idx, 1).unwrap();
         // The compacted logits gradient: row `j` is sample `idx[rows[j]]`'s.
         let dz = &probe.grad[probe.mlp.hidden_layers() % 2];
         let largest = |j: usize| {
@@ -932,8 +945,8 @@ mod tests {
             full.skip_zero_rows = false;
             for step in 0..4u32 {
                 let idx: Vec<u32> = (step * 128..(step + 1) * 128).collect();
-                let figures = skip.step(&data, &idx).unwrap();
-                assert_eq!(figures, full.step(&data, &idx).unwrap(), "{case}");
+                let figures = skip.step(&data, &idx, 1).unwrap();
+                assert_eq!(figures, full.step(&data, &idx, 1).unwrap(), "{case}");
                 let k = skip.rows_with_gradient();
                 assert!(0 < k && k < 128, "{case}: {k} of 128 rows have a gradient");
                 assert_eq!(full.rows_with_gradient(), 128);
@@ -971,8 +984,8 @@ mod tests {
             let (without, _) = split_by_gradient(&skip, &data, &first);
             assert!(without.len() > 10, "{} settled samples", without.len());
             let before = state_bits(&skip);
-            skip.step(&data, &without).unwrap();
-            full.step(&data, &without).unwrap();
+            skip.step(&data, &without, 1).unwrap();
+            full.step(&data, &without, 1).unwrap();
             assert_eq!(skip.rows_with_gradient(), 0);
             assert!(
                 skip.grads
@@ -988,8 +1001,8 @@ mod tests {
             // layer below a dense input may then differ in its last bits.
             let (without, with) = split_by_gradient(&skip, &data, &first);
             let idx: Vec<u32> = with[..1].iter().chain(&without).copied().collect();
-            skip.step(&data, &idx).unwrap();
-            full.step(&data, &idx).unwrap();
+            skip.step(&data, &idx, 1).unwrap();
+            full.step(&data, &idx, 1).unwrap();
             assert_eq!(skip.rows_with_gradient(), 1);
             for (l, (s, f)) in skip.grads.iter().zip(&full.grads).enumerate() {
                 let (s, f) = (s.0.iter().chain(&s.1), f.0.iter().chain(&f.1));

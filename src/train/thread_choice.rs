@@ -21,33 +21,69 @@ const TRIAL_SECONDS: f64 = 0.02;
 /// Longest trial, steps (steps that took no measurable time end it here).
 const LONGEST_TRIAL_STEPS: usize = 1024;
 
-/// Steps between trials, at least (the wait's seconds may pass sooner on small networks).
+/// Steps between trials right after a switch, at least (the wait's seconds pass sooner on
+/// small networks); doubles with the wait up to [`MOST_WAIT_STEPS`], so that long steps (a big
+/// minibatch) also try the other way in only a few of their steps.
 const WAIT_STEPS: usize = 32;
 
+/// Most steps a wait asks for: trials then take at most 8 steps in 264 (3 %) however long a
+/// step is, and on a 9x320 network (2-7 ms a step) the 3.2 s wait is the longer one.
+const MOST_WAIT_STEPS: usize = 256;
+
 /// Seconds between trials right after a switch; each trial that confirms the choice doubles
-/// the wait, up to [`LONGEST_WAIT`], so a settled choice costs little (one trial of 20-40 ms
-/// in 3.2 s: about 1 % of the time spent the slower way).
+/// the wait (and [`WAIT_STEPS`]), up to [`LONGEST_WAIT`], so a settled choice costs little
+/// (one trial of 20-40 ms in 3.2 s: about 1 % of the time spent the slower way).
 const SHORTEST_WAIT: f64 = 0.1;
 
 /// Longest wait between trials, seconds: how long a run may go on the slower way after the
-/// machine changed.
+/// machine changed (then one trial).
 const LONGEST_WAIT: f64 = 3.2;
 
 /// The other way must be this much faster per step (fraction) to switch: step times vary by a
 /// few percent from minibatch to minibatch.
 const MARGIN: f64 = 0.05;
 
+/// Steps and their seconds.
+#[derive(Debug, Clone, Copy, Default)]
+struct Steps {
+    count: usize,
+    seconds: f64,
+}
+
+impl Steps {
+    fn add(&mut self, seconds: f64) {
+        self.count += 1;
+        self.seconds += seconds;
+    }
+
+    /// As long as a trial: at least [`TRIAL_STEPS`] and [`TRIAL_SECONDS`] (or
+    /// [`LONGEST_TRIAL_STEPS`] steps that took no measurable time).
+    fn long_enough(&self) -> bool {
+        self.count >= TRIAL_STEPS
+            && (self.seconds >= TRIAL_SECONDS || self.count >= LONGEST_TRIAL_STEPS)
+    }
+
+    fn mean(&self) -> f64 {
+        self.seconds / self.count.max(1) as f64
+    }
+}
+
 /// The choice and the step times it rests on (see the module doc).
 #[derive(Debug, Clone)]
 pub struct ThreadChoice {
     /// Whether steps use the configured threads (true) or one (false) outside trials.
-    many: bool,
-    /// Steps and their seconds taken as chosen since the last trial.
-    chosen: (usize, f64),
-    /// The current wait between trials, seconds.
-    wait: f64,
-    /// `Some((steps, seconds))` so far during a trial of the other way.
-    trial: Option<(usize, f64)>,
+    configured: bool,
+    /// Steps taken as chosen since the last trial.
+    waited: Steps,
+    /// The chosen way's latest steps, in two windows as long as a trial: `recent.1` fills,
+    /// and moves to `recent.0` when long enough. A trial is compared with both: the steps
+    /// just before it, not all since the last trial (which may be from before the machine
+    /// changed).
+    recent: (Steps, Steps),
+    /// The current wait between trials: seconds and steps, both to pass.
+    wait: (f64, usize),
+    /// The steps of a trial of the other way, while one runs.
+    trial: Option<Steps>,
 }
 
 impl Default for ThreadChoice {
@@ -60,55 +96,74 @@ impl ThreadChoice {
     /// Starts with the configured threads, trying one thread after the shortest wait.
     pub fn new() -> Self {
         Self {
-            many: true,
-            chosen: (0, 0.0),
-            wait: SHORTEST_WAIT,
+            configured: true,
+            waited: Steps::default(),
+            recent: (Steps::default(), Steps::default()),
+            wait: (SHORTEST_WAIT, WAIT_STEPS),
             trial: None,
         }
     }
 
     /// Threads for the next step: `configured` (the run's thread count) or 1.
     pub fn threads(&self, configured: usize) -> usize {
-        let many = self.many != self.trial.is_some();
-        if many { configured } else { 1 }
+        if self.configured != self.trial.is_some() {
+            configured
+        } else {
+            1
+        }
     }
 
-    /// Whether steps outside trials currently use the configured threads.
-    pub fn uses_many(&self) -> bool {
-        self.many
+    /// Whether steps outside trials currently use the configured threads (else one).
+    pub fn uses_configured(&self) -> bool {
+        self.configured
     }
 
-    /// Records the `seconds` the step just taken (with [`ThreadChoice::threads`]) took.
+    /// Records the `seconds` the step just taken (with [`ThreadChoice::threads`]) took. A time
+    /// that is not a finite number (a clock that failed) ends any trial and starts the
+    /// measuring afresh, the chosen way; a negative one counts as 0.
     pub fn record(&mut self, seconds: f64) {
         if !seconds.is_finite() {
-            // A clock that gave no time: measure afresh, the chosen way.
-            self.trial = None;
-            self.chosen = (0, 0.0);
+            *self = Self {
+                configured: self.configured,
+                wait: self.wait,
+                ..Self::new()
+            };
             return;
         }
         let seconds = seconds.max(0.0);
-        let Some((steps, sum)) = self.trial else {
-            self.chosen = (self.chosen.0 + 1, self.chosen.1 + seconds);
-            if self.chosen.0 >= WAIT_STEPS && self.chosen.1 >= self.wait {
-                self.trial = Some((0, 0.0));
+        let Some(mut trial) = self.trial else {
+            self.waited.add(seconds);
+            self.recent.1.add(seconds);
+            if self.recent.1.long_enough() {
+                self.recent = (self.recent.1, Steps::default());
+            }
+            if self.waited.count >= self.wait.1 && self.waited.seconds >= self.wait.0 {
+                self.trial = Some(Steps::default());
             }
             return;
         };
-        let (steps, sum) = (steps + 1, sum + seconds);
-        if steps < TRIAL_STEPS || (sum < TRIAL_SECONDS && steps < LONGEST_TRIAL_STEPS) {
-            self.trial = Some((steps, sum));
+        trial.add(seconds);
+        if !trial.long_enough() {
+            self.trial = Some(trial);
             return;
         }
         self.trial = None;
-        let tried = sum / steps as f64;
-        let chosen = self.chosen.1 / self.chosen.0.max(1) as f64;
-        if tried < chosen * (1.0 - MARGIN) {
-            self.many = !self.many;
-            self.wait = SHORTEST_WAIT;
+        let (older, newer) = self.recent;
+        let chosen = Steps {
+            count: older.count + newer.count,
+            seconds: older.seconds + newer.seconds,
+        };
+        if trial.mean() < chosen.mean() * (1.0 - MARGIN) {
+            self.configured = !self.configured;
+            self.wait = (SHORTEST_WAIT, WAIT_STEPS);
+            self.recent = (Steps::default(), Steps::default());
         } else {
-            self.wait = (self.wait * 2.0).min(LONGEST_WAIT);
+            self.wait = (
+                (self.wait.0 * 2.0).min(LONGEST_WAIT),
+                (self.wait.1 * 2).min(MOST_WAIT_STEPS),
+            );
         }
-        self.chosen = (0, 0.0);
+        self.waited = Steps::default();
     }
 }
 
@@ -152,7 +207,7 @@ mod tests {
         // choice, and trials of one thread take about 1 % of the time once settled.
         let quiet = |t: usize| if t == 2 { 2.1e-3 } else { 3.4e-3 };
         let steps = run(&mut choice, 30.0, quiet);
-        assert!(choice.uses_many());
+        assert!(choice.uses_configured());
         let tried = share_at_end(&steps, 1, quiet);
         assert!(
             tried < 0.02,
@@ -163,9 +218,9 @@ mod tests {
         // move to one thread, and stay there, trying two threads ever more rarely.
         let busy = |t: usize| if t == 2 { 7.0e-3 } else { 3.5e-3 };
         run(&mut choice, LONGEST_WAIT + 0.1, busy);
-        assert!(!choice.uses_many());
+        assert!(!choice.uses_configured());
         let steps = run(&mut choice, 30.0, busy);
-        assert!(!choice.uses_many());
+        assert!(!choice.uses_configured());
         let tried = share_at_end(&steps, 2, busy);
         assert!(
             tried < 0.04,
@@ -174,7 +229,23 @@ mod tests {
         );
         // The neighbour leaves: back to two threads.
         run(&mut choice, LONGEST_WAIT + 0.1, quiet);
-        assert!(choice.uses_many());
+        assert!(choice.uses_configured());
+    }
+
+    #[test]
+    fn long_steps_try_the_other_way_in_few_of_them() {
+        // Steps of half a second (a huge minibatch): 0.5 s on two threads, 0.8 s on one.
+        let mut choice = ThreadChoice::new();
+        let time = |t: usize| if t == 2 { 0.5 } else { 0.8 };
+        let steps = run(&mut choice, 3000.0, time);
+        assert!(choice.uses_configured());
+        let last = &steps[steps.len() - 4 * (MOST_WAIT_STEPS + TRIAL_STEPS)..];
+        let ones = last.iter().filter(|&&t| t == 1).count();
+        assert!(
+            ones <= 4 * TRIAL_STEPS,
+            "{ones} one-thread steps of {}",
+            last.len()
+        );
     }
 
     #[test]
@@ -194,14 +265,14 @@ mod tests {
             };
             choice.record(seconds);
         }
-        assert!(!choice.uses_many());
+        assert!(!choice.uses_configured());
     }
 
     #[test]
     fn a_difference_within_the_margin_or_broken_timings_do_not_switch() {
         let mut choice = ThreadChoice::new();
         run(&mut choice, 30.0, |t| if t == 2 { 1.0e-3 } else { 0.97e-3 });
-        assert!(choice.uses_many(), "3 % is within the margin");
+        assert!(choice.uses_configured(), "3 % is within the margin");
         // Into a trial of one thread, then timings that are not numbers.
         while choice.threads(2) == 2 {
             choice.record(1.0e-3);
@@ -209,7 +280,10 @@ mod tests {
         for _ in 0..2 * LONGEST_TRIAL_STEPS {
             choice.record(f64::NAN);
         }
-        assert!(choice.uses_many(), "NaN timings are no reason to switch");
+        assert!(
+            choice.uses_configured(),
+            "NaN timings are no reason to switch"
+        );
         assert_eq!(choice.threads(2), 2, "and they end a trial");
     }
 }

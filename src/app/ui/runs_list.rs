@@ -86,15 +86,19 @@ fn entry(ui: &mut Ui, e: &RunEntry, selected: bool, tx: &CommandSender) {
                 (
                     f as f32,
                     format!("epoch {}/{n}", p.epoch),
-                    Some(format!("{:.0} samples/s{eta}", p.samples_per_s)),
+                    format!("{:.0} samples/s{eta}", p.samples_per_s),
                 )
             }
-            None => (0.0, "measuring epoch 0…".into(), None),
+            None => (0.0, "measuring epoch 0…".into(), "starting…".into()),
         };
         ui.add(egui::ProgressBar::new(frac).text(text));
-        if let Some(detail) = detail {
-            ui.label(RichText::new(detail).small());
-        }
+        // Always a line (the buttons below stay put); a paused run's speed would be stale.
+        let detail = if e.control.is_paused() {
+            "paused".into()
+        } else {
+            detail
+        };
+        ui.label(RichText::new(detail).small());
     }
     ui.horizontal_wrapped(|ui| {
         if e.is_training() {
