@@ -228,6 +228,34 @@ fn cancel_keeps_completed_epochs_and_offers_resume() {
             .and_then(|e| e.session.as_ref())
             .is_some_and(|s| s.epochs_done() >= 1)
     });
+    // Paused, the line under the progress bar gives the last speed and no time left, and the
+    // button offers to continue; continued, the time left is back.
+    h.get_by_label("Pause").click();
+    let paused = |a: &SampleSetsApp| a.state.runs.get(id).is_some_and(|e| e.control.is_paused());
+    wait_for(&mut h, "the pause", Duration::from_secs(30), paused);
+    h.step();
+    h.get_by_label("paused");
+    h.get_by_label_contains("last ");
+    assert!(
+        h.query_by_label_contains("ETA").is_none(),
+        "an ETA while paused"
+    );
+    h.get_by_label("Continue").click();
+    wait_for(
+        &mut h,
+        "the run to continue",
+        Duration::from_secs(30),
+        |a| !paused(a),
+    );
+    let start = Instant::now();
+    while h.query_by_label_contains("ETA").is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no ETA after continuing"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
     h.get_by_label("Cancel").click();
     wait_for(&mut h, "the cancel", Duration::from_secs(60), |a| {
         matches!(state(a, id), RunState::Done(_))

@@ -71,33 +71,30 @@ fn entry(ui: &mut Ui, e: &RunEntry, selected: bool, tx: &CommandSender) {
     {
         let n = s.preset.epochs.max(1);
         // The bar says where the run is; speed and time left go below it, where a narrow
-        // panel wraps them instead of clipping them at the bar's end.
+        // panel wraps them instead of clipping them at the bar's end. The line is always
+        // there (the buttons below stay put); a paused run shows its last speed and no ETA.
+        let paused = e.control.is_paused();
         let (frac, text, detail) = match e.progress {
             Some(p) => {
                 let f = (f64::from(p.epoch.saturating_sub(1))
                     + p.samples_done as f64 / p.samples_total.max(1) as f64)
                     / f64::from(n);
-                let eta = e.eta_s().map_or(String::new(), |t| {
+                let eta = e.eta_s().filter(|_| !paused).map_or(String::new(), |t| {
                     format!(
                         " · ETA {}",
                         HumanDuration(Duration::from_secs_f64(t.max(0.0)))
                     )
                 });
+                let last = if paused { "last " } else { "" };
                 (
                     f as f32,
                     format!("epoch {}/{n}", p.epoch),
-                    format!("{:.0} samples/s{eta}", p.samples_per_s),
+                    format!("{last}{:.0} samples/s{eta}", p.samples_per_s),
                 )
             }
             None => (0.0, "measuring epoch 0…".into(), "starting…".into()),
         };
         ui.add(egui::ProgressBar::new(frac).text(text));
-        // Always a line (the buttons below stay put); a paused run's speed would be stale.
-        let detail = if e.control.is_paused() {
-            "paused".into()
-        } else {
-            detail
-        };
         ui.label(RichText::new(detail).small());
     }
     ui.horizontal_wrapped(|ui| {
