@@ -73,9 +73,9 @@ pub fn refill_if_sparse(acts: &mut SparseRows, out: ArrayView2<f32>, next_width:
 
 /// Applies ReLU to a hidden layer's pre-activations `z` (`[rows, width]`) for the next layer,
 /// `next_width` wide, and returns whether that layer reads them through the sparse kernels
-/// (`acts` refilled with the ReLU of `z`) or densely (`a`, same shape as `z`, set to
-/// `max(z, 0)`). The sparse path is taken when `allow_sparse`, the layer is wide enough
-/// ([`worth_it`]) and at most [`MAX_ACTIVATION_DENSITY`] of `z` is above 0.
+/// (`acts` refilled with the ReLU of `z`) or densely (`a`, same shape as `z`, set to the
+/// ReLU of `z`: +0 for -0 and NaN). The sparse path is taken when `allow_sparse`, the layer
+/// is wide enough ([`worth_it`]) and at most [`MAX_ACTIVATION_DENSITY`] of `z` is above 0.
 ///
 /// `was_sparse` (the choice at the previous minibatch) only says which work to do first, not
 /// the choice: a dense layer writes `a` while counting (one pass over `z`), a sparse one counts
