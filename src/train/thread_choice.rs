@@ -39,6 +39,9 @@ const SHORTEST_WAIT: f64 = 0.1;
 /// machine changed (then one trial).
 const LONGEST_WAIT: f64 = 3.2;
 
+/// Doublings that take the wait from [`SHORTEST_WAIT`] to [`LONGEST_WAIT`].
+const MOST_DOUBLINGS: u32 = 5;
+
 /// The other way must be this much faster per step (fraction) to switch: step times vary by a
 /// few percent from minibatch to minibatch.
 const MARGIN: f64 = 0.05;
@@ -80,8 +83,9 @@ pub struct ThreadChoice {
     /// just before it, not all since the last trial (which may be from before the machine
     /// changed).
     recent: (Steps, Steps),
-    /// The current wait between trials: seconds and steps, both to pass.
-    wait: (f64, usize),
+    /// How many times the wait between trials has doubled since the last switch (see
+    /// [`ThreadChoice::wait`]).
+    doublings: u32,
     /// The steps of a trial of the other way, while one runs.
     trial: Option<Steps>,
 }
@@ -99,7 +103,7 @@ impl ThreadChoice {
             configured: true,
             waited: Steps::default(),
             recent: (Steps::default(), Steps::default()),
-            wait: (SHORTEST_WAIT, WAIT_STEPS),
+            doublings: 0,
             trial: None,
         }
     }
@@ -111,6 +115,15 @@ impl ThreadChoice {
         } else {
             1
         }
+    }
+
+    /// The current wait between trials: seconds and steps, both to pass.
+    fn wait(&self) -> (f64, usize) {
+        let factor = 1usize << self.doublings;
+        (
+            (SHORTEST_WAIT * factor as f64).min(LONGEST_WAIT),
+            (WAIT_STEPS * factor).min(MOST_WAIT_STEPS),
+        )
     }
 
     /// Whether steps outside trials currently use the configured threads (else one).
@@ -125,7 +138,7 @@ impl ThreadChoice {
         if !seconds.is_finite() {
             *self = Self {
                 configured: self.configured,
-                wait: self.wait,
+                doublings: self.doublings,
                 ..Self::new()
             };
             return;
@@ -137,7 +150,8 @@ impl ThreadChoice {
             if self.recent.1.long_enough() {
                 self.recent = (self.recent.1, Steps::default());
             }
-            if self.waited.count >= self.wait.1 && self.waited.seconds >= self.wait.0 {
+            let (seconds, steps) = self.wait();
+            if self.waited.count >= steps && self.waited.seconds >= seconds {
                 self.trial = Some(Steps::default());
             }
             return;
@@ -155,13 +169,10 @@ impl ThreadChoice {
         };
         if trial.mean() < chosen.mean() * (1.0 - MARGIN) {
             self.configured = !self.configured;
-            self.wait = (SHORTEST_WAIT, WAIT_STEPS);
+            self.doublings = 0;
             self.recent = (Steps::default(), Steps::default());
         } else {
-            self.wait = (
-                (self.wait.0 * 2.0).min(LONGEST_WAIT),
-                (self.wait.1 * 2).min(MOST_WAIT_STEPS),
-            );
+            self.doublings = (self.doublings + 1).min(MOST_DOUBLINGS);
         }
         self.waited = Steps::default();
     }
