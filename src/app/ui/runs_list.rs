@@ -38,11 +38,13 @@ pub fn ui(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
 
 /// One run's box.
 fn entry(ui: &mut Ui, e: &RunEntry, selected: bool, tx: &CommandSender) {
-    ui.horizontal(|ui| {
-        if ui.selectable_label(selected, e.title()).clicked() {
-            tx.send(Command::SelectRun(e.id));
-        }
-    });
+    // Wrapped: a long title (preset, seed, epochs) at 1024 px wide was cut at the panel's edge.
+    if ui
+        .add(egui::Button::selectable(selected, e.title()).wrap())
+        .clicked()
+    {
+        tx.send(Command::SelectRun(e.id));
+    }
     // Wrapped: an error or a long status never runs past the panel's edge.
     ui.horizontal_wrapped(|ui| {
         if e.state == RunState::Loading {
