@@ -67,7 +67,7 @@ fn main() -> ExitCode {
 }
 
 /// No command: the desktop app, with the session files given.
-fn open_app(options: sample_sets::app::startup::StartupOptions) -> ExitCode {
+fn open_app(mut options: sample_sets::app::startup::StartupOptions) -> ExitCode {
     // A mistyped command must not open a window: every argument must be a file.
     if let Some(f) = options.files.iter().find(|f| !f.exists()) {
         eprintln!(
@@ -76,6 +76,13 @@ fn open_app(options: sample_sets::app::startup::StartupOptions) -> ExitCode {
             f.display()
         );
         return ExitCode::from(2);
+    }
+    // The app remembers the runs it showed; a path relative to where it was started would
+    // name another file, or none, when it is next started from elsewhere.
+    for f in &mut options.files {
+        if let Ok(abs) = std::path::absolute(&*f) {
+            *f = abs;
+        }
     }
     run_app(options)
 }
