@@ -23,6 +23,9 @@ pub const MAX_PROBE: usize = 60_000;
 /// (at most 20 digits) and a suffix such as `_node-composition-fractions_L64N4095.png`, far
 /// below the 255 bytes file systems allow.
 pub const MAX_STEM_NAME: usize = 120;
+/// Longest preset name, in characters: a name is a label in lists, titles and figures, and a
+/// megabyte one from a file made every frame of the app lay it out (1.3 GB of memory).
+pub const MAX_NAME_CHARS: usize = 2000;
 
 /// Everything that defines a run. Written into every session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,7 +176,7 @@ impl Preset {
     /// 1..=60,000, epochs 1..=100,000, a learning rate in (0, 10] and an epsilon that are
     /// normal f32 numbers (training flushes subnormal numbers to zero, so a subnormal epsilon
     /// divides by zero), betas in [0, 1), probe 1..=60,000, a schedule's records per doubling 1..=8, a non-empty
-    /// name and data set.
+    /// name of at most [`MAX_NAME_CHARS`] characters, and a data set.
     /// A session's preset is checked this way when it is loaded: whether a run of it fits in
     /// memory matters only when it trains.
     ///
@@ -190,6 +193,14 @@ impl Preset {
         if self.name.trim().is_empty() {
             return bad("name", "is empty".into());
         }
+        let chars = self.name.chars().count();
+        if chars > MAX_NAME_CHARS {
+            return bad(
+                "name",
+                format!("has {chars} characters, more than {MAX_NAME_CHARS}"),
+            );
+        }
+
         if self.dataset.trim().is_empty() || self.dataset.contains(['/', '\\']) {
             return bad(
                 "dataset",

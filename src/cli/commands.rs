@@ -45,7 +45,7 @@ fn print_preset(out: &mut impl Write, p: &Preset) {
     let _ = writeln!(
         out,
         "{:<20} {:>6} {:>6} {:>5} {:>6} {:>7}",
-        p.name,
+        super::printable(&p.name),
         p.hidden_layers,
         p.width,
         p.loss.short_name(),
@@ -162,8 +162,8 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     };
     eprintln!(
         "training {} on {} ({} train / {} test samples), {} thread(s), writing {}",
-        preset.name,
-        data.identity.name,
+        super::printable(&preset.name),
+        super::printable(&data.identity.name),
         data.train.len(),
         data.test.len(),
         crate::train::threads::current(),
@@ -386,7 +386,9 @@ pub fn inspect(file: &Path, json: bool) -> Result<(), CliError> {
     let _ = writeln!(
         out,
         "preset      {} (seed {}) on {}",
-        i.preset, i.seed, i.dataset
+        super::printable(&i.preset),
+        i.seed,
+        super::printable(&i.dataset)
     );
     let _ = writeln!(
         out,

@@ -41,7 +41,7 @@ pub fn table(file: &Path, f: &Findings) -> String {
         out,
         "{}: {} (seed {}), {} epochs, test accuracy {:.2}%",
         file.display(),
-        f.preset,
+        super::printable(&f.preset),
         f.seed,
         f.epochs_done,
         f.final_test_accuracy * 100.0

@@ -101,7 +101,11 @@ struct Active {
 }
 
 fn run_label(r: &PlannedRun) -> String {
-    format!("{} seed {}", r.run.preset.name, r.run.preset.seed)
+    format!(
+        "{} seed {}",
+        super::printable(&r.run.preset.name),
+        r.run.preset.seed
+    )
 }
 
 /// `sample-sets grid run`.
@@ -360,7 +364,7 @@ fn status_text(dir: &Path, st: &GridStatus, table: &[PresetRow]) -> String {
     for r in &st.rows {
         out.push_str(&format!(
             "{:<name_w$} {:>5} {:>9}  {:<10} {:>9}{}{}\n",
-            r.preset,
+            super::printable(&r.preset),
             r.seed,
             format!("{}/{}", r.epochs_done, r.epochs_planned),
             r.state,
@@ -421,7 +425,7 @@ fn status_text(dir: &Path, st: &GridStatus, table: &[PresetRow]) -> String {
             .collect();
         out.push_str(&format!(
             "{:<name_w$} {:<seeds_w$} {:>8}  {:>14}  {:>13}  {}\n",
-            row.preset,
+            super::printable(&row.preset),
             seeds_text(&row.seeds),
             format!("{}/{}", row.complete, row.seeds.len()),
             mean_sd(&row.final_test_accuracy, 100.0, 2),
