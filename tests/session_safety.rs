@@ -463,3 +463,104 @@ fn text_nested_too_deeply_is_called_that_without_rons_advice_to_programmers() {
         );
     }
 }
+
+/// Files from a review that fed about 190 broken sessions to every command: each gave an error
+/// that named the wrong problem, or none. Now each names the number at fault.
+#[test]
+fn edited_header_numbers_are_refused_naming_the_field_and_a_byte_order_mark_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, text) = saved_session();
+    let name = format!("name: \"{}\"", good.preset.name);
+    let cases: [(&str, String, &[&str]); 6] = [
+        // Once: "checkpoint is at epoch 2 but the last record is at epoch Some(2)".
+        (
+            "train-samples.ron",
+            text.replacen("train_samples: 60000", "train_samples: 1", 1),
+            &[
+                "train_class_counts",
+                "add up to 60000",
+                "train_samples is 1",
+            ],
+        ),
+        (
+            "test-samples.ron",
+            text.replacen("test_samples: 10000", "test_samples: 1000000000", 1),
+            &["test_samples", "1000000000"],
+        ),
+        (
+            "settled-nan.ron",
+            text.replacen("settled_below: Some(0.01)", "settled_below: Some(NaN)", 1),
+            &["settled_below", "NaN"],
+        ),
+        // Once loaded, and a megabyte name took the app to 1.3 GB.
+        (
+            "long-name.ron",
+            text.replacen(&name, &format!("name: \"{}\"", "A".repeat(100_000)), 1),
+            &["name", "100000 characters", "more than 2000"],
+        ),
+        // Once: "hidden widths [4294967295, 20]", no limit named.
+        (
+            "width.ron",
+            text.replacen("widths: [20, 20]", "widths: [4294967295, 20]", 1),
+            &["4294967295", "1 to 4096 nodes"],
+        ),
+        // Once a blob error ("holds 0 bytes, expected ...") or a class count out of range.
+        (
+            "reversed.ron",
+            reversed_records(text),
+            &["out of order or repeated"],
+        ),
+    ];
+    for (file, edited, words) in cases {
+        assert_ne!(&edited, text, "{file}: the edit did not apply");
+        let path = write(dir.path(), file, &edited);
+        let msg = load_err(&path).to_string();
+        assert!(msg.contains(file), "{msg}");
+        for w in words {
+            assert!(msg.contains(w), "{file}: '{w}' not in: {msg}");
+        }
+        assert_eq!(msg.lines().count(), 1, "{msg}");
+    }
+    // A name with a terminal escape and a new line loads (earlier versions wrote such names),
+    // and the command line prints it escaped: it once recoloured the terminal and started a
+    // line of its own.
+    let path = write(
+        dir.path(),
+        "escape-name.ron",
+        &text.replacen(&name, "name: \"evil\\u{1b}[31mRED\\nx\"", 1),
+    );
+    let o = run_bin(&["inspect", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains('\u{1b}'), "{out}");
+    assert!(out.contains("evil\\u{1b}[31mRED\\nx (seed"), "{out}");
+    // Some editors start a file with a byte-order mark; the session is the same.
+    let path = write(dir.path(), "bom.ron", &format!("\u{feff}{text}"));
+    assert!(session::load(&path).unwrap() == *good);
+}
+
+/// The session's records in reverse order: the list `epochs: [(step: ..), (step: ..)]`, which
+/// the writer puts before the checkpoint.
+fn reversed_records(text: &str) -> String {
+    const OPEN: &str = "(\n    step:";
+    let start = text.find("epochs: [").unwrap() + "epochs: [".len();
+    let end = text.find("],\n    checkpoint:").unwrap();
+    let body = &text[start..end];
+    let inner = body.strip_prefix(OPEN).unwrap().strip_suffix(')').unwrap();
+    let mut records: Vec<&str> = inner.split(&format!("), {OPEN}")).collect();
+    assert!(records.len() >= 3, "{} records", records.len());
+    records.reverse();
+    let records: Vec<String> = records.iter().map(|r| format!("{OPEN}{r})")).collect();
+    format!("{}{}{}", &text[..start], records.join(", "), &text[end..])
+}
+
+/// A device that never ends is refused at its first bytes, not read until memory runs out.
+#[cfg(unix)]
+#[test]
+fn an_endless_device_is_refused_as_not_a_session() {
+    let msg = load_err(Path::new("/dev/zero")).to_string();
+    assert!(
+        msg.contains("/dev/zero") && msg.contains("not a Sample Sets session"),
+        "{msg}"
+    );
+}

@@ -437,6 +437,7 @@ pub fn decode_bulk(
             problem: e.to_string(),
         }
     };
+    super::validate::validate_head(&file.dataset, file.settled_below, path)?;
     let classes = file.dataset.train_class_counts.len();
     if classes == 0 || classes > 1000 {
         return Err(inconsistent(format!("{classes} classes")));
@@ -448,7 +449,15 @@ pub fn decode_bulk(
             .iter()
             .any(|&w| w == 0 || w > crate::preset::MAX_WIDTH)
     {
-        return Err(inconsistent(format!("hidden widths {:?}", file.widths)));
+        return Err(inconsistent(format!(
+            "hidden widths {:?} (1 to {} layers of 1 to {} nodes)",
+            file.widths,
+            crate::preset::MAX_HIDDEN_LAYERS,
+            crate::preset::MAX_WIDTH
+        )));
+    }
+    if let Err(e) = file.preset.validate_fields("preset") {
+        return Err(inconsistent(e.to_string()));
     }
     if file.widths.len() != file.preset.hidden_layers
         || file.widths.iter().any(|&w| w != file.preset.width)
@@ -457,9 +466,6 @@ pub fn decode_bulk(
             "hidden widths {:?} do not match the preset ({} layers of {})",
             file.widths, file.preset.hidden_layers, file.preset.width
         )));
-    }
-    if let Err(e) = file.preset.validate_fields("preset") {
-        return Err(inconsistent(e.to_string()));
     }
     if file.probe.size > crate::preset::MAX_PROBE {
         return Err(inconsistent(format!(
@@ -486,6 +492,7 @@ pub fn decode_bulk(
     if file.schema < 2 {
         preset.schedule = Schedule::PerEpoch;
     }
+    let file_train_samples = file.dataset.train_samples;
     let steps_per_epoch =
         crate::measure::schedule::steps_per_epoch(file.dataset.train_samples, preset.batch_size);
     let shapes = Shapes {
@@ -536,6 +543,18 @@ pub fn decode_bulk(
         .collect();
     for d in decoded {
         let (rec, blobs) = d?;
+        // Records are stored in step order; each is decoded against the one before it.
+        if let Some(before) = epochs.last()
+            && rec.step <= before.step
+        {
+            return Err(inconsistent(format!(
+                "record {} is at step {}, not after the record before it (step {}): records \
+                 out of order or repeated",
+                epochs.len(),
+                rec.step,
+                before.step
+            )));
+        }
         // `decode_blobs` checked that every record has a layer per width.
         for (layer, b) in by_layer.iter_mut().zip(blobs) {
             layer.push(b);
@@ -580,10 +599,19 @@ pub fn decode_bulk(
                 .last()
                 .is_some_and(|e| e.step >= cp_step + steps_per_epoch);
             if at.is_none() || after_next_epoch {
+                let last = epochs.last().map_or("there are no records".into(), |e| {
+                    format!("the last record is at step {}", e.step)
+                });
                 return Err(inconsistent(format!(
-                    "checkpoint is at epoch {} but the last record is at epoch {:?}",
-                    cp_epoch,
-                    epochs.last().map(|e| e.epoch)
+                    "the checkpoint is at epoch {cp_epoch}, step {cp_step} ({steps_per_epoch} \
+                     steps per epoch: {} samples in minibatches of {}), but {}",
+                    file_train_samples,
+                    preset.batch_size,
+                    if at.is_none() {
+                        format!("no record is at that step ({last})")
+                    } else {
+                        format!("records follow it past the next epoch ({last})")
+                    }
                 )));
             }
             Some(decoded?)
@@ -830,6 +858,10 @@ fn resolve_layer(
     Ok(out)
 }
 
+/// Most bytes of weights a byte of a checkpoint's weights' text (base64 of DEFLATE) may
+/// decode to; real weights give about 1.1, so 16 refuses only forged, highly compressible ones.
+const MAX_WEIGHT_EXPANSION: u64 = 16;
+
 fn decode_checkpoint(
     c: &CheckpointFile,
     widths: &[usize],
@@ -850,6 +882,20 @@ fn decode_checkpoint(
             problem: e.to_string(),
         }
     };
+    // Weights do not compress much (their mantissas are noise: 0.9 bytes of text per byte
+    // on a trained 9x320 network), so a few megabytes of text that claim gigabytes of them are
+    // a compression bomb, refused before anything that large is allocated. Adam's moments may
+    // be all zeros (a run cancelled in its first epoch) and are bounded by the same count.
+    let weights = parts.iter().sum::<usize>() as u64;
+    if weights.saturating_mul(4) > (c.params.len() as u64).saturating_mul(MAX_WEIGHT_EXPANSION) {
+        return Err(SessionError::Inconsistent {
+            path: path.to_path_buf(),
+            problem: format!(
+                "checkpoint: {} bytes of weights' text cannot hold the {weights} weights of                  hidden widths {widths:?} (real weights expand at most {MAX_WEIGHT_EXPANSION}x)",
+                c.params.len()
+            ),
+        });
+    }
     let (params, (m, v)) = join(
         parallel,
         || layout.f32_parts(&c.params, &parts),
@@ -906,4 +952,39 @@ fn decode_checkpoint(
             moments,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_whose_text_cannot_hold_its_weights_is_refused_before_decoding() {
+        // Two hidden layers of 4096: 20 million weights, 80 MB of zeros that DEFLATE packs
+        // into about 100 KB of text (the bad-file review's 2.4 MB file took 2.2 GB to refuse).
+        let widths = [4096, 4096];
+        let weights = (PIXELS * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 10 + 10);
+        let zeros = blob::encode_bytes_at(&vec![0u8; weights * 4], 9);
+        assert!(
+            zeros.len() * 100 < weights * 4,
+            "{} bytes of text",
+            zeros.len()
+        );
+        let c = CheckpointFile {
+            epoch: 1,
+            adam_t: 469,
+            adam: AdamConfig::default(),
+            params: zeros.clone(),
+            adam_m: zeros.clone(),
+            adam_v: zeros,
+        };
+        let path = Path::new("bomb.ron");
+        match decode_checkpoint(&c, &widths, 10, Layout::Planes, false, path) {
+            Err(SessionError::Inconsistent { problem, .. }) => {
+                assert!(problem.contains("cannot hold"), "{problem}");
+            }
+            Err(e) => panic!("another error: {e}"),
+            Ok(_) => panic!("the checkpoint decoded"),
+        }
+    }
 }

@@ -449,7 +449,33 @@ pub fn read(path: &Path) -> Result<Vec<u8>, SessionError> {
         a.and(b).map_err(io)?;
         return Ok(bytes);
     }
-    std::fs::read(path).map_err(io)
+    // A device or pipe reports length 0, so the limit is kept while reading, and a stream
+    // without the header near its top stops there (`/dev/zero` would otherwise be read
+    // until memory runs out).
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_SESSION_BYTES + 1);
+    let mut bytes = Vec::new();
+    (&mut file)
+        .take(HEAD_BYTES as u64)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if !bytes.windows(FORMAT.len()).any(|w| w == FORMAT.as_bytes()) {
+        return Err(SessionError::NotASession {
+            path: path.to_path_buf(),
+            reason: format!("no '{FORMAT}' header"),
+        });
+    }
+    file.read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > MAX_SESSION_BYTES {
+        return Err(SessionError::TooLarge {
+            path: path.to_path_buf(),
+            bytes: bytes.len() as u64,
+            limit: MAX_SESSION_BYTES,
+        });
+    }
+    Ok(bytes)
 }
 
 /// [`load`] of a file's bytes already read; `path` names the file in errors.
@@ -457,10 +483,14 @@ pub fn read(path: &Path) -> Result<Vec<u8>, SessionError> {
 /// # Errors
 /// As [`load`], except for reading.
 pub fn load_bytes(bytes: Vec<u8>, path: &Path) -> Result<Session, SessionError> {
-    let text = String::from_utf8(bytes).map_err(|_| SessionError::NotASession {
+    let mut text = String::from_utf8(bytes).map_err(|_| SessionError::NotASession {
         path: path.to_path_buf(),
         reason: "not UTF-8 text".into(),
     })?;
+    // A byte-order mark, which some editors write when saving a file, is not RON.
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
     if !head(&text).contains(FORMAT) {
         return Err(SessionError::NotASession {
             path: path.to_path_buf(),

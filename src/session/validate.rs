@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::SessionError;
 use super::model::{EpochRecord, LayerRecord, RunStatus, Session};
-use crate::data::dataset::CLASSES;
+use crate::data::dataset::{CLASSES, DatasetIdentity, PIXELS};
 use crate::measure::bits::{count_range, words_for};
 use crate::measure::summary::Quartiles;
 
@@ -49,16 +49,54 @@ fn invalid(record: impl Into<String>, field: impl Into<String>, problem: String)
 /// `epoch 3, layer 2`, `epoch 3, layer 2, node 17`, `checkpoint` or `status`), the field and the
 /// problem, for the first contradiction found.
 pub fn validate(s: &Session, path: &Path) -> Result<(), SessionError> {
-    check(s).map_err(|e| SessionError::Invalid {
-        path: path.to_path_buf(),
-        record: e.record,
-        field: e.field,
-        problem: e.problem,
-    })
+    check(s).map_err(|e| e.at(path))
+}
+
+/// The checks of [`validate`] on the numbers a file states before its records: the data set
+/// and the settled threshold. Run before the records are decoded, whose shapes (steps per
+/// epoch) follow from them, so that the error names the number at fault.
+///
+/// # Errors
+/// As [`validate`].
+pub fn validate_head(
+    dataset: &DatasetIdentity,
+    settled_below: Option<f32>,
+    path: &Path,
+) -> Result<(), SessionError> {
+    check_head(dataset, settled_below).map_err(|e| e.at(path))
+}
+
+impl Invalid {
+    fn at(self, path: &Path) -> SessionError {
+        SessionError::Invalid {
+            path: path.to_path_buf(),
+            record: self.record,
+            field: self.field,
+            problem: self.problem,
+        }
+    }
+}
+
+/// Most training or test samples a session may state: as many images as the largest data
+/// file the loader reads holds ([`crate::data::idx::MAX_PAYLOAD`] bytes of 28 x 28 pixels).
+const MAX_SAMPLES: usize = (crate::data::idx::MAX_PAYLOAD / PIXELS as u64) as usize;
+
+fn check_head(d: &DatasetIdentity, settled_below: Option<f32>) -> Checked {
+    check_dataset(d)?;
+    if let Some(x) = settled_below
+        && !(x > 0.0 && x <= 1.0)
+    {
+        return invalid(
+            "session",
+            "settled_below",
+            format!("is {x}, not in (0, 1] (an output error)"),
+        );
+    }
+    Ok(())
 }
 
 fn check(s: &Session) -> Checked {
-    check_dataset(s)?;
+    check_head(&s.dataset, s.settled_below)?;
     if s.threads == 0 {
         return invalid("session", "threads", "is 0".into());
     }
@@ -85,8 +123,7 @@ fn check(s: &Session) -> Checked {
     check_status(s)
 }
 
-fn check_dataset(s: &Session) -> Checked {
-    let d = &s.dataset;
+fn check_dataset(d: &DatasetIdentity) -> Checked {
     if d.train_class_counts.len() != CLASSES {
         return invalid(
             "dataset",
@@ -113,6 +150,18 @@ fn check_dataset(s: &Session) -> Checked {
     }
     if d.test_samples == 0 {
         return invalid("dataset", "test_samples", "is 0".into());
+    }
+    for (field, n) in [
+        ("train_samples", d.train_samples),
+        ("test_samples", d.test_samples),
+    ] {
+        if n > MAX_SAMPLES {
+            return invalid(
+                "dataset",
+                field,
+                format!("is {n}, above {MAX_SAMPLES} (the most images a data file may hold)"),
+            );
+        }
     }
     let is_sha = |h: &String| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit());
     if d.sha256.len() != 4 || !d.sha256.iter().all(is_sha) {
