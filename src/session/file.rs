@@ -891,7 +891,8 @@ fn decode_checkpoint(
         return Err(SessionError::Inconsistent {
             path: path.to_path_buf(),
             problem: format!(
-                "checkpoint: {} bytes of weights' text cannot hold the {weights} weights of                  hidden widths {widths:?} (real weights expand at most {MAX_WEIGHT_EXPANSION}x)",
+                "checkpoint: {} bytes of weights' text cannot hold the {weights} weights of \
+                 hidden widths {widths:?} (real weights expand at most {MAX_WEIGHT_EXPANSION}x)",
                 c.params.len()
             ),
         });
@@ -982,6 +983,7 @@ mod tests {
         match decode_checkpoint(&c, &widths, 10, Layout::Planes, false, path) {
             Err(SessionError::Inconsistent { problem, .. }) => {
                 assert!(problem.contains("cannot hold"), "{problem}");
+                assert!(!problem.contains("  "), "{problem}");
             }
             Err(e) => panic!("another error: {e}"),
             Ok(_) => panic!("the checkpoint decoded"),
