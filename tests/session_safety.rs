@@ -564,3 +564,25 @@ fn an_endless_device_is_refused_as_not_a_session() {
         "{msg}"
     );
 }
+
+/// Resuming on other data names how it differs: it once printed both class-count lists, equal,
+/// when only a file's digest differed.
+#[test]
+fn resuming_on_other_data_names_the_difference_and_leaves_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, _) = saved_session();
+    let mut s = good.clone();
+    s.dataset.sha256[0] = "0".repeat(64);
+    let (path, before) = save_edited(dir.path(), "other-images.ron", &s);
+    resume_refused(
+        &path,
+        &before,
+        &[],
+        7,
+        &["training images file's SHA-256 differs"],
+    );
+    let mut s = good.clone();
+    s.dataset.test_samples = 9999;
+    let (path, before) = save_edited(dir.path(), "other-test.ron", &s);
+    resume_refused(&path, &before, &[], 7, &["9999 test samples against 10000"]);
+}

@@ -94,17 +94,11 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         };
         crate::fs::check_writable(&out, existing)?;
         let data = load_data(args.data.as_deref(), &session.preset.dataset)?;
-        if !session.dataset.same_data(&data.identity) {
-            let (a, b) = (&session.dataset, &data.identity);
+        if let Some(difference) = session.dataset.difference(&data.identity) {
             return Err(CliError::Run(format!(
-                "{}: trained on other data than {} holds ({} training samples of classes {:?} \
-                 against {} of {:?}, or different files)",
+                "{}: trained on other data than {} holds ({difference})",
                 file.display(),
                 data.dir.display(),
-                a.train_samples,
-                a.train_class_counts,
-                b.train_samples,
-                b.train_class_counts
             )));
         }
         let run = Run::resume(session, &data, &file.display().to_string())

@@ -100,13 +100,48 @@ pub struct DatasetIdentity {
 }
 
 impl DatasetIdentity {
-    /// True when `other` is the same data: the same files (SHA-256) and the same sample and
-    /// class counts. Names may differ: they come from folder names.
-    pub fn same_data(&self, other: &Self) -> bool {
-        self.sha256 == other.sha256
-            && self.train_samples == other.train_samples
-            && self.test_samples == other.test_samples
-            && self.train_class_counts == other.train_class_counts
+    /// The first way `other` is not the same data as this (sample counts, then class
+    /// counts, then the files' SHA-256), in words for an error message; `None` when it is the
+    /// same data. Names may differ: they come from folder names.
+    pub fn difference(&self, other: &Self) -> Option<String> {
+        if self.train_samples != other.train_samples {
+            return Some(format!(
+                "{} training samples against {}",
+                self.train_samples, other.train_samples
+            ));
+        }
+        if self.test_samples != other.test_samples {
+            return Some(format!(
+                "{} test samples against {}",
+                self.test_samples, other.test_samples
+            ));
+        }
+        if self.train_class_counts.len() != other.train_class_counts.len() {
+            return Some(format!(
+                "{} classes against {}",
+                self.train_class_counts.len(),
+                other.train_class_counts.len()
+            ));
+        }
+        let classes = self
+            .train_class_counts
+            .iter()
+            .zip(&other.train_class_counts);
+        if let Some((c, (a, b))) = classes.enumerate().find(|(_, (a, b))| a != b) {
+            return Some(format!("{a} training samples of class {c} against {b}"));
+        }
+        if self.sha256 != other.sha256 {
+            let file = self
+                .sha256
+                .iter()
+                .zip(&other.sha256)
+                .position(|(a, b)| a != b);
+            return Some(match file.and_then(|i| ROLES.get(i)) {
+                Some(role) => format!("the {role} file's SHA-256 differs"),
+                None => "the files differ (SHA-256)".into(),
+            });
+        }
+        None
     }
 }
 

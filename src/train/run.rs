@@ -53,14 +53,14 @@ pub enum RunError {
     #[error("{0}: no checkpoint to resume from")]
     NoCheckpoint(String),
     /// The data differs from the data the session was trained on.
-    #[error(
-        "session was trained on '{expected}' but the data given is '{found}' (different files)"
-    )]
+    #[error("session was trained on '{expected}' but the data given is '{found}' ({difference})")]
     DataMismatch {
         /// Data set in the session.
         expected: String,
         /// Data set given.
         found: String,
+        /// How they differ ([`crate::data::dataset::DatasetIdentity::difference`]).
+        difference: String,
     },
     /// The preset is invalid.
     #[error(transparent)]
@@ -145,10 +145,11 @@ impl Run {
         let Some(cp) = session.checkpoint.clone() else {
             return Err(RunError::NoCheckpoint(origin.to_string()));
         };
-        if !session.dataset.same_data(&data.identity) {
+        if let Some(difference) = session.dataset.difference(&data.identity) {
             return Err(RunError::DataMismatch {
                 expected: session.dataset.name.clone(),
                 found: data.identity.name.clone(),
+                difference,
             });
         }
         // Checkpoints are taken at epoch ends: records after it, inside the next epoch, are
