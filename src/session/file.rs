@@ -492,7 +492,6 @@ pub fn decode_bulk(
     if file.schema < 2 {
         preset.schedule = Schedule::PerEpoch;
     }
-    let file_train_samples = file.dataset.train_samples;
     let steps_per_epoch =
         crate::measure::schedule::steps_per_epoch(file.dataset.train_samples, preset.batch_size);
     let shapes = Shapes {
@@ -605,7 +604,7 @@ pub fn decode_bulk(
                 return Err(inconsistent(format!(
                     "the checkpoint is at epoch {cp_epoch}, step {cp_step} ({steps_per_epoch} \
                      steps per epoch: {} samples in minibatches of {}), but {}",
-                    file_train_samples,
+                    file.dataset.train_samples,
                     preset.batch_size,
                     if at.is_none() {
                         format!("no record is at that step ({last})")
